@@ -1,0 +1,108 @@
+"""The `fluxgen` command: a lazy click group, so `--help` imports no command module's dependencies."""
+
+from __future__ import annotations
+
+import importlib
+import click
+
+from fluxgen import __version__
+
+# command name -> (module, attribute). Modules are imported only when their command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("fluxgen.cli.plan", "plan_cmd"),
+    "render": ("fluxgen.cli.plan", "render_cmd"),
+    "explain": ("fluxgen.cli.plan", "explain_cmd"),
+    "validate": ("fluxgen.cli.validate", "validate_cmd"),
+    "presets": ("fluxgen.cli.presets", "presets_group"),
+    "dataset": ("fluxgen.cli.dataset", "dataset_group"),
+    "train": ("fluxgen.cli.train", "train_cmd"),
+    "runs": ("fluxgen.cli.runs", "runs_cmd"),
+    "status": ("fluxgen.cli.runs", "status_cmd"),
+    "resume": ("fluxgen.cli.train", "resume_cmd"),
+    "reproduce": ("fluxgen.cli.train", "reproduce_cmd"),
+    "diff": ("fluxgen.cli.runs", "diff_cmd"),
+    "doctor": ("fluxgen.cli.doctor", "doctor_cmd"),
+    "parse-log": ("fluxgen.cli.parse_log", "parse_log_cmd"),
+    "model": ("fluxgen.cli.model", "model_group"),
+    "lora": ("fluxgen.cli.lora", "lora_group"),
+    "report": ("fluxgen.cli.report", "report_cmd"),
+}
+
+# One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
+SUMMARIES: dict[str, str] = {
+    "plan": "Resolve an intent into every training value, with its origin and advice.",
+    "render": "Write the trainer's config files for an intent into a folder.",
+    "explain": "Say why each value of a plan is what it is.",
+    "validate": "Check a hand-written ai-toolkit YAML, sd-scripts TOML or command line.",
+    "presets": "List, show and copy presets.",
+    "dataset": "Lint, prepare and fingerprint a training dataset.",
+    "train": "Plan, render, launch and follow a training run, and record it.",
+    "runs": "List recorded runs.",
+    "status": "Show a run's state and diagnosis.",
+    "resume": "Continue an interrupted run from its last valid checkpoint.",
+    "reproduce": "Repeat a run from its folder or from a generated config file.",
+    "diff": "Show what differs between two runs or two configs.",
+    "doctor": "Check trainers, Python environments, GPU, disk and tokens.",
+    "parse-log": "Turn a saved trainer console log into events and a diagnosis.",
+    "model": "Build local test models (a tiny random FLUX.1).",
+    "lora": "Inspect LoRA safetensors files.",
+    "report": "Write a run's HTML report and loss curve.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        return getattr(module, target[1])
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        """User mistakes end in one line on stderr and exit 1 (usage errors: 2), never a traceback."""
+        from fluxgen.errors import FluxgenError
+
+        try:
+            return super().invoke(ctx)
+        except FluxgenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name is not None and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            ctx.fail(f"no such command '{name}'{hint}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fluxgen")
+def cli() -> None:
+    """Turn a FLUX.1 LoRA intent into correct trainer configs, check the dataset, run and record it.
+
+    \b
+    Quick start:
+      fluxgen plan cyber-skull --images ./my-images
+      fluxgen render cyber-skull --images ./my-images --backend sd-scripts --out ./cfg
+      fluxgen train cyber-skull --images ./my-images
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="fluxgen")
