@@ -23,6 +23,8 @@ class Event:
     phase: str | None = None  # loading | caching | sampling | training | saving
     seconds_per_it: float | None = None
     line: int | None = None  # 1-based line number in the stream it came from
+    code: str | None = None  # machine-readable kind of a warning/error, e.g. out_of_memory, nan_loss, interrupted
+    final: bool | None = None  # checkpoint events: True for the un-suffixed file written at the end of training
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}

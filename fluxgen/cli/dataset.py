@@ -1,0 +1,106 @@
+"""`fluxgen dataset lint|prepare|fingerprint`: parse options, call fluxgen.dataset, print."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+KIND = click.Choice(["subject", "style", "character", "concept"], case_sensitive=False)
+BACKEND = click.Choice(["ai-toolkit", "sd-scripts", "kohya", "builtin"], case_sensitive=False)
+CAPTIONS = click.Choice(["captions", "trigger", "none"], case_sensitive=False)
+COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def _common(fn):
+    """Options lint and prepare share: what the dataset is for decides severities and advice."""
+    for decorator in reversed([
+        click.option("--kind", type=KIND, help="What the LoRA learns; sets the advice and the caption default."),
+        click.option("--trigger", metavar="WORD", help="Trigger word every caption should carry."),
+        click.option("--backend", type=BACKEND, help="Trainer that will read the folder (kohya = sd-scripts)."),
+        click.option("--resolution", type=click.IntRange(min=64), default=1024, show_default=True,
+                     help="Training resolution in pixels."),
+        click.option("--captions", "captions", type=CAPTIONS,
+                     help="captions: every image needs a .txt; trigger: the trigger word alone; none: no "
+                     "captions. Default: trigger for a style, captions otherwise."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def _echo_lines(lines) -> None:
+    for text, severity in lines:
+        click.echo(click.style(text, fg=COLOURS.get(severity or "")))
+
+
+@click.group("dataset")
+def dataset_group() -> None:
+    """Check, prepare and fingerprint a folder of training images and captions."""
+
+
+@dataset_group.command("lint")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
+@_common
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (findings and summary).")
+def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> None:
+    """Report every problem a trainer would hit in DIR, with the fix. Exit 1 if any error."""
+    from fluxgen.dataset.lint import lint_dataset
+    from fluxgen.dataset.present import lint_lines
+
+    report = lint_dataset(folder, kind=kind, trigger=trigger, backend=backend, resolution=resolution,
+                          caption_mode=captions)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _echo_lines(lint_lines(report))
+    click.get_current_context().exit(1 if report.errors else 0)
+
+
+@dataset_group.command("prepare")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--out", "out", required=True, metavar="DIR2", type=click.Path(),
+              help="New folder to write (never inside DIR).")
+@_common
+@click.option("--exif/--no-exif", default=True, show_default=True, help="Apply EXIF orientation.")
+@click.option("--alpha", type=click.Choice(["flatten", "mask"]), default="flatten", show_default=True,
+              help="Transparent images: flatten onto --background, or also write <name>_mask.png.")
+@click.option("--background", default="#ffffff", show_default=True, help="Colour under transparent pixels.")
+@click.option("--upscale", is_flag=True, help="Enlarge images smaller than the resolution too.")
+@click.option("--crop", type=click.Choice(["square", "none"]), default="none", show_default=True,
+              help="square: centre square crop (the guides' 1:1 for subjects).")
+@click.option("--style-patches", type=int, default=0, metavar="N",
+              help="Write N overlapping square crops per image instead of the image (style training).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp"]),
+              help="Output format. Default: keep it when the trainer loads it, else png.")
+@click.option("--caption-template", metavar="TEXT", help="Caption pattern, e.g. '{trigger}, {caption}'.")
+@click.option("--dedupe/--keep-duplicates", default=True, show_default=True,
+              help="Skip exact copies of an image already written.")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out, replacing files of the same name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, exif, alpha, background, upscale, crop,
+                style_patches, fmt, caption_template, dedupe, force, as_json) -> None:
+    """Write a cleaned copy of DIR into --out (DIR is only read), then lint the result."""
+    from fluxgen.dataset.prepare import PrepareOptions, prepare_dataset
+    from fluxgen.dataset.present import prepare_dict, prepare_lines
+
+    options = PrepareOptions(
+        kind=kind, trigger=trigger, backend=backend, resolution=resolution, exif=exif, alpha=alpha,
+        background=background, upscale=upscale, crop=None if crop == "none" else crop,
+        style_patches=style_patches, format=fmt, captions=captions, caption_template=caption_template,
+        dedupe=dedupe,
+    )
+    result = prepare_dataset(folder, out, options, force=force)
+    if as_json:
+        click.echo(json.dumps(prepare_dict(result), indent=2, ensure_ascii=False))
+    else:
+        _echo_lines(prepare_lines(result))
+    click.get_current_context().exit(1 if result.lint.errors else 0)
+
+
+@dataset_group.command("fingerprint")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
+def fingerprint_cmd(folder) -> None:
+    """Print DIR's content hash (sha256:…) over image and caption paths and bytes."""
+    from fluxgen.dataset.fingerprint import fingerprint_dataset
+
+    click.echo(fingerprint_dataset(folder))

@@ -1,0 +1,98 @@
+"""`fluxgen plan`, `render`, `explain`: thin wrappers over fluxgen.plan and the backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fluxgen.errors import UserError
+
+
+def plan_options(func: Any) -> Any:
+    """The options every planning command shares; each one given overrides the intent."""
+    decorators = [
+        click.option("--images", type=click.Path(), help="Dataset folder (overrides dataset.path)."),
+        click.option("--trigger", help="Trigger word (overrides trigger)."),
+        click.option("--kind", type=click.Choice(["subject", "style", "character", "concept"]), help="What the LoRA learns."),
+        click.option("--rank", type=click.IntRange(1, 1024), help="LoRA rank (network.rank); alpha follows it."),
+        click.option("--steps", type=click.IntRange(1), help="Training steps (train.steps)."),
+        click.option("--backend", help="ai-toolkit, sd-scripts (or kohya), builtin."),
+        click.option("--vram", type=click.IntRange(4, 192), help="GPU memory budget in GB."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any intent key, e.g. train.lr=5e-5."),
+    ]
+    for deco in reversed(decorators):
+        func = deco(func)
+    return func
+
+
+def make_plan(intent: str | None, kw: dict[str, Any]) -> Any:
+    from fluxgen.plan import PlanOptions, build_plan
+
+    opts = PlanOptions(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
+                       steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"), sets=list(kw.get("sets") or []))
+    return build_plan(intent, opts)
+
+
+def plan_json(plan: Any) -> dict[str, Any]:
+    from fluxgen.plan import HEADLINE
+
+    ordered = {k: plan.values[k] for k in HEADLINE if k in plan.values}
+    ordered.update({k: v for k, v in plan.values.items() if k not in ordered})
+    return {"values": ordered, "origins": plan.origins, "warnings": [w.to_dict() for w in plan.warnings],
+            "hash": plan.hash}
+
+
+@click.command("plan")
+@click.argument("intent", required=False)
+@plan_options
+@click.option("--json", "as_json", is_flag=True, help="Print {values, origins, warnings} as JSON.")
+def plan_cmd(intent: str | None, as_json: bool, **kw: Any) -> None:
+    """Resolve INTENT (a preset name or a YAML file) into every training value, with its origin and advice."""
+    plan = make_plan(intent, kw)
+    if as_json:
+        click.echo(json.dumps(plan_json(plan), indent=2, ensure_ascii=False))
+        return
+    from fluxgen.cli.show import print_plan
+
+    print_plan(plan)
+
+
+@click.command("render")
+@click.argument("intent", required=False)
+@plan_options
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--force", is_flag=True, help="Overwrite existing files; render despite dataset errors.")
+def render_cmd(intent: str | None, out_dir: str, force: bool, **kw: Any) -> None:
+    """Write the trainer's files for INTENT into --out, plus plan.json."""
+    from fluxgen.cli.show import print_advice
+    from fluxgen.render import render_plan_to
+
+    plan = make_plan(intent, kw)
+    paths = render_plan_to(plan, Path(out_dir), force=force)
+    print_advice(plan, err=True)
+    click.echo(f"{plan.backend}: {plan.values['steps']} steps, rank {plan.values['rank']}, plan {plan.hash}")
+    for p in paths:
+        click.echo(f"wrote {p}")
+
+
+@click.command("explain")
+@click.argument("intent")
+@click.argument("keys", nargs=-1)
+@plan_options
+def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
+    """Say why each value of INTENT's plan is what it is (all values, or the KEYs given)."""
+    plan = make_plan(intent, kw)
+    wanted = list(keys) or list(plan.values)
+    for key in wanted:
+        if key not in plan.values:
+            import difflib
+
+            close = difflib.get_close_matches(key, list(plan.values), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
+            raise UserError(f"{key}: not a plan value ({hint})")
+    for key in wanted:
+        click.echo(f"{key} = {json.dumps(plan.values[key], ensure_ascii=False)}")
+        click.echo(f"    ← {plan.origins.get(key, 'unknown')}")

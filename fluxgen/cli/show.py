@@ -1,0 +1,36 @@
+"""Human output for plans: a table of values with their origins, then the advice."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_plan(plan: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from fluxgen.plan import HEADLINE
+
+    console = Console(soft_wrap=False)
+    table = Table(title=f"plan {plan.values['name']} · {plan.backend} · {plan.hash}", show_lines=False)
+    table.add_column("value")
+    table.add_column("", overflow="fold")
+    table.add_column("origin", overflow="fold", style="dim")
+    keys = [k for k in HEADLINE if k in plan.values] + [k for k in plan.values if k not in HEADLINE]
+    for key in keys:
+        table.add_row(key, _short(plan.values[key]), plan.origins.get(key, ""))
+    console.print(table)
+    print_advice(plan)
+
+
+def print_advice(plan: Any, err: bool = False) -> None:
+    for w in plan.warnings:
+        click.echo(f"{w.severity}: {w.message}  [{w.origin}]", err=err)

@@ -1,0 +1,132 @@
+"""Decide, before any pixel is touched, what each source image becomes: skipped, or which files with which caption."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normalize_caption, read_caption
+from fluxgen.dataset.images import ImageFacts
+from fluxgen.dataset.scan import CAPTION_EXTENSION, MASK_SUFFIX, loaded_extensions
+from fluxgen.dataset.transform import FORMAT_BY_PILLOW, FORMATS
+from fluxgen.dataset.writer import FileReport, OutputJob
+
+if TYPE_CHECKING:
+    from fluxgen.dataset.lint import LintReport
+    from fluxgen.dataset.prepare import PrepareOptions
+
+
+def plan_outputs(source: LintReport, opts: PrepareOptions, mode: str) -> tuple[dict[str, FileReport], list[OutputJob]]:
+    """One report per source image (in order) and one job per image that will be written."""
+    copies = _duplicate_copies(source) if opts.dedupe else {}
+    used: dict[str, set[str]] = {}
+    reports: dict[str, FileReport] = {}
+    jobs: list[OutputJob] = []
+    for facts in source.facts:
+        report = reports[facts.rel] = FileReport(source=facts.rel)
+        if not facts.ok:
+            report.skipped = f"{facts.problem}: {facts.detail}"
+            continue
+        if facts.rel in copies:
+            report.skipped = f"duplicate: same pixels as {copies[facts.rel]}"
+            continue
+        fmt, ext, same = _output_format(facts, opts)
+        folder, _, name = facts.rel.rpartition("/")
+        stem = os.path.splitext(name)[0]
+        stems = _allocate(used.setdefault(folder.casefold(), set()), stem, opts.style_patches)
+        if stems[0] != stem and not opts.style_patches:
+            report.notes.append(f"renamed to {stems[0]}{ext} so it has a caption of its own")
+        caption, caption_notes = _caption(source, facts.rel, opts, mode, stems[0])
+        report.notes.extend(caption_notes)
+        prefix = f"{folder}/" if folder else ""
+        jobs.append(OutputJob(
+            source=facts.rel, stems=[prefix + s for s in stems], fmt=fmt, ext=ext, same_format=same,
+            captions=caption, exif=opts.exif, alpha=opts.alpha, crop=opts.crop, patches=opts.style_patches,
+            resolution=opts.resolution, upscale=opts.upscale,
+        ))
+    return reports, jobs
+
+
+def _duplicate_copies(source: LintReport) -> dict[str, str]:
+    """Every exact copy after the first in its group -> the first one (which is kept)."""
+    copies = {}
+    for finding in source.findings:
+        if finding.id == "duplicate":
+            for rel in finding.paths[1:]:
+                copies[rel] = finding.paths[0]
+    return copies
+
+
+def _output_format(facts: ImageFacts, opts: PrepareOptions) -> tuple[str, str, bool]:
+    """(format, extension, same as the source?): --format, else the source's when the trainer loads it, else PNG."""
+    current = FORMAT_BY_PILLOW.get(facts.format or "")
+    ext = os.path.splitext(facts.rel)[1].lower()
+    if opts.format:
+        fmt = opts.format
+    elif current and ext in loaded_extensions(opts.backend) and _ext_fits(current, ext):
+        return current, ext, True
+    elif current and f".{current}" in loaded_extensions(opts.backend):
+        fmt = current
+    else:
+        fmt = "png"
+    out_ext = FORMATS[fmt][1] if fmt in FORMATS else f".{fmt}"
+    return fmt, out_ext, fmt == current
+
+
+def _ext_fits(fmt: str, ext: str) -> bool:
+    return ext in {"jpg": (".jpg", ".jpeg"), "png": (".png",), "webp": (".webp",), "bmp": (".bmp",)}[fmt]
+
+
+def _allocate(used: set[str], stem: str, patches: int) -> list[str]:
+    """Free output stems in one folder (case-insensitively): `a`, else `a-2`, `a-3`…; patches `a_p1`…"""
+    attempt = 1
+    while True:
+        base = stem if attempt == 1 else f"{stem}-{attempt}"
+        names = [f"{base}_p{i}" for i in range(1, patches + 1)] if patches else [base]
+        keys = {n.casefold() for n in names} | {f"{n}{MASK_SUFFIX}".casefold() for n in names}
+        if not keys & used:
+            used.update(keys)
+            return names
+        attempt += 1
+
+
+def _caption(source: LintReport, rel: str, opts: PrepareOptions, mode: str, name: str) -> tuple[str | None, list[str]]:
+    """The caption text for this image's outputs, and notes on what was changed in it."""
+    if mode == "none":
+        return None, []
+    if mode == "trigger":
+        return opts.trigger, ["caption: the trigger word alone"]
+    cap_rel = os.path.splitext(rel)[0] + CAPTION_EXTENSION
+    path = source.root / cap_rel
+    notes: list[str] = []
+    text = None
+    if path.is_file():
+        facts = read_caption(path, cap_rel)
+        if facts.error is None:
+            text = normalize_caption(facts.text)
+            notes += _cleanup_notes(facts)
+    if text is not None and opts.trigger and TRIGGER_PLACEHOLDER in text.lower():
+        text = re.sub(re.escape(TRIGGER_PLACEHOLDER), lambda _m: opts.trigger or "", text, flags=re.I)
+        notes.append(f"[trigger] replaced by '{opts.trigger}'")
+    if opts.caption_template is not None:
+        text = apply_template(opts.caption_template, trigger=opts.trigger, caption=text or "", name=name)
+        notes.append("written from the template")
+    elif text is None:
+        notes.append("none (no caption file)")
+    return text, [f"caption: {', '.join(notes)}"] if notes else []
+
+
+def _cleanup_notes(facts) -> list[str]:
+    notes = []
+    if facts.not_utf8:
+        notes.append(f"re-encoded from {facts.encoding} to UTF-8")
+    elif facts.bom:
+        notes.append("byte-order mark removed")
+    if facts.nbsp:
+        notes.append(f"{facts.nbsp} non-breaking space(s) replaced")
+    if facts.controls:
+        notes.append("control characters removed")
+    if facts.multiline:
+        notes.append("lines joined into one")
+    return notes

@@ -1,0 +1,87 @@
+"""Plain-text views of lint and prepare results: lines grouped by severity, paths relative to the folder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fluxgen.dataset.findings import DATASET_PATH, SEVERITIES, Finding, name_list
+
+if TYPE_CHECKING:
+    from fluxgen.dataset.lint import LintReport
+    from fluxgen.dataset.prepare import PrepareResult
+
+HEADINGS = {"error": "Errors", "warning": "Warnings", "info": "Notes"}
+
+# A line of output and the severity that colours it (None: plain).
+Line = tuple[str, str | None]
+
+
+def lint_lines(report: LintReport) -> list[Line]:
+    lines: list[Line] = []
+    for severity in SEVERITIES:
+        found = [f for f in report.findings if f.severity == severity]
+        if not found:
+            continue
+        lines.append((f"{HEADINGS[severity]} ({len(found)})", severity))
+        for finding in found:
+            lines.append((f"  {_where(finding)}: {finding.message} [{finding.id}]", severity))
+            lines.append((f"      fix: {finding.fix}", None))
+    lines.append((summary_line(report), _worst(report)))
+    return lines
+
+
+def _where(finding: Finding) -> str:
+    if finding.paths:
+        return name_list(finding.paths, limit=3)
+    return "(dataset)" if finding.path == DATASET_PATH else finding.path
+
+
+def _worst(report: LintReport) -> str | None:
+    for severity in SEVERITIES[:2]:
+        if any(f.severity == severity for f in report.findings):
+            return severity
+    return None
+
+
+def summary_line(report: LintReport) -> str:
+    s = report.summary()
+    counts = f"{_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')}, {_plural(s['infos'], 'note')}"
+    loadable = f" ({s['loadable']} loadable)" if s["loadable"] != s["images"] else ""
+    return f"{_plural(s['images'], 'image')}{loadable}, {_plural(s['captions'], 'caption')}: {counts}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def prepare_lines(result: PrepareResult) -> list[Line]:
+    lines: list[Line] = []
+    for item in result.files:
+        if item.skipped:
+            lines.append((f"{item.source}: skipped ({item.skipped})", "warning"))
+            continue
+        images = [o for o in item.outputs if not o.endswith(".txt")]
+        target = ", ".join(images) if len(images) <= 2 else f"{images[0]} … {images[-1]} ({len(images)} files)"
+        what = "; ".join(item.notes) if item.notes else "copied unchanged"
+        lines.append((f"{item.source} → {target}: {what}", None))
+    written = sum(1 for o in _outputs(result) if not o.endswith(".txt") and not o.endswith("_mask.png"))
+    captions = sum(1 for o in _outputs(result) if o.endswith(".txt"))
+    skipped = len(result.skipped)
+    tail = f" ({skipped} skipped)" if skipped else ""
+    lines.append((f"Wrote {_plural(written, 'image')} and {_plural(captions, 'caption')} to {result.out}{tail}.",
+                  None))
+    lines.append(("Lint of the result:", None))
+    lines.extend(lint_lines(result.lint))
+    return lines
+
+
+def _outputs(result: PrepareResult) -> list[str]:
+    return [o for item in result.files for o in item.outputs]
+
+
+def prepare_dict(result: PrepareResult) -> dict:
+    """The `prepare --json` object: per-file outcomes and the result's lint."""
+    files = [{"source": f.source, "outputs": f.outputs, "notes": f.notes, "skipped": f.skipped}
+             for f in result.files]
+    return {"out": str(result.out), "caption_mode": result.caption_mode, "files": files,
+            "lint": result.lint.to_dict()}

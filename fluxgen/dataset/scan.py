@@ -1,0 +1,177 @@
+"""Find a dataset's images and captions the way the trainers walk a folder, and name file formats by content."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fluxgen.errors import UserError
+
+# What each trainer picks up from its image folder (lower-case; both trainers compare case-insensitively).
+# ai-toolkit: toolkit/data_loader.py; sd-scripts: train_util.py IMAGE_EXTENSIONS (AVIF/JXL only with optional
+# plugins, so not counted). builtin decodes with Pillow and follows sd-scripts' list.
+IMAGE_EXTENSIONS_BY_BACKEND: dict[str, frozenset[str]] = {
+    "ai-toolkit": frozenset({".jpg", ".jpeg", ".png", ".webp"}),
+    "sd-scripts": frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"}),
+    "builtin": frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"}),
+}
+# With no backend chosen, judge by what every trainer loads.
+COMMON_EXTENSIONS: frozenset[str] = frozenset.intersection(*IMAGE_EXTENSIONS_BY_BACKEND.values())
+
+# Files that look like pictures to a user, whether or not a trainer or Pillow can read them.
+IMAGE_LIKE_EXTENSIONS: frozenset[str] = frozenset(
+    {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif",
+        ".heic", ".heif", ".hif", ".jxl", ".jp2", ".j2k", ".psd", ".tga", ".ico", ".qoi", ".ppm", ".pgm",
+        ".pbm", ".pnm", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".svg", ".exr",
+    }
+)
+CAPTION_EXTENSION = ".txt"
+RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf"})
+# Folders trainers or their caches create inside a dataset; never part of the data.
+SKIPPED_DIRS = frozenset({"_latent_cache", "_controls", "__MACOSX", "__pycache__"})
+MASK_SUFFIX = "_mask"
+
+KINDS = ("subject", "style", "character", "concept")
+CAPTION_MODES = ("captions", "trigger", "none")
+
+
+@dataclass
+class Scan:
+    """Everything under a dataset folder that matters, as sorted paths relative to the root."""
+
+    root: Path
+    images: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    masks: list[str] = field(default_factory=list)
+
+    def caption_for(self, image_rel: str) -> str:
+        """`photo.jpg` → `photo.txt` in the same folder: the name both trainers look for."""
+        return _stem_rel(image_rel) + CAPTION_EXTENSION
+
+
+def _stem_rel(rel: str) -> str:
+    head, _, name = rel.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{head}/{stem}" if head else stem
+
+
+def stem_key(rel: str) -> str:
+    """The caption-sharing key: relative path without extension (case-folded, as on Windows/macOS disks)."""
+    return _stem_rel(rel).casefold()
+
+
+def check_folder(path: str | os.PathLike[str]) -> Path:
+    """Resolve a dataset folder or raise the one-line error every command shows."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise UserError(f"{path}: no such folder; pass --images DIR with the folder of training images")
+    if not root.is_dir():
+        raise UserError(f"{path}: not a folder; pass --images DIR with the folder of training images")
+    return root.resolve()
+
+
+def check_choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
+    """Validate a kind or caption mode given to the library (the CLI validates with click.Choice)."""
+    if value is None:
+        return None
+    key = value.strip().lower()
+    if key not in choices:
+        import difflib
+
+        close = difflib.get_close_matches(key, choices, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UserError(f"unknown {what} '{value}'{hint}; choose one of {', '.join(choices)}")
+    return key
+
+
+def canonical_backend(backend: str | None) -> str | None:
+    if backend is None:
+        return None
+    from fluxgen.backends import canonical_name
+
+    return canonical_name(backend)
+
+
+def loaded_extensions(backend: str | None) -> frozenset[str]:
+    return IMAGE_EXTENSIONS_BY_BACKEND[backend] if backend else COMMON_EXTENSIONS
+
+
+def backend_label(backend: str | None) -> str:
+    return backend or "every trainer"
+
+
+def scan_folder(root: Path) -> Scan:
+    """Walk recursively (as ai-toolkit does), skipping hidden entries and trainer cache folders."""
+    scan = Scan(root=root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            ext = os.path.splitext(name)[1].lower()
+            if ext in IMAGE_LIKE_EXTENSIONS:
+                scan.images.append(rel)
+            elif ext == CAPTION_EXTENSION:
+                scan.captions.append(rel)
+    scan.images.sort()
+    scan.captions.sort()
+    image_stems = {stem_key(rel) for rel in scan.images}
+    scan.masks = [
+        rel for rel in scan.images
+        if stem_key(rel).endswith(MASK_SUFFIX) and stem_key(rel)[: -len(MASK_SUFFIX)] in image_stems
+    ]
+    if scan.masks:
+        masks = set(scan.masks)
+        scan.images = [rel for rel in scan.images if rel not in masks]
+    return scan
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name an image format from its first bytes, including the ones Pillow cannot open."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:2] == b"BM":
+        return "BMP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[4:8] == b"ftyp":
+        return _sniff_isobmff(head)
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "JPEG XL"
+    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "JPEG 2000"
+    if head[:4] == b"8BPS":
+        return "PSD"
+    if head[:4] == b"qoif":
+        return "QOI"
+    return None
+
+
+def _sniff_isobmff(head: bytes) -> str | None:
+    """HEIC/HEIF/AVIF share the ISO media container; the brands in the `ftyp` box tell them apart."""
+    size = int.from_bytes(head[:4], "big")
+    brands = {head[i : i + 4] for i in range(8, min(size, len(head)) - 3, 4) if i != 12}
+    if brands & {b"avif", b"avis"}:
+        return "AVIF"
+    if brands & {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}:
+        return "HEIC"
+    if brands & {b"mif1", b"msf1"}:
+        return "HEIF"
+    return None
+
+
+# Formats named by extension when the bytes say nothing we know (camera RAW, vector files).
+FORMAT_BY_EXTENSION: dict[str, str] = {
+    ".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".avif": "AVIF", ".jxl": "JPEG XL", ".svg": "SVG",
+    ".exr": "OpenEXR", **{ext: f"camera RAW ({ext})" for ext in RAW_EXTENSIONS},
+}

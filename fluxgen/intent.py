@@ -1,0 +1,279 @@
+"""The intent: what a user wants from a LoRA, as a strict schema, layered from presets, files and the command line.
+
+Precedence (lowest first): built-in rules < kind preset < preset chain (`extends:`) < the user's file < command-line
+options and `--set key=value`. Every value that is given remembers where it came from (file and line, or the option).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fluxgen.errors import ConfigErrors, UserError
+
+KINDS = ("subject", "style", "character", "concept")
+CAPTION_MODES = ("captions", "trigger", "none")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class DatasetIntent(_Strict):
+    path: str | None = None
+    captions: Literal["captions", "trigger", "none"] | None = None
+    caption_ext: str | None = None
+    repeats: int | None = Field(default=None, ge=1)
+    buckets: bool | None = None
+
+
+class NetworkIntent(_Strict):
+    rank: int | None = Field(default=None, ge=1, le=1024)
+    alpha: float | None = Field(default=None, gt=0)
+    train_text_encoder: bool | None = None
+
+
+class TrainIntent(_Strict):
+    steps: int | Literal["auto"] | None = None
+    steps_per_image: int | None = Field(default=None, ge=1)
+    lr: float | None = Field(default=None, gt=0, lt=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    optimizer: str | None = None
+    optimizer_args: dict[str, Any] | None = None
+    scheduler: str | None = None
+    warmup_steps: int | None = Field(default=None, ge=0)
+    resolution: list[int] | None = None
+    precision: Literal["bf16", "fp16", "fp32"] | None = None
+    gradient_checkpointing: bool | None = None
+    guidance: float | None = Field(default=None, ge=0)
+    timestep_sampling: str | None = None
+    caption_dropout: float | None = Field(default=None, ge=0, le=1)
+    shuffle_captions: bool | None = None
+    seed: int | None = Field(default=None, ge=0)
+    workers: int | None = Field(default=None, ge=0)
+
+    @field_validator("resolution", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("resolution")
+    @classmethod
+    def _multiple_of_64(cls, v: list[int] | None) -> list[int] | None:
+        for r in v or []:
+            if r < 64 or r % 64:
+                raise ValueError(f"{r} is not a multiple of 64 (at least 64); FLUX buckets need multiples of 64")
+        return v
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _positive_steps(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool) and v < 1:
+            raise ValueError("must be at least 1, or 'auto'")
+        return v
+
+
+class SaveIntent(_Strict):
+    every: int | None = Field(default=None, ge=1)
+    keep: int | None = Field(default=None, ge=1)
+
+
+class SamplesIntent(_Strict):
+    prompts: list[str] | None = None
+    every: int | None = Field(default=None, ge=0)
+    seed: int | None = Field(default=None, ge=0)
+    steps: int | None = Field(default=None, ge=1, le=1000)
+    guidance: float | None = Field(default=None, ge=0)
+    size: int | None = Field(default=None, ge=64)
+
+
+class ModelIntent(_Strict):
+    base: str | None = None
+    transformer: str | None = None
+    clip_l: str | None = None
+    t5xxl: str | None = None
+    ae: str | None = None
+
+
+class Intent(_Strict):
+    """Everything may be left out: the planning rules fill what is missing."""
+
+    name: str | None = None
+    description: str | None = None
+    kind: Literal["subject", "style", "character", "concept"] | None = None
+    trigger: str | None = None
+    backend: str | None = None
+    vram: int | None = Field(default=None, ge=4, le=192)
+    dataset: DatasetIntent = Field(default_factory=DatasetIntent)
+    network: NetworkIntent = Field(default_factory=NetworkIntent)
+    train: TrainIntent = Field(default_factory=TrainIntent)
+    save: SaveIntent = Field(default_factory=SaveIntent)
+    samples: SamplesIntent = Field(default_factory=SamplesIntent)
+    model: ModelIntent = Field(default_factory=ModelIntent)
+
+    @field_validator("trigger", "name")
+    @classmethod
+    def _one_line(cls, v: str | None) -> str | None:
+        if v is not None and any(ord(c) < 32 or ord(c) == 127 for c in v):
+            raise ValueError("must be one line without control characters (newline, tab, …); remove them")
+        return v
+
+
+@dataclass
+class LayeredIntent:
+    """The merged intent and, for every dotted key given anywhere, where its value came from."""
+
+    intent: Intent
+    origins: dict[str, str] = field(default_factory=dict)
+    chain: list[str] = field(default_factory=list)  # sources, lowest precedence first
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def all_paths(model: type[BaseModel] = None, prefix: str = "") -> list[str]:  # type: ignore[assignment]
+    """Every dotted key the schema knows, sections included."""
+    model = model or Intent
+    out = []
+    for name, info in model.model_fields.items():
+        out.append(prefix + name)
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += all_paths(ann, prefix + name + ".")
+    return out
+
+
+def suggest(dotted: str, siblings: list[str]) -> str | None:
+    """Closest key at the same level, else the same key name in another section (train.rank → network.rank)."""
+    parts = dotted.split(".")
+    close = difflib.get_close_matches(parts[-1], siblings, n=1, cutoff=0.6)
+    if close:
+        return ".".join([*parts[:-1], close[0]])
+    leaves = all_paths()
+    by_name = [p for p in leaves if difflib.get_close_matches(parts[-1], [p.split(".")[-1]], n=1, cutoff=0.75)]
+    if by_name:
+        return min(by_name, key=lambda p: -difflib.SequenceMatcher(None, p, dotted).ratio())
+    return None
+
+
+def _allowed_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Intent
+    for part in path:
+        if not isinstance(part, str):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return model
+    return model
+
+
+def format_validation_error(exc: ValidationError) -> list[str]:
+    """pydantic errors as `dotted.path: message`, with "did you mean" for unknown keys."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            allowed = _allowed_keys(parent) if parent else []
+            close = suggest(dotted, allowed)
+            shown = close.split(".")[-1] if close and close.rsplit(".", 1)[0] == dotted.rsplit(".", 1)[0] else close
+            hint = f" (did you mean '{shown}'?)" if close else f" (known keys: {', '.join(allowed)})"
+            problems.append(f"{dotted}: unknown key{hint}")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            shown = f" (got {got!r})" if not isinstance(got, dict | list) and got is not None else ""
+            problems.append(f"{dotted}: {msg}{shown}")
+    return problems
+
+
+def validate_intent(data: dict[str, Any], source: str) -> Intent:
+    try:
+        return Intent.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigErrors(source, format_validation_error(exc)) from None
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> {"train.lr": 1e-4, …}; lists are leaves."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "optimizer_args":
+            out.update(flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise UserError(f"--set {dotted}: '{part}' is a value, not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def field_type_at(dotted: str) -> Any:
+    """The schema's annotation at a dotted key, or raise a UserError with "did you mean"."""
+    model: type[BaseModel] = Intent
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        info = model.model_fields.get(part)
+        if info is None:
+            close = suggest(".".join(parts[: i + 1]), list(model.model_fields))
+            where = ".".join(parts[:i]) or "the top level"
+            hint = f"did you mean '{close}'?" if close else f"keys at {where}: " + ", ".join(model.model_fields)
+            raise UserError(f"--set {dotted}: unknown key ({hint})")
+        ann = info.annotation
+        if i < len(parts) - 1:
+            if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+                raise UserError(f"--set {dotted}: '{part}' is a value, not a section")
+            model = ann
+        else:
+            return ann
+    return None
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """`key=value` split on the first `=`; the value is read as YAML (so 1e-4, true, [512, 1024] work)."""
+    from fluxgen.fsio import load_yaml_text
+
+    if "=" not in item:
+        raise UserError(f"--set {item}: expected KEY=VALUE, e.g. --set train.lr=5e-5")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    ann = field_type_at(key)
+    if ann is str or ann == (str | None):
+        return key, raw
+    value = load_yaml_text(raw, f"--set {key}") if raw.strip() else None
+    if isinstance(value, str) and _float_like(value):
+        value = float(value)
+    return key, value
+
+
+def _float_like(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def path_of(p: str | Path) -> Path:
+    return Path(p).expanduser()

@@ -1,0 +1,99 @@
+"""Regenerate fluxgen/data/*.json from the trainer reference notes, so the data follows the pinned commits.
+
+Run by hand when a pin moves:  python -m fluxgen.knowledge.build_data [REFERENCE_DIR]
+(default: ../shared/reference beside the repository). fluxgen itself only reads the JSON files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fluxgen.knowledge import _build_aitk as aitk
+from fluxgen.knowledge import _build_sd as sd
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+EXPECTED_SD_ARGS = 215
+
+
+def build_sd(ref: Path) -> dict[str, dict[str, Any]]:
+    """The three sd-scripts files: options, dataset schema, network_args keys."""
+    text = (ref / "sd-scripts.md").read_text(encoding="utf-8")
+    commit = sd.pinned_commit(text)
+    args = sd.parse_args(text)
+    if len(args) != EXPECTED_SD_ARGS:
+        raise SystemExit(f"sd-scripts.md Appendix A lists {len(args)} options, expected {EXPECTED_SD_ARGS}")
+    for name, values in sd.known_values(text).items():
+        args[name]["known_values"] = values
+    facts = sd.flux_facts(text, args)
+    prov = {"source": "sd-scripts.md", "trainer": "kohya-ss/sd-scripts", "script": "flux_train_network.py",
+            "commit": commit, "generated_by": "fluxgen/knowledge/build_data.py"}
+    return {
+        "sd_scripts_args.json": {"provenance": {**prov, "section": "Appendix A, §1.2"}, "options": args, **facts},
+        "sd_scripts_dataset.json": {"provenance": {**prov, "section": "§2"}, **sd.parse_dataset(text)},
+        "sd_scripts_network_args.json": {"provenance": {**prov, "section": "§1.4", "module": "networks.lora_flux"},
+                                         **sd.parse_network_args(text)},
+    }
+
+
+def build_aitk(ref: Path) -> dict[str, Any]:
+    """ai-toolkit: every section's keys with type and default, process keys, accepted names."""
+    text = (ref / "ai-toolkit.md").read_text(encoding="utf-8")
+    classes = aitk.parse_classes((ref / "ai-toolkit-config-keys.txt").read_text(encoding="utf-8"))
+    typed = {sec: aitk.md_types(text, heading) for sec, heading in aitk.TYPED_TABLES.items()}
+    sections: dict[str, Any] = {}
+    for sec, cls in aitk.SECTIONS.items():
+        keys = {}
+        for name, entry in classes[cls].items():
+            types, origin = _key_type(sec, name, entry, typed.get(sec, {}), classes, cls)
+            keys[name] = {**entry, "types": types, "typed_from": origin}
+        sections[sec] = {"class": cls, "keys": keys}
+    for sec in ("sample", "first_sample"):
+        sections[sec]["keys"]["prompts"]["item_types"] = ["str"]
+        sections[sec]["keys"]["samples"]["item_types"] = ["dict"]
+    return {
+        "provenance": {"source": "ai-toolkit.md §2, ai-toolkit-config-keys.txt", "trainer": "ostris/ai-toolkit",
+                       "commit": aitk.pinned_commit(text), "generated_by": "fluxgen/knowledge/build_data.py"},
+        **aitk.job_facts(text),
+        "process": aitk.process_keys(text),
+        "sections": sections,
+        "choices": aitk.choice_lists(text),
+        "flux_archs": aitk.flux_archs(text),
+        "type_overrides": {k: v[1] for k, v in aitk.TYPE_OVERRIDES.items()},
+    }
+
+
+def _key_type(sec: str, name: str, entry: dict[str, Any], typed: dict[str, list[str]],
+              classes: dict[str, Any], cls: str) -> tuple[list[str], str]:
+    override = aitk.TYPE_OVERRIDES.get(f"{cls}.{name}")
+    if override:
+        return [override[0]], "override"
+    if name in typed:
+        return typed[name], "reference table"
+    seen = set()
+    while "default_from" in entry and (cls, name) not in seen:
+        seen.add((cls, name))
+        cls = entry.get("default_from_class") or cls
+        name = entry["default_from"]
+        entry = classes[cls].get(name, {"default": None})
+        if name in typed and cls == aitk.SECTIONS.get(sec):
+            return typed[name], "reference table"
+    return aitk._type_of(entry.get("default")), "default"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    ref = Path(args[0]) if args else DEFAULT_REFERENCE
+    files = {**build_sd(ref), "ai_toolkit_keys.json": build_aitk(ref)}
+    DATA_DIR.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (DATA_DIR / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {DATA_DIR / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""What both trainers' consoles share: Python tracebacks, error wording, tqdm training bars, phase changes.
+
+A backend parser subclasses `ConsoleParser` and implements `handle(lineno, text)` for its own lines.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from fluxgen.events import Event
+from fluxgen.monitor.text import LineSplitter
+from fluxgen.monitor.tqdm import Bar
+
+# Error wording -> diagnosis code, most specific first. Checked on exception lines and trainer error messages.
+ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("out_of_memory", re.compile(
+        r"out of memory|OutOfMemoryError|OOM during training step|can't allocate memory|DefaultCPUAllocator", re.I)),
+    ("gated_model", re.compile(
+        r"GatedRepoError|gated repo|Access to model \S+ is restricted|\b40[13] Client Error|Invalid user token"
+        r"|Invalid credentials in Authorization|Unauthorized for url", re.I)),
+    ("dataset_error", re.compile(
+        r"extra keys not allowed|required key not provided|MultipleInvalid|Invalid user config"
+        r"|for dictionary value @|cannot be mixed in the same dataset", re.I)),
+    ("missing_file", re.compile(
+        r"FileNotFoundError|No such file or directory|file not found|Repository Not Found|does not exist", re.I)),
+    ("no_data", re.compile(r"No data found", re.I)),
+    ("bad_argument", re.compile(
+        r"unrecognized arguments|invalid choice|ambiguous option|expected one argument"
+        r"|the following arguments are required|: invalid \w+ value", re.I)),
+    ("nan_loss", re.compile(r"\bloss is (?:nan|inf)\b|non-finite loss", re.I)),
+)
+# Lines that name a failure even outside a traceback's last line (e.g. the body of a multi-line HTTP error).
+_SIGNATURE_RE = re.compile(
+    r"CUDA out of memory|OutOfMemoryError|Cannot access gated repo|Access to model \S+ is restricted"
+    r"|GatedRepoError|\b40[13] Client Error", re.I)
+TRACEBACK_START = "Traceback (most recent call last)"
+
+
+def classify(message: str) -> str | None:
+    """The diagnosis code a trainer's error message points to, or None for an unrecognised crash."""
+    for code, pattern in ERROR_CODES:
+        if pattern.search(message):
+            return code
+    return None
+
+
+class ConsoleParser:
+    """Incremental console parser: `feed(chunk)` as output arrives, `close()` at the end of the stream."""
+
+    TRAIN_LOSS_SAME_STEP = False  # True when a postfix change without a step change is this step's own loss
+
+    def __init__(self) -> None:
+        self._splitter = LineSplitter()
+        self._out: list[Event] = []
+        self.phase: str | None = None
+        self._phase_step: int | None = None
+        self.step: int | None = None  # last training step seen
+        self.total: int | None = None
+        self._bar_n: int | None = None
+        self._bar_loss: float | None = None
+        self._in_traceback = False
+        self._codes_seen: set[str] = set()
+
+    # -- public ------------------------------------------------------------------------------------------
+    def feed(self, chunk: str) -> list[Event]:
+        for lineno, text in self._splitter.feed(chunk):
+            self._line(lineno, text)
+        return self._take()
+
+    def close(self) -> list[Event]:
+        for lineno, text in self._splitter.close():
+            self._line(lineno, text)
+        self.flush()
+        return self._take()
+
+    def parse(self, lines: Iterable[str]) -> list[Event]:
+        """Every event of a whole stream given as lines (with or without their line endings)."""
+        events: list[Event] = []
+        for line in lines:
+            events += self.feed(line if line.endswith(("\n", "\r")) else line + "\n")
+        return events + self.close()
+
+    # -- for subclasses ----------------------------------------------------------------------------------
+    def handle(self, lineno: int, text: str) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        """Give out anything held back waiting for more lines (e.g. a wrapped log record)."""
+
+    def emit(self, type_: str, lineno: int, **fields) -> Event:
+        event = Event(type_, line=lineno, **fields)
+        self._out.append(event)
+        return event
+
+    def set_phase(self, phase: str, lineno: int, step: int | None = None) -> None:
+        if phase == self.phase and (step is None or step == self._phase_step):
+            return
+        self.phase, self._phase_step = phase, step
+        self.emit("phase", lineno, phase=phase, step=step)
+
+    def error(self, lineno: int, message: str, code: str | None = None) -> None:
+        code = code or classify(message) or "crash"
+        self._codes_seen.add(code)
+        self.emit("error", lineno, message=message, code=code, step=self.step, phase=self.phase)
+
+    def warning(self, lineno: int, message: str, code: str | None = None) -> None:
+        self.emit("warning", lineno, message=message, code=code, step=self.step)
+
+    def scan(self, lineno: int, text: str) -> None:
+        """Report a failure named on a line that is not a traceback's last line, once per kind."""
+        if _SIGNATURE_RE.search(text):
+            code = classify(text)
+            if code and code not in self._codes_seen:
+                self.error(lineno, text.strip(), code)
+
+    def training_bar(self, lineno: int, bar: Bar) -> None:
+        """One redraw of the main training bar: a progress event when a step completed (or its loss arrived)."""
+        self.total = bar.total
+        loss = bar.loss
+        first = self._bar_n is None or bar.n < self._bar_n
+        if first:
+            self.set_phase("training", lineno)
+            self.step = bar.n if bar.n else self.step
+        elif bar.n > self._bar_n or (self.TRAIN_LOSS_SAME_STEP and not _same(loss, self._bar_loss)):
+            self.set_phase("training", lineno)
+            self.step = bar.n
+            self.emit("progress", lineno, step=bar.n, total=bar.total, loss=loss, lr=bar.lr,
+                      seconds_per_it=bar.seconds_per_it)
+            if loss is not None and not math.isfinite(loss) and "nan_loss" not in self._codes_seen:
+                self.error(lineno, f"loss is {loss} at step {bar.n}", "nan_loss")
+        self._bar_n, self._bar_loss = bar.n, loss
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _line(self, lineno: int, text: str) -> None:
+        if self._in_traceback:
+            if text[:1].isspace() or text.startswith(TRACEBACK_START):
+                return
+            self._in_traceback = False
+            self._exception(lineno, text.strip())
+            return
+        if text.startswith(TRACEBACK_START):
+            self.flush()
+            self._in_traceback = True
+            return
+        self.handle(lineno, text)
+
+    def _exception(self, lineno: int, text: str) -> None:
+        if text.startswith("KeyboardInterrupt"):
+            self.warning(lineno, "stopped by KeyboardInterrupt (Ctrl-C)", "interrupted")
+        else:
+            self.error(lineno, text)
+
+    def _take(self) -> list[Event]:
+        out, self._out = self._out, []
+        return out
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))

@@ -1,0 +1,67 @@
+"""Events of one run captured as several streams (stdout and stderr in separate files), put in one order.
+
+Piped stdout is block-buffered, so the real interleaving is lost; the training step is the shared clock.
+Every event is placed at the step it happened at (events without a step stay after the previous one of their
+stream), start-up events follow the phase order, and a fatal error or interruption goes last.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from fluxgen.errors import UserError
+from fluxgen.events import Event
+
+PHASE_ORDER = {"loading": 0, "caching": 1, "sampling": 2, "training": 3, "saving": 4}
+_STEP_CLOCK = ("progress", "checkpoint", "sample")
+_STEP_PHASES = ("saving", "sampling")
+
+
+def _is_terminal(event: Event) -> bool:
+    if event.type == "error":
+        return event.code != "nan_loss"
+    return event.type == "warning" and event.code == "interrupted"
+
+
+def merge(streams: Sequence[Sequence[Event]]) -> list[Event]:
+    """One ordered event list from the event lists of a run's streams (first stream first on ties)."""
+    if len(streams) == 1:
+        return list(streams[0])
+    keyed = []
+    for index, events in enumerate(streams):
+        anchor: float = -1
+        rank = 0
+        for seq, event in enumerate(events):
+            if event.step is not None and (event.type in _STEP_CLOCK or event.type == "phase" and event.phase in _STEP_PHASES):
+                anchor = max(anchor, event.step)
+            elif event.type == "phase" and anchor < 0:
+                rank = max(rank, PHASE_ORDER.get(event.phase or "", 0))
+            at = math.inf if _is_terminal(event) else anchor
+            keyed.append(((at, rank if at < 0 else 0, event.type != "progress", index, seq), event))
+    keyed.sort(key=lambda item: item[0])
+    return dedupe_phases([event for _, event in keyed])
+
+
+def dedupe_phases(events: Sequence[Event]) -> list[Event]:
+    """Drop phase events that repeat the phase already in force (the same phase seen from two streams)."""
+    out: list[Event] = []
+    current: tuple[str | None, int | None] = (None, None)
+    for event in events:
+        if event.type == "phase":
+            if event.phase == current[0] and (event.step is None or event.step == current[1]):
+                continue
+            current = (event.phase, event.step)
+        out.append(event)
+    return out
+
+
+def read_log(path: Path) -> str:
+    """A saved console log as text, keeping its carriage returns; one clear line if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            return f.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(f"{path}: cannot read the log file ({reason})") from None

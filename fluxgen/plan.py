@@ -1,0 +1,186 @@
+"""Intent + dataset facts → Plan: every value a backend needs, each with the rule or source that set it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fluxgen import __version__
+from fluxgen.errors import UserError
+from fluxgen.intent import LayeredIntent
+from fluxgen.rules import Advice, Resolver
+
+# The values `fluxgen plan --json` always shows first, in this order.
+HEADLINE = ("name", "kind", "backend", "trigger", "images", "steps", "rank", "alpha", "lr", "save_every",
+            "resolution", "batch_size")
+
+
+@dataclass
+class Plan:
+    values: dict[str, Any]
+    origins: dict[str, str]
+    warnings: list[Advice] = field(default_factory=list)
+    intent: dict[str, Any] = field(default_factory=dict)  # the merged intent, enough to plan again
+    chain: list[str] = field(default_factory=list)
+    dataset_lint: dict[str, Any] | None = None
+
+    @property
+    def backend(self) -> str:
+        return self.values["backend"]
+
+    @property
+    def hash(self) -> str:
+        """Content hash of the resolved values: equal plans render equal files."""
+        blob = json.dumps(self.values, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "values": self.values,
+            "origins": self.origins,
+            "warnings": [w.to_dict() for w in self.warnings],
+            "hash": self.hash,
+            "intent": self.intent,
+            "chain": self.chain,
+            "fluxgen_version": __version__,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        warnings = [Advice(w["message"], w["origin"], w.get("severity", "warning")) for w in data.get("warnings", [])]
+        return cls(dict(data["values"]), dict(data["origins"]), warnings, data.get("intent", {}), data.get("chain", []))
+
+
+@dataclass
+class PlanOptions:
+    """What the command line says: each given option overrides the intent."""
+
+    images: str | None = None
+    trigger: str | None = None
+    kind: str | None = None
+    rank: int | None = None
+    steps: int | None = None
+    backend: str | None = None
+    vram: int | None = None
+    sets: list[str] = field(default_factory=list)
+    lint: bool = True
+
+    def overrides(self) -> list[tuple[str, Any, str]]:
+        from fluxgen.intent import parse_set
+
+        out: list[tuple[str, Any, str]] = []
+        for opt, key in (("images", "dataset.path"), ("trigger", "trigger"), ("kind", "kind"), ("rank", "network.rank"),
+                         ("steps", "train.steps"), ("backend", "backend"), ("vram", "vram")):
+            value = getattr(self, opt)
+            if value is not None:
+                out.append((key, value, f"command line --{opt}"))
+        for item in self.sets:
+            key, value = parse_set(item)
+            out.append((key, value, f"command line --set {item}"))
+        return out
+
+
+def slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-._").lower()
+    return s or "lora"
+
+
+def build_plan(ref: str | None, options: PlanOptions | None = None) -> Plan:
+    """Layer the intent, read the dataset, run the rules in dependency order."""
+    from fluxgen.presets import layer
+
+    options = options or PlanOptions()
+    layered = layer(ref, options.overrides())
+    return plan_from_layered(layered, lint=options.lint)
+
+
+def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
+    from fluxgen.backends import canonical_name
+    from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.memory import plan_memory
+    from fluxgen.rules.model import plan_model
+    from fluxgen.rules.network import plan_network
+    from fluxgen.rules.samples import plan_samples
+    from fluxgen.rules.steps import plan_steps
+    from fluxgen.rules.training import plan_training
+
+    intent = layered.intent
+    backend = canonical_name(intent.backend or "ai-toolkit")
+    r = Resolver(layered, backend)
+    _identity(r, layered)
+    lint_report = _dataset(r, lint)
+    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples):
+        rule(r)
+    plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
+    if lint_report is not None:
+        plan.dataset_lint = lint_report.to_dict()
+    return plan
+
+
+def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The merged intent with every path made absolute, so it plans the same from any folder."""
+    import copy
+
+    intent = copy.deepcopy(raw)
+    intent.setdefault("dataset", {})["path"] = values["dataset"]
+    if values.get("base_model_kind") == "local":
+        intent.setdefault("model", {})["base"] = values["model_path"]
+    for part in ("transformer", "clip_l", "t5xxl", "ae"):
+        given = intent.get("model", {}).get(part)
+        if given:
+            intent["model"][part] = values[f"model.{part}"]
+    return intent
+
+
+def _identity(r: Resolver, layered: LayeredIntent) -> None:
+    intent = layered.intent
+    dataset = intent.dataset.path
+    default_name = slug(Path(dataset).name) if dataset else r.layered.intent.kind or "lora"
+    r.take("name", "name", default_name, "named after the dataset folder")
+    r.values["name"] = slug(r.values["name"])
+    r.take("kind", "kind", "subject", "subject unless the intent says otherwise (design card)")
+    r.take("backend", "backend", "ai-toolkit", "ai-toolkit unless the intent says otherwise (design card)")
+    r.values["backend"] = r.backend
+    r.take("trigger", "trigger", None, "no trigger word given")
+
+
+def _dataset(r: Resolver, lint: bool) -> Any:
+    from fluxgen.dataset.lint import lint_dataset
+
+    path = r.given("dataset.path")
+    if path is None:
+        raise UserError("no dataset: pass --images DIR or set dataset.path in the intent")
+    folder = Path(path).expanduser()
+    if not folder.is_absolute():
+        base = _relative_base(r.layered.origins.get("dataset.path", ""))
+        folder = (base / folder) if base else folder
+    folder = folder.resolve()
+    r.take("dataset", "dataset.path", None, "")
+    r.values["dataset"] = str(folder)
+    report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
+                          caption_mode=r.given("dataset.captions"), quick=True)
+    r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
+    from fluxgen.dataset.fingerprint import fingerprint_dataset
+
+    r.set("fingerprint", fingerprint_dataset(folder), "content hash of the images and captions")
+    for finding in report.findings:
+        if finding.severity in ("error", "warning") and lint:
+            r.warn(f"{finding.path}: {finding.message}", f"dataset lint ({finding.id})", severity=finding.severity)
+    return report
+
+
+def _relative_base(origin: str) -> Path | None:
+    """A dataset path given in a preset file is relative to that file, not to the current folder."""
+    m = re.match(r"preset (.+):\d+$", origin)
+    if not m:
+        return None
+    candidate = Path(m.group(1))
+    if not candidate.is_absolute():
+        from fluxgen.paths import PROJECT_DIR
+
+        candidate = candidate if candidate.exists() else PROJECT_DIR / candidate
+    return candidate.resolve().parent

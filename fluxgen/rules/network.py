@@ -1,0 +1,32 @@
+"""Rank and alpha by kind; what the LoRA trains."""
+
+from __future__ import annotations
+
+from fluxgen.rules import Resolver
+
+RANK_BY_KIND = {
+    "subject": (32, "rank 32 for a subject: detail without overfitting (seed:000)"),
+    "style": (32, "start a style at rank 32 too, raise to 64 only if weak (seed:000)"),
+    "character": (16, "rank 16 for a character; 32 for fine detail (seed:003)"),
+    "concept": (16, "rank 16, the default config of the concept recipe (seed:002)"),
+}
+
+
+def plan_network(r: Resolver) -> None:
+    rank_default, why = RANK_BY_KIND[r.kind]
+    rank = r.take("rank", "network.rank", rank_default, why)
+    r.take("alpha", "network.alpha", float(rank), "alpha = rank (design card, seed:000)")
+    r.values["alpha"] = float(r.values["alpha"])
+    r.take(
+        "train_text_encoder", "network.train_text_encoder", False,
+        "train the FLUX transformer only; text-encoder training is not needed (seed:000)",
+    )
+    if r.kind == "style" and rank >= 64:
+        r.warn(f"rank {rank} for a style: art styles need rank 8–16, higher ranks memorise images", "seed:001")
+    if rank > 128:
+        r.warn(f"rank {rank} is far above the 16–64 the guides use; files grow and the LoRA overfits", "seed:000")
+    if r.backend == "ai-toolkit" and r.values["alpha"] != float(rank):
+        r.warn(
+            f"alpha {r.values['alpha']:g} ≠ rank {rank}: ai-toolkit ignores alpha for FLUX and trains with alpha = rank",
+            "ref:ai-toolkit §0",
+        )

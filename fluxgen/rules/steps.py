@@ -1,0 +1,54 @@
+"""How long to train, how fast, how often to save: the per-image step rule and the learning-rate rule."""
+
+from __future__ import annotations
+
+import math
+
+from fluxgen.errors import UserError
+from fluxgen.rules import Resolver
+
+LONG_RUN_STEPS = 3000
+
+
+def plan_steps(r: Resolver) -> None:
+    images = r.values["images"]
+    spi = r.take("steps_per_image", "train.steps_per_image", 100, "about 100 steps per image (design card, seed:000)")
+    given = r.given("train.steps")
+    if given is None or given == "auto":
+        if images == 0:
+            raise UserError(f"{r.values['dataset']}: no training images found, so `steps: auto` has nothing to count; "
+                            "add images or give train.steps")
+        r.set("steps", spi * images, f"steps = {spi} × {images} images (design card, seed:000)")
+        if given == "auto":
+            r.origins["steps"] += f"; 'auto' from {r.layered.origins.get('train.steps', 'intent')}"
+    else:
+        r.take("steps", "train.steps", None, "")
+    steps = r.values["steps"]
+    if steps > LONG_RUN_STEPS:
+        lr_default, lr_why = 5e-5, f"lower LR 5e-5 for a long run (> {LONG_RUN_STEPS} steps) (seed:000)"
+    else:
+        lr_default, lr_why = 1e-4, "LR 1e-4 (seed:000)"
+    lr = r.take("lr", "train.lr", lr_default, lr_why)
+    r.values["lr"] = float(lr)
+    r.take("lr_scheduler", "train.scheduler", "constant", "constant learning rate is fine for FLUX LoRAs (seed:000)")
+    r.take("warmup_steps", "train.warmup_steps", 0, "no warm-up with a constant schedule (seed:000)")
+    r.take("batch_size", "train.batch_size", 1, "batch 1 (design card, seed:000)")
+    save_every = r.take("save_every", "save.every", 250, "save every 250 steps to pick the best checkpoint (design card, seed:000)")
+    r.take("keep_checkpoints", "save.keep", max(1, math.ceil(steps / save_every)),
+           "keep every step checkpoint so the best one can be chosen (seed:000)")
+    _advise(r, steps)
+
+
+def _advise(r: Resolver, steps: int) -> None:
+    lr = r.values["lr"]
+    if steps > LONG_RUN_STEPS and lr >= 1e-4:
+        r.warn(f"{steps} steps at LR {lr:g}: long runs want a lower LR (5e-5 … 1e-5)", "seed:000")
+    if lr > 2e-4:
+        r.warn(f"LR {lr:g} is above 2e-4, which the character guide calls risky (burned, over-saturated outputs)",
+               "seed:003")
+    images = r.values["images"]
+    if images and steps / images > 300:
+        r.warn(f"{steps / images:.0f} steps per image: far above ~100, expect overfitting", "seed:000")
+    if r.values["save_every"] > steps:
+        r.warn(f"save every {r.values['save_every']} steps but the run has {steps}: only the final LoRA is saved",
+               "seed:000", severity="info")

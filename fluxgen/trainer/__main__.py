@@ -1,0 +1,7 @@
+"""Entry point of `python -m fluxgen.trainer`."""
+
+import sys
+
+from fluxgen.trainer.cli import main
+
+sys.exit(main())

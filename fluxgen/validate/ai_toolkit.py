@@ -1,0 +1,195 @@
+"""Validate an ai-toolkit job YAML against every key the pinned SD trainer reads: unknown keys (which ai-toolkit
+silently ignores), wrong types, names outside the accepted lists, and the cross-section rules."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from fluxgen.knowledge import AitkSchema, KeySpec, ai_toolkit_schema
+from fluxgen.validate import aitk_rules
+from fluxgen.validate.aitk_types import check_type
+from fluxgen.validate.report import KIND_AITK, Report, did_you_mean
+
+# Sub-sections read from a section's key (section -> key -> schema section).
+NESTED = {"train": {"ema_config": "train.ema_config", "validation_config": "train.validation_config"},
+          "network": {"lorm": "network.lorm"}}
+# (schema section, key, choices list, compare lowercased, severity when outside the list)
+CHOICES = [
+    ("train", "optimizer", "optimizers", True, "error"),
+    ("train", "lr_scheduler", "lr_schedulers", False, "error"),
+    ("train", "noise_scheduler", "noise_schedulers", False, "error"),
+    ("sample", "sampler", "noise_schedulers", False, "error"),
+    ("first_sample", "sampler", "noise_schedulers", False, "error"),
+    ("train", "dtype", "dtypes", False, "error"),
+    ("save", "dtype", "dtypes", False, "error"),
+    ("save", "save_format", "save_formats", False, "error"),
+    ("datasets[]", "type", "dataset_types", False, "error"),
+    ("train", "timestep_type", "timestep_types", False, "warning"),
+    ("train", "content_or_style", "content_or_style", False, "warning"),
+    ("train", "loss_type", "loss_types", False, "warning"),
+    ("network", "type", "network_types", True, "warning"),
+]
+_VAR = re.compile(r"\$\{([^}]*)\}")
+
+
+def validate_ai_toolkit(data: Any, source: str = "config.yaml", text: str | None = None,
+                        env: Mapping[str, str] | None = None) -> Report:
+    """Check a parsed ai-toolkit config; pass the file `text` too for the checks on the raw text (`${VAR}`)."""
+    report = Report(source, KIND_AITK)
+    schema = ai_toolkit_schema()
+    if text is not None:
+        _text_checks(report, text, os.environ if env is None else env)
+    if not isinstance(data, dict):
+        report.add("error", "(document)", "an ai-toolkit config is a mapping with job, config and meta",
+                   "start the file with 'job: extension' and a 'config:' mapping", "aitk-structure")
+        return report
+    _keys(report, data, "", schema.top_level, {})
+    _job(report, data, schema)
+    config = data.get("config")
+    if not isinstance(config, dict):
+        if "config" in data:
+            report.add("error", "config", "must be a mapping with name and process", "", "aitk-structure")
+        return _finish(report, data)
+    _keys(report, config, "config", schema.config_level, {})
+    processes = config.get("process")
+    if not isinstance(processes, list) or not processes:
+        report.add("error", "config.process", "must be a non-empty list of processes",
+                   "add '- type: sd_trainer' with its sections under config.process", "aitk-structure")
+    else:
+        for i, proc in enumerate(processes):
+            _process(report, proc, f"config.process[{i}]", schema, config)
+    report.extend(aitk_rules.check_config(data))
+    return _finish(report, data)
+
+
+def _finish(report: Report, data: Any) -> Report:
+    report.extend(aitk_rules.unquoted_name(data, ""))
+    return report
+
+
+def _job(report: Report, data: dict[str, Any], schema: AitkSchema) -> None:
+    job = data.get("job")
+    if job is None:
+        report.add("error", "job", "missing; ai-toolkit needs the job type", "add 'job: extension'", "aitk-structure")
+    elif isinstance(job, str) and job not in schema.job_types:
+        report.add("error", "job", f"'{job}' is not a job type{did_you_mean(job, schema.job_types)}",
+                   f"use one of {', '.join(schema.job_types)} (FLUX LoRAs use extension)", "aitk-choice")
+
+
+def _process(report: Report, proc: Any, path: str, schema: AitkSchema, config: dict[str, Any]) -> None:
+    if not isinstance(proc, dict):
+        report.add("error", path, "each process must be a mapping", "write '- type: sd_trainer' and its keys",
+                   "aitk-structure")
+        return
+    kind = proc.get("type")
+    known = schema.trainer_process_types + schema.other_process_types
+    if kind is None:
+        report.add("error", f"{path}.type", "missing; ai-toolkit looks the process up by its type",
+                   "add 'type: sd_trainer'", "aitk-structure")
+    elif kind in schema.other_process_types:
+        report.add("info", f"{path}.type", f"'{kind}' is not a training process; only its type was checked", "",
+                   "aitk-process-type")
+        return
+    elif kind not in known:
+        report.add("error", f"{path}.type", f"unknown process type '{kind}'{did_you_mean(str(kind), known)}",
+                   "use sd_trainer for a FLUX LoRA", "aitk-process-type")
+    others = {name: specs for name, specs in schema.sections.items() if "." not in name}
+    _keys(report, proc, path, schema.process, others)
+    for name, value in proc.items():
+        if name in schema.sections and isinstance(value, dict):
+            _section(report, value, f"{path}.{name}", name, schema, others)
+    datasets = proc.get("datasets")
+    for i, item in enumerate(datasets if isinstance(datasets, list) else []):
+        if isinstance(item, dict):
+            _section(report, item, f"{path}.datasets[{i}]", "datasets[]", schema, others)
+        else:
+            report.add("error", f"{path}.datasets[{i}]", "each dataset must be a mapping with folder_path", "",
+                       "aitk-structure")
+    report.extend(aitk_rules.check_process(proc, path, config, schema))
+
+
+def _section(report: Report, values: dict[str, Any], path: str, name: str, schema: AitkSchema,
+             others: dict[str, dict[str, KeySpec]]) -> None:
+    _keys(report, values, path, schema.sections[name], {k: v for k, v in others.items() if k != name})
+    _choices(report, values, path, name, schema)
+    for key, sub in NESTED.get(name, {}).items():
+        if isinstance(values.get(key), dict):
+            _keys(report, values[key], f"{path}.{key}", schema.sections[sub], {})
+    if name in {"sample", "first_sample"} and isinstance(values.get("samples"), list):
+        for i, item in enumerate(values["samples"]):
+            if isinstance(item, dict):
+                _keys(report, item, f"{path}.samples[{i}]", schema.sections["sample.samples[]"], {})
+
+
+def _keys(report: Report, values: dict[Any, Any], path: str, specs: dict[str, KeySpec],
+          others: dict[str, dict[str, KeySpec]]) -> None:
+    """Unknown keys (with a suggestion from this level, then from sibling sections) and type mismatches."""
+    for key, value in values.items():
+        where = f"{path}.{key}" if path else str(key)
+        spec = specs.get(key) if isinstance(key, str) else None
+        if spec is None:
+            report.add("error", where, f"unknown key{_suggest(str(key), specs, others)}",
+                       "ai-toolkit ignores keys it does not know, so this setting has no effect", "aitk-unknown-key")
+            continue
+        if aitk_rules.is_unquoted_name(value):
+            continue
+        problem = check_type(value, spec.types)
+        if problem:
+            report.add(problem[0], where, problem[1], problem[2], "aitk-type")
+        elif spec.item_types and isinstance(value, list):
+            for i, item in enumerate(value):
+                problem = check_type(item, spec.item_types)
+                if problem and not aitk_rules.is_unquoted_name(item):
+                    report.add(problem[0], f"{where}[{i}]", problem[1], problem[2], "aitk-type")
+
+
+def _suggest(key: str, specs: dict[str, KeySpec], others: dict[str, dict[str, KeySpec]]) -> str:
+    here = did_you_mean(key, specs)
+    if here:
+        return here
+    owners = [name for name, keys in others.items() if key in keys]
+    if owners:
+        return f" (it is read from '{owners[0].removesuffix('[]')}', not here)"
+    owner_of = {k: name.removesuffix("[]") for name, keys in others.items() for k in keys}
+    close = difflib.get_close_matches(key, list(owner_of), n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}' in {owner_of[close[0]]}?)" if close else ""
+
+
+def _choices(report: Report, values: dict[str, Any], path: str, name: str, schema: AitkSchema) -> None:
+    for section, key, list_name, fold, severity in CHOICES:
+        value = values.get(key)
+        if section != name or not isinstance(value, str):
+            continue
+        choices = schema.choices[list_name]
+        probe = value.lower() if fold else value
+        if probe in choices or (key == "optimizer" and probe.startswith(schema.choices["optimizer_prefixes"])):
+            continue
+        shown = ", ".join(choices)
+        report.add(severity, f"{path}.{key}", f"'{value}' is not a value ai-toolkit accepts for {key}"
+                   f"{did_you_mean(probe, choices)}", f"use one of {shown}", "aitk-choice")
+    augments = values.get("augments") if name == "datasets[]" else None
+    for i, item in enumerate(augments if isinstance(augments, list) else []):
+        if item not in schema.choices["augments"]:
+            report.add("error", f"{path}.augments[{i}]", f"'{item}' is not an augment ai-toolkit knows",
+                       f"use {' or '.join(schema.choices['augments'])}", "aitk-choice")
+
+
+def _text_checks(report: Report, text: str, env: Mapping[str, str]) -> None:
+    """`${VAR}` is substituted in the raw text, comments included, before ai-toolkit parses the YAML."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for match in _VAR.finditer(line):
+            var = match.group(1)
+            hash_at = line.find("#")
+            in_comment = 0 <= hash_at < match.start() and (hash_at == 0 or line[hash_at - 1] in " \t")
+            where = " (even inside this comment)" if in_comment else ""
+            if var in env:
+                report.add("info", f"line {number}", f"${{{var}}} is replaced from the environment{where}; "
+                           "its value is written into config.yaml in the run folder", "", "aitk-env-var")
+            else:
+                report.add("warning", f"line {number}", f"${{{var}}} is replaced from the environment{where}, and "
+                           f"{var} is not set here: ai-toolkit stops when it is unset",
+                           f"set {var} before running, or remove ${{{var}}}", "aitk-env-var")

@@ -1,0 +1,42 @@
+"""Shared fixtures: isolated HOME/HF cache, and small generated datasets (no downloads)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers import make_images
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config, presets or hub cache, or reaches the network."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("FLUXGEN_PRESETS", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    for var in ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON", "FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(REPO)
+
+
+@pytest.fixture(scope="session")
+def skull20(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 captioned 1024 px images with the CSKULL trigger: the cyber-skull guide's dataset size."""
+    return make_images(tmp_path_factory.mktemp("skull20") / "images", 20)
+
+
+@pytest.fixture(scope="session")
+def style12(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_images(tmp_path_factory.mktemp("style12") / "art", 12, trigger="GXSTYLE", caption="a building")
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
