@@ -100,6 +100,7 @@ def build_plan(ref: str | None, options: PlanOptions | None = None) -> Plan:
 
 def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.backends import canonical_name
+    from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
     from fluxgen.rules.memory import plan_memory
     from fluxgen.rules.model import plan_model
@@ -113,7 +114,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     r = Resolver(layered, backend)
     _identity(r, layered)
     lint_report = _dataset(r, lint)
-    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples):
+    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples,
+                 plan_capabilities):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:

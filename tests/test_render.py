@@ -20,7 +20,7 @@ from helpers import REPO
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("FLUXGEN_UPDATE_GOLDEN") == "1"
-BACKENDS = ("ai-toolkit", "sd-scripts")
+BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
 PRESETS = sorted(discover())
 
 
@@ -124,6 +124,8 @@ def test_hostile_trigger_round_trips(skull20: Path) -> None:
         files = render_plan(plan)
         if backend == "ai-toolkit":
             assert yaml.safe_load(files["config.yaml"])["config"]["process"][0]["trigger_word"] == trigger
+        elif backend == "builtin":
+            assert yaml.safe_load(files["train.yaml"])["dataset"]["trigger"] == trigger
         else:
             dataset = tomllib.loads(files["dataset.toml"])
             assert dataset["datasets"][0]["subsets"][0]["class_tokens"] == trigger

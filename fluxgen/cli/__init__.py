@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+
 import click
 
 from fluxgen import __version__

@@ -61,14 +61,13 @@ def decode_caption(raw: bytes) -> tuple[str, str, bool]:
             return _legacy(body), "windows-1252", True
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace"), "utf-16", True
+    if len(raw) >= 4 and raw.count(0) >= len(raw) // 4:  # text never holds NULs; UTF-16 without a BOM does
+        codec = "utf-16-le" if raw[1::2].count(0) > raw[0::2].count(0) else "utf-16-be"
+        return raw.decode(codec, errors="replace"), "utf-16", False
     try:
         return raw.decode("utf-8"), "utf-8", False
     except UnicodeDecodeError:
-        pass
-    if len(raw) >= 4 and raw.count(0) >= len(raw) // 4:
-        codec = "utf-16-le" if raw[1::2].count(0) > raw[0::2].count(0) else "utf-16-be"
-        return raw.decode(codec, errors="replace"), "utf-16", False
-    return _legacy(raw), "windows-1252", False
+        return _legacy(raw), "windows-1252", False
 
 
 def _legacy(raw: bytes) -> str:

@@ -94,7 +94,7 @@ def _open_and_read(facts: ImageFacts, source, *, quick: bool, max_pixels: int, d
     from PIL import Image, UnidentifiedImageError
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore")  # lint reports what matters itself; Pillow's warnings are noise here
         try:
             im = Image.open(source)
         except Image.DecompressionBombError as exc:
@@ -130,11 +130,15 @@ def _read_header(facts: ImageFacts, im) -> None:
 
 
 def _decode_small(facts: ImageFacts, im) -> ImageFacts:
-    """Decode at 1/8 scale where the format allows (JPEG draft), then hash a tiny grayscale copy."""
+    """Decode at 1/8 scale where the format allows (JPEG draft), then hash a tiny grayscale copy.
+
+    JPEG drafts decode straight to luma at 1/8 (the mean of each 8×8 block); other formats are box-reduced by
+    8 after a full decode, so the same picture hashes alike whichever format it is saved in.
+    """
     from PIL import Image
 
     if im.format in ("JPEG", "MPO") and im.mode in ("RGB", "L", "CMYK"):
-        im.draft(im.mode, (max(1, facts.width // 8), max(1, facts.height // 8)))
+        im.draft("L" if im.mode != "CMYK" else "CMYK", (max(1, facts.width // 8), max(1, facts.height // 8)))
     try:
         im.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -146,6 +150,8 @@ def _decode_small(facts: ImageFacts, im) -> ImageFacts:
         rgba = im if im.mode in ("RGBA", "LA") else im.convert("RGBA")
         facts.alpha_used = rgba.getchannel("A").getextrema()[0] < 255
     gray = _to_gray(im)
+    if gray.size == (facts.width, facts.height) and min(gray.size) >= 8:
+        gray = gray.reduce(8)
     small = gray.resize((THUMB_SIDE + 1, THUMB_SIDE), Image.Resampling.BOX)
     facts.dhash = dhash_bits(small.tobytes())
     facts.thumb = gray.resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX).tobytes()

@@ -78,7 +78,7 @@ def lint_dataset(
     kind = check_choice(kind, KINDS, "kind")
     mode = check_choice(caption_mode, CAPTION_MODES, "caption mode") or default_caption_mode(kind)
     if resolution < 64:
-        raise UserError(f"resolution {resolution} is too small; pass --resolution 512 or more (1024 for FLUX.1)")
+        raise UserError(f"--resolution {resolution} is too small; use 64 or more (FLUX.1 LoRAs train at 512–1024)")
     trigger = trigger.strip() if trigger and trigger.strip() else None
     ctx = LintContext(kind, trigger, canonical_backend(backend), resolution, mode, quick)
     scan = scan_folder(root)

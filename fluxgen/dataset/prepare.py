@@ -108,7 +108,7 @@ def _check_options(opts: PrepareOptions) -> str:
     opts.backend = canonical_backend(opts.backend)
     opts.trigger = opts.trigger.strip() if opts.trigger and opts.trigger.strip() else None
     if opts.resolution < 64:
-        raise UserError(f"--resolution {opts.resolution} is too small; use 512 or more (1024 for FLUX.1)")
+        raise UserError(f"--resolution {opts.resolution} is too small; use 64 or more (FLUX.1 LoRAs train at 512–1024)")
     if opts.alpha not in ("flatten", "mask"):
         raise UserError(f"--alpha '{opts.alpha}': choose flatten or mask")
     if opts.crop not in (None, "square"):

@@ -84,11 +84,11 @@ def _header(run: Run, values: dict[str, Any], status: str) -> list[tuple[str, An
 
 
 def _short_hash(value: Any) -> str | None:
-    """`sha256:0123456789ab…`: enough to compare runs at a glance; the full hash is under versions."""
+    """`sha256:01234567…`: enough to compare runs at a glance; the full hash is under versions."""
     if not value:
         return None
     text = str(value)
-    return text if len(text) <= 20 else text[:19] + "…"
+    return text if len(text) <= 16 else text[:15] + "…"
 
 
 def _duration(started: Any, ended: Any, status: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass
 
 WIDTH, HEIGHT = 1000, 420
 SCALE = 2  # drawn at twice the size, then downsampled: smooth lines without antialiasing support
@@ -49,6 +50,11 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return ticks
 
 
+def use_log_scale(losses: list[float]) -> bool:
+    """Log scale when all losses are positive and span at least LOG_RATIO× (early spikes, diverging runs)."""
+    return bool(losses) and min(losses) > 0 and max(losses) / min(losses) >= LOG_RATIO
+
+
 def _font(size: int):
     from PIL import ImageFont
 
@@ -62,62 +68,83 @@ def _label(value: float) -> str:
     return f"{value:.4g}"
 
 
+@dataclass
+class _Frame:
+    """The plot area in canvas pixels and the data → pixel mapping."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    x_max: float
+    y_lo: float
+    y_hi: float
+    log: bool
+
+    def x(self, step: float) -> float:
+        return self.left + (self.right - self.left) * step / self.x_max
+
+    def y(self, value: float) -> float:
+        tf = math.log10 if self.log else float
+        span = tf(self.y_hi) - tf(self.y_lo)
+        return self.bottom - (self.bottom - self.top) * (tf(value) - tf(self.y_lo)) / span
+
+
 def draw_loss_png(points: list[tuple[int, float]], checkpoints: list[int], total_steps: int | None) -> bytes:
     """PNG bytes of the loss curve; a run without loss values still gets axes and a note."""
     from PIL import Image, ImageDraw
 
-    finite = [(s, v) for s, v in sorted(points, key=lambda p: p[0]) if math.isfinite(v)]
+    finite = [(st, v) for st, v in sorted(points, key=lambda p: p[0]) if math.isfinite(v)]
+    losses = [v for _, v in finite]
+    log = use_log_scale(losses)
+    y_lo, y_hi, ticks = _y_range(losses, log)
     s = SCALE
+    frame = _Frame(MARGIN[0] * s, MARGIN[1] * s, (WIDTH - MARGIN[2]) * s, (HEIGHT - MARGIN[3]) * s,
+                   max([total_steps or 0, *(p[0] for p in finite), *checkpoints, 1]), y_lo, y_hi, log)
     img = Image.new("RGB", (WIDTH * s, HEIGHT * s), "white")
     draw = ImageDraw.Draw(img)
-    font, small = _font(13 * s), _font(11 * s)
-    left, top, right, bottom = MARGIN[0] * s, MARGIN[1] * s, (WIDTH - MARGIN[2]) * s, (HEIGHT - MARGIN[3]) * s
-    x_max = max([total_steps or 0, *(p[0] for p in finite), *checkpoints, 1])
-    x_of = lambda step: left + (right - left) * step / x_max  # noqa: E731
-
-    losses = [v for _, v in finite]
-    log = bool(losses) and min(losses) > 0 and max(losses) / min(losses) >= LOG_RATIO
-    y_lo, y_hi, ticks = _y_range(losses, log)
-    tf = (lambda v: math.log10(v)) if log else (lambda v: v)
-    y_of = lambda v: bottom - (bottom - top) * (tf(v) - tf(y_lo)) / (tf(y_hi) - tf(y_lo))  # noqa: E731
-
-    for t in ticks:
-        y = y_of(t)
-        draw.line([(left, y), (right, y)], fill=GRID, width=s)
-        draw.text((left - 8 * s, y), _label(t), fill=INK, font=small, anchor="rm")
-    for t in (t for t in nice_ticks(0, x_max, 8) if t == int(t)):
-        x = x_of(t)
-        draw.line([(x, bottom), (x, bottom + 5 * s)], fill=AXIS, width=s)
-        draw.text((x, bottom + 8 * s), f"{int(t)}", fill=INK, font=small, anchor="mt")
-    draw.rectangle([left, top, right, bottom], outline=AXIS, width=s)
-    draw.text(((left + right) / 2, (HEIGHT - 6) * s), "step", fill=INK, font=font, anchor="md")
     skipped = len(points) - len(finite)
-    title = "loss (log scale)" if log else "loss"
-    if skipped:
-        title += f"  ·  {skipped} non-finite value{'s' if skipped > 1 else ''} not drawn"
-    draw.text((left, top - 10 * s), title, fill=INK, font=font, anchor="ld")
-
-    for step in checkpoints:
-        x = x_of(step)
-        draw.line([(x, bottom - 12 * s), (x, bottom)], fill=CKPT, width=2 * s)
-        draw.line([(x, top), (x, top + 12 * s)], fill=CKPT, width=2 * s)
-    r = 1.5 * s
-    for step, v in finite:
-        x, y = x_of(step), y_of(v)
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=RAW)
+    title = ("loss (log scale)" if log else "loss") + (
+        f"  ·  {skipped} non-finite value{'s' if skipped > 1 else ''} not drawn" if skipped else "")
+    _axes(draw, frame, ticks, title)
     weight = ema_weight(len(losses))
-    if len(finite) > 1:
-        smooth = ema(losses, weight)
-        draw.line([(x_of(p[0]), y_of(v)) for p, v in zip(finite, smooth, strict=True)], fill=EMA, width=2 * s,
-                  joint="curve")
-    _legend(draw, right, top, weight, small, s)
-    if not finite:
-        draw.text(((left + right) / 2, (top + bottom) / 2), "no loss values recorded", fill=INK, font=font,
-                  anchor="mm")
+    _series(draw, frame, finite, checkpoints, weight)
+    _legend(draw, frame.right, frame.top, weight, _font(11 * s), s)
     img = img.resize((WIDTH, HEIGHT), Image.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=False)
     return buf.getvalue()
+
+
+def _axes(draw, f: _Frame, y_ticks: list[float], title: str) -> None:
+    s, font, small = SCALE, _font(13 * SCALE), _font(11 * SCALE)
+    for t in y_ticks:
+        draw.line([(f.left, f.y(t)), (f.right, f.y(t))], fill=GRID, width=s)
+        draw.text((f.left - 8 * s, f.y(t)), _label(t), fill=INK, font=small, anchor="rm")
+    for t in (t for t in nice_ticks(0, f.x_max, 8) if t == int(t)):
+        draw.line([(f.x(t), f.bottom), (f.x(t), f.bottom + 5 * s)], fill=AXIS, width=s)
+        draw.text((f.x(t), f.bottom + 8 * s), f"{int(t)}", fill=INK, font=small, anchor="mt")
+    draw.rectangle([f.left, f.top, f.right, f.bottom], outline=AXIS, width=s)
+    draw.text(((f.left + f.right) / 2, (HEIGHT - 6) * s), "step", fill=INK, font=font, anchor="md")
+    draw.text((f.left, f.top - 10 * s), title, fill=INK, font=font, anchor="ld")
+
+
+def _series(draw, f: _Frame, finite: list[tuple[int, float]], checkpoints: list[int], weight: float) -> None:
+    """Checkpoint ticks, then the raw points, then the EMA line on top."""
+    s = SCALE
+    for step in checkpoints:
+        draw.line([(f.x(step), f.bottom - 12 * s), (f.x(step), f.bottom)], fill=CKPT, width=2 * s)
+        draw.line([(f.x(step), f.top), (f.x(step), f.top + 12 * s)], fill=CKPT, width=2 * s)
+    r = 1.5 * s
+    for step, v in finite:
+        draw.ellipse([f.x(step) - r, f.y(v) - r, f.x(step) + r, f.y(v) + r], fill=RAW)
+    if len(finite) > 1:
+        smooth = ema([v for _, v in finite], weight)
+        line = [(f.x(p[0]), f.y(v)) for p, v in zip(finite, smooth, strict=True)]
+        draw.line(line, fill=EMA, width=2 * s, joint="curve")
+    if not finite:
+        draw.text(((f.left + f.right) / 2, (f.top + f.bottom) / 2), "no loss values recorded", fill=INK,
+                  font=_font(13 * s), anchor="mm")
 
 
 def _y_range(losses: list[float], log: bool) -> tuple[float, float, list[float]]:

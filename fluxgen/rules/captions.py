@@ -18,6 +18,9 @@ def plan_captions(r: Resolver) -> None:
     mode_default = ("trigger", "style: the trigger alone as caption, no descriptions (seed:000)") if style else (
         "captions", "describe each image and put the trigger in every caption (seed:000)")
     mode = r.take("caption_mode", "dataset.captions", *mode_default)
+    if mode == "trigger" and not r.values["trigger"]:
+        mode = r.set("caption_mode", "none", "trigger-only captions need a trigger word; without one: no captions "
+                     "(seed:000)")
     r.take("caption_ext", "dataset.caption_ext", ".txt", "captions are <image name>.txt files (seed:000)")
     if not r.values["caption_ext"].startswith("."):
         r.values["caption_ext"] = "." + r.values["caption_ext"]

@@ -53,7 +53,7 @@ def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str) -> dict[
     for name, param in params.items():
         value = param.detach().float()
         if ".lora_B." in name:
-            value = value
+            value = value * scale
         out[export_key(name)] = value.to(dtype).cpu().contiguous()
     return out
 

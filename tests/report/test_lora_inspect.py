@@ -206,3 +206,28 @@ def test_classify_module_names(name: str, expected: tuple):
 def test_compress_ranges():
     assert compress_ranges([5, 0, 1, 2, 7, 8]) == "0-2,5,7-8"
     assert compress_ranges([]) == ""
+
+
+def test_ai_toolkit_key_layout_from_its_saved_files(tmp_path: Path):
+    """The keys ai-toolkit saves for a tiny FLUX (1 double, 1 single block): 20 modules, 40 tensors."""
+    double = ["attn.to_q", "attn.to_k", "attn.to_v", "attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj",
+              "attn.to_out.0", "attn.to_add_out", "ff.net.0.proj", "ff.net.2", "ff_context.net.0.proj",
+              "ff_context.net.2", "norm1.linear", "norm1_context.linear"]
+    single = ["attn.to_q", "attn.to_k", "attn.to_v", "norm.linear", "proj_mlp", "proj_out"]
+    tensors = {}
+    for prefix, subs in (("transformer.transformer_blocks.0", double),
+                         ("transformer.single_transformer_blocks.0", single)):
+        for sub in subs:
+            tensors[f"{prefix}.{sub}.lora_A.weight"] = np.zeros((4, 8), np.float16)
+            tensors[f"{prefix}.{sub}.lora_B.weight"] = np.zeros((8, 4), np.float16)
+    path = tmp_path / "tiny_flux_lora_000000002.safetensors"
+    save_file(tensors, str(path), metadata={"ss_output_name": "tiny_flux_lora", "format": "pt",
+                                             "training_info": json.dumps({"step": 2, "epoch": 0}),
+                                             "ss_tag_frequency": json.dumps({"1_p3r5on": {"p3r5on": 1}}),
+                                             "ss_base_model_version": "flux.1"})
+    info = inspect_lora(path)
+    assert (info.format, info.tensors) == ("peft/diffusers", 40)
+    assert info.modules["double_blocks"]["modules"] == 14 and info.modules["single_blocks"]["modules"] == 6
+    assert info.modules["other"]["modules"] == 0
+    assert (info.trigger, info.steps) == ("p3r5on", 2)
+    assert info.warnings == ["no base model recorded (fluxgen.base_model, ss_sd_model_name, modelspec.architecture)"]

@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -162,3 +163,19 @@ def test_arbitrary_trigger_text_round_trips_escaped(failed_run: Path, text: str)
     page = render_html(run, b"\x89PNG")
     assert _Text(page).facts["trigger"] == text + "<x>"
     assert "<x>" not in page
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("running", "The run is still going"),
+    ("interrupted", "The run did not complete"),
+])
+def test_unfinished_run_without_diagnosis_says_so(failed_run: Path, status: str, expected: str):
+    manifest = json.loads((failed_run / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update(status=status, diagnosis=None, ended=None)
+    (failed_run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    page = _html(failed_run)
+    assert f'<span class="badge {status}">{status}</span>' in page
+    assert expected in page
+    assert "End of train.log" in page
+    if status == "running":
+        assert "<dd>still running</dd>" in page

@@ -11,7 +11,17 @@ import pytest
 from PIL import Image
 
 from fluxgen.report import write_report
-from fluxgen.report.plot import EMA, HEIGHT, WIDTH, draw_loss_png, ema, ema_weight, log_ticks, nice_ticks
+from fluxgen.report.plot import (
+    EMA,
+    HEIGHT,
+    WIDTH,
+    draw_loss_png,
+    ema,
+    ema_weight,
+    log_ticks,
+    nice_ticks,
+    use_log_scale,
+)
 
 
 def _image(png: bytes) -> Image.Image:
@@ -58,7 +68,9 @@ def test_wide_loss_range_switches_to_log_scale():
     # a first-steps spike of 50 over a 0.05 floor: on a linear axis the rest would be one flat line
     wide = [(i, 50.0 * math.exp(-i / 3) + 0.05) for i in range(1, 200)]
     narrow = [(i, 0.3 + 0.001 * (i % 5)) for i in range(1, 200)]
-    assert draw_loss_png(wide, [], None) != draw_loss_png(narrow, [], None)
+    assert use_log_scale([v for _, v in wide]) and not use_log_scale([v for _, v in narrow])
+    assert not use_log_scale([-0.5, 30.0]) and not use_log_scale([])
+    assert _image(draw_loss_png(wide, [], None)).size == (WIDTH, HEIGHT)
     assert log_ticks(0.04, 60) == [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50]
 
 
