@@ -21,6 +21,9 @@ def atomic_write(path: Path, data: str | bytes, *, force: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a written file gets the usual permissions
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)

@@ -76,10 +76,17 @@ def toml_value(value: Any) -> str:
     if isinstance(value, float):
         return fmt_float(value)
     if isinstance(value, str):
-        return _escape_string(value, None)
+        return _toml_string(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot render {type(value).__name__} into TOML")
+
+
+def _toml_string(value: str) -> str:
+    """TOML string escaping is delegated to tomli-w, the maintained TOML writer; one inline value, no key."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": value})[len("v = "):].rstrip("\n")
 
 
 def shell_join(argv: list[str]) -> str:

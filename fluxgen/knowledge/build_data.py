@@ -1,7 +1,7 @@
 """Regenerate fluxgen/data/*.json from the trainer reference notes, so the data follows the pinned commits.
 
-Run by hand when a pin moves:  python -m fluxgen.knowledge.build_data [REFERENCE_DIR]
-(default: ../shared/reference beside the repository). fluxgen itself only reads the JSON files.
+Run by hand when a pin moves:  python -m fluxgen.knowledge.build_data [REFERENCE_DIR [OUT_DIR]]
+(defaults: ../shared/reference beside the repository, and fluxgen/data). fluxgen itself only reads the JSON.
 """
 
 from __future__ import annotations
@@ -84,14 +84,20 @@ def _key_type(sec: str, name: str, entry: dict[str, Any], typed: dict[str, list[
     return aitk._type_of(entry.get("default")), "default"
 
 
+def render_all(ref: Path) -> dict[str, str]:
+    """File name -> JSON text for every data file."""
+    files = {**build_sd(ref), "ai_toolkit_keys.json": build_aitk(ref)}
+    return {name: json.dumps(data, indent=1, ensure_ascii=False) + "\n" for name, data in files.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     ref = Path(args[0]) if args else DEFAULT_REFERENCE
-    files = {**build_sd(ref), "ai_toolkit_keys.json": build_aitk(ref)}
-    DATA_DIR.mkdir(exist_ok=True)
-    for name, data in files.items():
-        (DATA_DIR / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {DATA_DIR / name}")
+    out = Path(args[1]) if len(args) > 1 else DATA_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in render_all(ref).items():
+        (out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {out / name}")
     return 0
 
 

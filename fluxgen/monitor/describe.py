@@ -34,30 +34,37 @@ def describe(events: Sequence[Event], summary: Summary, *, origin: Callable[[Eve
 
 def event_lines(events: Sequence[Event], origin: Callable[[Event], str]) -> list[str]:
     """One line per event, except that a run of progress events becomes one line."""
-    out: list[str] = []
+    rows: list[tuple[str, str]] = []
     run: list[Event] = []
     for event in [*events, None]:
         if event is not None and event.type == "progress":
             run.append(event)
             continue
         if run:
-            out.append(f"{origin(run[0]):<10} {_progress(run)}")
+            rows.append((origin(run[0]), _progress(run)))
             run = []
         if event is not None:
-            out.append(f"{origin(event):<10} {_one(event)}")
-    return out
+            rows.append((origin(event), _one(event)))
+    width = max((len(where) for where, _ in rows), default=0)
+    return [f"{where:<{width}}  {text}" for where, text in rows]
 
 
 def _progress(run: list[Event]) -> str:
     first, last = run[0], run[-1]
-    steps = sorted({e.step for e in run if e.step is not None})
-    text = f"progress  steps {_num(first.step)}–{_num(last.step)}"
+    shown = len({e.step for e in run})
+    if first.step == last.step:
+        text = f"progress  step {_num(last.step)}"
+    else:
+        text = f"progress  steps {_num(first.step)}–{_num(last.step)}"
     if last.total is not None:
         text += f" of {last.total}"
-    text += f" ({len(steps)} step{'s' if len(steps) != 1 else ''} shown)"
+    if shown > 1:
+        text += f" ({shown} shown)"
     losses = [e.loss for e in run if e.loss is not None]
-    if losses:
+    if len(losses) > 1:
         text += f", loss {losses[0]:.4g} → {losses[-1]:.4g}"
+    elif losses:
+        text += f", loss {losses[0]:.4g}"
     speeds = [e.seconds_per_it for e in run if e.seconds_per_it]
     if speeds:
         text += f", {speeds[-1]:.3g} s/it"

@@ -25,6 +25,17 @@ def _is_terminal(event: Event) -> bool:
     return event.type == "warning" and event.code == "interrupted"
 
 
+def _within_step(event: Event) -> int:
+    """Order at one step: the step itself, its save, its samples, anything else, then training resumes."""
+    if event.type == "progress":
+        return 0
+    if event.type == "checkpoint" or event.phase == "saving" and event.type == "phase":
+        return 1
+    if event.type == "sample" or event.phase == "sampling" and event.type == "phase":
+        return 2
+    return 4 if event.type == "phase" else 3
+
+
 def merge(streams: Sequence[Sequence[Event]]) -> list[Event]:
     """One ordered event list from the event lists of a run's streams (first stream first on ties)."""
     if len(streams) == 1:
@@ -39,7 +50,7 @@ def merge(streams: Sequence[Sequence[Event]]) -> list[Event]:
             elif event.type == "phase" and anchor < 0:
                 rank = max(rank, PHASE_ORDER.get(event.phase or "", 0))
             at = math.inf if _is_terminal(event) else anchor
-            keyed.append(((at, rank if at < 0 else 0, event.type != "progress", index, seq), event))
+            keyed.append(((at, rank if at < 0 else _within_step(event), index, seq), event))
     keyed.sort(key=lambda item: item[0])
     return dedupe_phases([event for _, event in keyed])
 
@@ -65,3 +76,16 @@ def read_log(path: Path) -> str:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UserError(f"{path}: cannot read the log file ({reason})") from None
+
+
+def parse_files(backend: str, paths: Sequence[Path]) -> tuple[list[Event], dict[int, str]]:
+    """Events of a run's saved streams in one order, and for each event (by id) the file it came from."""
+    from fluxgen.monitor import parse_text
+
+    texts = [read_log(path) for path in paths]  # read all first: an unreadable file fails before any parsing
+    per_stream, origin = [], {}
+    for path, text in zip(paths, texts, strict=True):
+        events = parse_text(backend, text)
+        origin.update((id(event), Path(path).name) for event in events)
+        per_stream.append(events)
+    return merge(per_stream), origin

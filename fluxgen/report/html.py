@@ -104,7 +104,7 @@ def _duration(started: Any, ended: Any, status: str) -> str:
 def _lint(lint: Any) -> dict[str, Any] | None:
     if not isinstance(lint, dict):
         return None
-    findings = [_fields(dict(f, severity=f.get("severity") or f.get("level") or "finding"),
+    findings = [_fields(dict(f, severity=f.get("severity") or "finding", code=f.get("id") or f.get("code")),
                         "severity", "code", "message", "path")
                 for f in lint.get("findings") or [] if isinstance(f, dict)]
     counts: dict[str, int] = {}

@@ -1,0 +1,156 @@
+"""Check trainer configs against what the pinned trainers actually read: ai-toolkit YAML, sd-scripts args TOML,
+dataset TOML and command lines. The same checks run on files a user wrote and on files fluxgen renders.
+
+    validate_file(path, backend=None) -> Report        detect the kind, parse, check
+    validate_text(text, kind, source) -> Report        when the text is already in memory
+    check_rendered(text, kind, source, accept=()) -> Report   fluxgen's own output: raises on errors/warnings
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from fluxgen.errors import RenderMismatch, UserError
+from fluxgen.validate.ai_toolkit import validate_ai_toolkit
+from fluxgen.validate.report import (KIND_AITK, KIND_SD_ARGS, KIND_SD_COMMAND, KIND_SD_DATASET, Finding,
+                                     Report)
+from fluxgen.validate.sd_dataset import validate_sd_dataset
+from fluxgen.validate.sd_scripts import validate_sd_args, validate_sd_command
+
+__all__ = [
+    "Finding", "Report", "KIND_AITK", "KIND_SD_ARGS", "KIND_SD_COMMAND", "KIND_SD_DATASET", "check_rendered",
+    "detect_kind", "validate_ai_toolkit", "validate_file", "validate_sd_args", "validate_sd_command",
+    "validate_sd_dataset", "validate_text",
+]
+COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
+BACKENDS = {"ai-toolkit", "sd-scripts"}
+
+
+def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
+    """Read a config or launch script, work out which trainer file it is (or trust `backend`), check it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; give a config file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
+    backend = _canonical_backend(backend)
+    kind, data = detect_kind(path, text, backend)
+    return _dispatch(kind, data, text, str(path), path.parent, env)
+
+
+def validate_text(text: str, kind: str, source: str, base_dir: Path | None = None,
+                  env: Mapping[str, str] | None = None) -> Report:
+    """Check text of a known kind (one of the KIND_* names)."""
+    data = None if kind == KIND_SD_COMMAND else _parse(text, _format_of(kind), source)
+    return _dispatch(kind, data, text, source, base_dir, env)
+
+
+def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = ()) -> Report:
+    """Validate a file fluxgen rendered. Any error, or a warning whose rule or path is not in `accept`, means
+    fluxgen wrote something wrong: raise RenderMismatch listing the findings."""
+    report = validate_text(text, kind, source, env={})
+    bad = [f for f in report.findings if f.severity == "error"
+           or (f.severity == "warning" and f.rule not in accept and f.path not in accept)]
+    if bad:
+        lines = "\n".join(f.line(source) for f in bad)
+        raise RenderMismatch(f"{source}: the rendered file fails fluxgen's own checks:\n{lines}")
+    return report
+
+
+def detect_kind(path: Path, text: str, backend: str | None = None) -> tuple[str, Any]:
+    """(kind, parsed data) from the suffix and content: YAML -> ai-toolkit; TOML with general/datasets ->
+    dataset, other TOML -> args; scripts -> command line. `backend` refuses files that trainer cannot read."""
+    suffix = path.suffix.lower()
+    if suffix in COMMAND_SUFFIXES:
+        return _need(KIND_SD_COMMAND, backend, path), None
+    fmt = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}.get(suffix) or _sniff(text, path)
+    if fmt == "command":
+        return _need(KIND_SD_COMMAND, backend, path), None
+    data = _parse(text, fmt, str(path))
+    if fmt == "yaml" or (fmt == "json" and isinstance(data, dict) and ("job" in data or "config" in data)):
+        return _need(KIND_AITK, backend, path), data
+    if isinstance(data, dict) and ({"general", "datasets"} & set(data) or fmt == "json"):
+        return _need(KIND_SD_DATASET, backend, path), data
+    return _need(KIND_SD_ARGS, backend, path), data
+
+
+def _need(kind: str, backend: str | None, path: Path) -> str:
+    owner = "ai-toolkit" if kind == KIND_AITK else "sd-scripts"
+    if backend is not None and backend != owner:
+        raise UserError(f"{path}: looks like a {kind} file, which {backend} does not read; "
+                        f"drop --backend or use --backend {owner}")
+    return kind
+
+
+def _sniff(text: str, path: Path) -> str:
+    try:
+        tomllib.loads(text)
+        return "toml"
+    except tomllib.TOMLDecodeError:
+        pass
+    if re.search(r"^\s*job\s*:", text, re.M) or re.search(r"^\s*config\s*:", text, re.M):
+        return "yaml"
+    if "train_network" in text:
+        return "command"
+    raise UserError(f"{path}: cannot tell which trainer file this is; name it .yaml, .toml or .sh, or pass --backend")
+
+
+def _format_of(kind: str) -> str:
+    return "yaml" if kind == KIND_AITK else "toml"
+
+
+def _parse(text: str, fmt: str, source: str) -> Any:
+    if fmt == "yaml":
+        from fluxgen.validate.aitk_yaml import load_aitk_yaml
+
+        return load_aitk_yaml(text, source)
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f":{match.group(1)}:{match.group(2)}" if match else ""
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise UserError(f"{source}{where}: not valid TOML ({message})") from None
+
+
+def _dispatch(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
+              env: Mapping[str, str] | None) -> Report:
+    if kind == KIND_AITK:
+        parsed, findings = data if isinstance(data, tuple) else (data, [])
+        report = validate_ai_toolkit(parsed, source, text=text, env=env)
+        report.extend(findings)
+        return report
+    if kind == KIND_SD_COMMAND:
+        return validate_sd_command(text, source, base_dir=base_dir)
+    if kind == KIND_SD_DATASET:
+        return validate_sd_dataset(data, source)
+    if kind == KIND_SD_ARGS:
+        return validate_sd_args(data, source, base_dir=base_dir)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def _canonical_backend(backend: str | None) -> str | None:
+    if backend is None:
+        return None
+    from fluxgen.backends import canonical_name
+
+    name = canonical_name(backend)
+    if name not in BACKENDS:
+        raise UserError(f"fluxgen validate checks {' and '.join(sorted(BACKENDS))} files, not {name}")
+    return name

@@ -81,9 +81,20 @@ class Report:
         return [f.line(self.source) for f in self.sorted()]
 
     def summary(self) -> str:
-        counts = [f"{len(self.errors)} error(s)", f"{len(self.warnings)} warning(s)", f"{len(self.infos)} info"]
-        verdict = "OK" if self.ok else "FAILED"
-        return f"{self.source}: {verdict}: {', '.join(counts)} ({self.kind})"
+        counts = ", ".join(_count(len(self.of(sev)), sev) for sev in SEVERITIES)
+        verdict = "ok" if self.ok else "failed"
+        return f"{self.source}: {verdict}: {counts} ({self.kind})"
+
+    def format_text(self) -> str:
+        """Findings grouped under one heading per severity, then the summary line."""
+        out = []
+        for severity, heading in zip(SEVERITIES, ("errors", "warnings", "info"), strict=True):
+            found = self.of(severity)
+            if found:
+                out.append(f"{heading}:")
+                out += [f.line(self.source) for f in found]
+        out.append(self.summary())
+        return "\n".join(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +104,10 @@ class Report:
             "findings": [f.to_dict() for f in self.sorted()],
             "summary": {"errors": len(self.errors), "warnings": len(self.warnings), "infos": len(self.infos)},
         }
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 or word == "info" else f"{n} {word}s"
 
 
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:

@@ -135,9 +135,19 @@ def test_folder_with_only_a_plan_still_reports(tmp_path: Path):
 def test_missing_and_unreadable_sample_files_are_marked(completed_run: Path):
     (completed_run / "samples" / "000000050_1.jpg").unlink()
     (completed_run / "samples" / "000000100_2.jpg").write_text("not an image", encoding="utf-8")
+    (completed_run / "output" / "lora_000000100.safetensors").unlink()
     page = _html(completed_run)
     assert page.count("missing file") == 2
     assert len(re.findall(r'src="data:image/jpeg', page)) == 13
+    assert "<td>100</td><td class=\"key\">output/lora_000000100.safetensors</td><td>missing</td>" in page
+
+
+def test_damaged_metric_rows_are_skipped(completed_run: Path):
+    with (completed_run / "metrics.csv").open("a", encoding="utf-8") as fh:
+        fh.write("201,nan,,,\nnot,a,row\n202,,0.0001,1.5,3\n203,0.31,,,\n")
+    run = load_run(completed_run)
+    assert len(run.points) == 202 and run.points[-1] == (203, 0.31)
+    assert "<dd>203 / 200</dd>" in _html(completed_run)
 
 
 def test_many_checkpoints_are_thinned_to_keep_the_file_small(tmp_path: Path):

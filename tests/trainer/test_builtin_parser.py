@@ -31,7 +31,7 @@ def test_interrupted_run():
     assert samples == ["out/samples/000000004_0.png", "out/samples/000000004_1.png"]
     last = events[-1]
     assert (last.type, last.code, last.step, last.total) == ("error", "interrupted", 4, 8)
-    assert last.line == 16
+    assert last.line == 15
 
 
 def test_resumed_run_with_a_skipped_checkpoint():
