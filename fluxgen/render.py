@@ -165,7 +165,14 @@ def render_plan(plan: Any) -> dict[str, str]:
     """The backend's files for a plan, already re-parsed and compared with it."""
     from fluxgen.backends import get_backend
 
-    return get_backend(plan.backend).render(plan)
+    backend = get_backend(plan.backend)
+    files = backend.render(plan)
+    if getattr(backend, "VALIDATE", None):
+        from fluxgen.validate import check_rendered
+
+        for name, kind in backend.VALIDATE.items():
+            check_rendered(files[name], kind, name)
+    return files
 
 
 def render_plan_to(plan: Any, out_dir: Path, *, force: bool = False) -> list[Path]:

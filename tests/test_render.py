@@ -146,3 +146,33 @@ def test_rendered_file_plans_again_to_the_same_hash(tmp_path: Path, skull20: Pat
         again = build_plan(str(tmp_path / backend / name), PlanOptions())
         assert again.hash == plan.hash
         assert render_plan(again)[name] == (tmp_path / backend / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("backend", ("ai-toolkit", "sd-scripts"))
+@pytest.mark.parametrize("vram", (8, 10, 12, 16, 24, 48, 80))
+def test_every_vram_tier_renders_files_the_validator_accepts(backend: str, vram: int, tmp_path: Path,
+                                                             skull20: Path) -> None:
+    from fluxgen.validate import validate_file
+
+    plan = build_plan("cyber-skull", PlanOptions(images=str(skull20), backend=backend, vram=vram))
+    for path in render_plan_to(plan, tmp_path):
+        if path.suffix in (".yaml", ".toml"):
+            report = validate_file(path)
+            assert [f for f in report.findings if f.severity != "info"] == [], path
+
+
+def test_render_refuses_output_its_own_validator_rejects(monkeypatch: pytest.MonkeyPatch, skull20: Path) -> None:
+    from fluxgen.backends import ai_toolkit
+    from fluxgen.errors import RenderMismatch
+
+    original = ai_toolkit.render
+
+    def sabotaged(plan, trainer=None):
+        files = original(plan, trainer)
+        files["config.yaml"] = files["config.yaml"].replace("linear_alpha:", "linear_alpah:")
+        return files
+
+    monkeypatch.setattr(ai_toolkit, "render", sabotaged)
+    plan = build_plan("cyber-skull", PlanOptions(images=str(skull20)))
+    with pytest.raises(RenderMismatch, match="linear_alpah"):
+        render_plan(plan)

@@ -12,6 +12,7 @@ from fluxgen.trainers import TrainerEnv, locate
 
 NAME = "ai-toolkit"
 FILES = {"config.yaml": "ai-toolkit/config.yaml.j2"}
+VALIDATE = {"config.yaml": "ai-toolkit-config"}  # fluxgen.validate kinds: checked on every render
 
 
 def build_command(plan: Any, trainer: TrainerEnv | None = None) -> tuple[list[str], dict[str, str]]:

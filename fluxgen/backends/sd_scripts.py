@@ -17,6 +17,7 @@ FILES = {
     "args.toml": "sd-scripts/args.toml.j2",
     "sample_prompts.txt": "sd-scripts/sample_prompts.txt.j2",
 }
+VALIDATE = {"args.toml": "sd-scripts-args", "dataset.toml": "sd-scripts-dataset"}  # checked on every render
 NO_CAPTION_EXT = ".fluxgen-no-captions"  # no file has it, so sd-scripts uses class_tokens for every image
 MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
 

@@ -160,7 +160,7 @@ def _decode_small(facts: ImageFacts, im) -> ImageFacts:
 
 def _to_gray(im):
     if im.mode in HIGH_BIT_MODES:
-        return im.convert("I").point(lambda v: v / 257).convert("L")
+        return im.convert("I").point(lambda v: v / 257 + 0.5).convert("L")
     if im.mode == "P" or im.mode in ALPHA_MODES:
         return im.convert("RGBA").convert("L")
     return im.convert("L")

@@ -59,7 +59,7 @@ def to_rgba(im) -> tuple[object, list[str], bool]:
         im, how = _cmyk_to_rgb(im)
         notes.append(f"converted CMYK to RGB{how}")
     elif mode.startswith("I;16") or mode in ("I", "F"):
-        im = im.convert("I").point(lambda v: v / 257).convert("L")
+        im = im.convert("I").point(lambda v: v / 257 + 0.5).convert("L")
         notes.append(f"scaled {mode} to 8-bit")
     elif mode in ("P", "PA"):
         notes.append("expanded palette colours")

@@ -110,6 +110,8 @@ def cache_texts(
                 embeds_parts.append(e)
                 pooled_parts.append(p)
         del pipe
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         embeds, pooled = torch.cat(embeds_parts), torch.cat(pooled_parts)
         _store(path, {"key": key, "embeds": embeds.cpu(), "pooled": pooled.cpu()})
     return TextCache(

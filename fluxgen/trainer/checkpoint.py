@@ -58,6 +58,12 @@ def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str) -> dict[
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_lora(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:
     """Write through a temp file and rename, so a reader never sees half a LoRA."""
     from safetensors.torch import save_file
@@ -65,6 +71,7 @@ def write_lora(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) ->
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         save_file(tensors, str(tmp), metadata=metadata)
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes owner-only; a LoRA is meant to be shared
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

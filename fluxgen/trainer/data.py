@@ -47,12 +47,12 @@ def caption_for(image: Path, section: DatasetSection) -> str:
     return apply_trigger(text, trigger)
 
 
-def apply_trigger(caption: str, trigger: str) -> str:
-    """Replace `[trigger]` with the trigger, and put the trigger first when the caption does not mention it."""
+def apply_trigger(caption: str, trigger: str, *, prepend: bool = True) -> str:
+    """Replace `[trigger]` with the trigger, and (for captions) put it first when the text does not mention it."""
     if not trigger:
         return caption.replace(TRIGGER_PLACEHOLDER, "").strip()
     caption = caption.replace(TRIGGER_PLACEHOLDER, trigger)
-    if trigger in caption:
+    if trigger in caption or not prepend:
         return caption
     return f"{trigger}, {caption}" if caption else trigger
 

@@ -65,7 +65,8 @@ def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> 
     items = scan_dataset(cfg.dataset)
     _refuse_to_overwrite(output_dir, cfg.save.name, resume)
     _check_optimizer(cfg.train.optimizer)
-    run = _prepare(cfg, items, output_dir, console, stop)
+    source = model.model_source(cfg.model.path)
+    run = _prepare(cfg, items, source, output_dir, console, stop)
     start = _resume(run) if resume else 0
     stop.step = start
     total = cfg.train.steps
@@ -112,16 +113,16 @@ def _check_stop(stop: Stop, step: int) -> None:
         raise TrainingInterrupted(step, stop.total, stop.signal_name)
 
 
-def _prepare(cfg: TrainerConfig, items: list, output_dir: Path, console: Console, stop: Stop) -> Run:
+def _prepare(cfg: TrainerConfig, items: list, source: str, output_dir: Path, console: Console, stop: Stop) -> Run:
+    """Encoders first, transformer last: the text encoders are freed before the largest part is loaded."""
     import torch
 
     model.quiet_libraries()
     device = model.resolve_device(cfg.model.device)
     dtype = model.resolve_dtype(cfg.model.dtype, device)
-    source = model.model_source(cfg.model.path)
-    console.line(f"fluxgen builtin trainer {__version__} (torch {torch.__version__}, {device}, {dtype})")
-    console.phase("loading model", source)
-    transformer = model.load_transformer(source, dtype, device)
+    dtype_name = str(dtype).removeprefix("torch.")
+    console.line(f"fluxgen builtin trainer {__version__} (torch {torch.__version__}, {device}, {dtype_name})")
+    console.phase("loading model", f"VAE and scheduler from {source}")
     vae = model.load_vae(source, dtype, device)
     scheduler = model.load_scheduler(source)
     _check_stop(stop, 0)
@@ -129,12 +130,14 @@ def _prepare(cfg: TrainerConfig, items: list, output_dir: Path, console: Console
     latents = cache_latents(items, cfg.resolution, vae, source, console, cache_dir)
     _check_stop(stop, 0)
     trigger = cfg.dataset.trigger or ""
-    prompts = [apply_trigger(p, trigger) for p in cfg.sample.prompts] if cfg.sample.every else []
+    prompts = [apply_trigger(p, trigger, prepend=False) for p in cfg.sample.prompts] if cfg.sample.every else []
     captions = [item.caption for item in items]
     texts = cache_texts(
         captions + [""] + prompts, source, dtype, device, cfg.model.max_sequence_length, console, cache_dir
     )
     _check_stop(stop, 0)
+    console.phase("loading model", f"transformer from {source}")
+    transformer = model.load_transformer(source, dtype, device)
     params = model.add_lora(transformer, cfg.network.rank, cfg.alpha, cfg.train.seed)
     if cfg.train.gradient_checkpointing:
         transformer.enable_gradient_checkpointing()
@@ -147,6 +150,7 @@ def _prepare(cfg: TrainerConfig, items: list, output_dir: Path, console: Console
         num_training_steps=cfg.train.steps,
     )  # fmt: skip
     sampler = make_sampler(transformer, vae, scheduler) if prompts else None
+    _check_stop(stop, 0)
     return Run(
         cfg, console, output_dir, source, transformer, latents, texts, captions, prompts, params, optimizer,
         lr_scheduler, sampler,

@@ -156,7 +156,7 @@ def test_output_format(tmp_path, make, backend, fmt, expected):
 def test_captions_normalised_and_placeholder_replaced(messy, tmp_path):
     result = run(messy, tmp_path / "out", trigger="ohwx")
     raw = (result.out / "pair.txt").read_bytes()
-    assert raw == "ohwx, on a table".encode()
+    assert raw == b"ohwx, on a table"
     assert (result.out / "side.txt").read_bytes() == "café ohwx".encode()
     notes = "; ".join(report_of(result, "side.jpg").notes)
     assert "re-encoded from windows-1252 to UTF-8" in notes

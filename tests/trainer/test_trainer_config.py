@@ -80,6 +80,11 @@ def test_trigger_is_substituted_or_prepended(caption, expected):
     assert apply_trigger(caption, "CSK") == expected
 
 
+def test_sample_prompts_only_get_the_placeholder_replaced():
+    assert apply_trigger("[trigger] as a watercolor", "CSK", prepend=False) == "CSK as a watercolor"
+    assert apply_trigger("a cat", "CSK", prepend=False) == "a cat"
+
+
 def test_caption_modes(tmp_path: Path):
     (tmp_path / "a.png").write_bytes(b"")
     (tmp_path / "a.caption").write_text("  a dog\n in a field ", encoding="utf-8")
@@ -144,3 +149,47 @@ def test_cli_missing_config_file(tmp_path: Path):
     result = run_module(str(tmp_path / "absent.yaml"))
     assert result.returncode == 1
     assert result.stderr == f"error: {tmp_path / 'absent.yaml'}: no such file\n"
+
+
+def _config_with(tmp_path: Path, **sections) -> Path:
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "a.png").write_bytes(b"")
+    data = {**MINIMAL, "dataset": {"folder": str(images)}, "save": {"output_dir": str(tmp_path / "o")}, **sections}
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return config
+
+
+def test_cli_missing_model_folder_exits_1_with_one_line(tmp_path: Path):
+    config = _config_with(tmp_path, model={"path": str(tmp_path / "no-model")})
+    result = run_module(str(config))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: {tmp_path / 'no-model'}: model folder not found; "
+        "set model.path to a diffusers FLUX.1 folder or a hub id\n"
+    )
+
+
+def test_cli_folder_that_is_not_a_flux_model(tmp_path: Path):
+    (tmp_path / "empty-model").mkdir()
+    config = _config_with(tmp_path, model={"path": str(tmp_path / "empty-model")})
+    result = run_module(str(config))
+    assert result.returncode == 1
+    assert "not a diffusers FLUX.1 folder (needs model_index.json and transformer/)" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_cli_adamw8bit_without_bitsandbytes_says_what_to_do(tmp_path: Path):
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is not None:
+        pytest.skip("bitsandbytes is installed here, so adamw8bit is available")
+    config = _config_with(tmp_path, train={"optimizer": "adamw8bit"})
+    result = run_module(str(config))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: train.optimizer 'adamw8bit' needs bitsandbytes, which does not import here; "
+        "pip install bitsandbytes, or set train.optimizer: adamw\n"
+    )

@@ -103,7 +103,10 @@ def test_resume_continues_the_same_trajectory(reference_run, new_run, trainer):
 
 
 def test_resume_skips_a_corrupt_last_checkpoint(reference_run, new_run, trainer):
-    config, out = new_run()
+    def disk_cache(data):
+        data["dataset"]["cache_to_disk"] = True
+
+    config, out = new_run(disk_cache)
     assert trainer(config, out, stop_after="saved checkpoint step 4").code == 130
     corrupt = out / "tiny_000000004.safetensors"
     corrupt.write_bytes(corrupt.read_bytes()[:1000])
@@ -111,6 +114,8 @@ def test_resume_skips_a_corrupt_last_checkpoint(reference_run, new_run, trainer)
     assert second.code == 0, second.stderr
     assert any(line.startswith(f"warning: skipping checkpoint {corrupt}: unreadable") for line in second.lines)
     assert f"resumed from step 2: {out / 'tiny_000000002.safetensors'}" in second.lines
+    assert "caching latents: 3 images at 64x64 (from disk cache)" in second.lines
+    assert "caching text embeddings: 6 distinct texts (from disk cache)" in second.lines
     assert_same_lora(out / "tiny.safetensors", reference_run.output / "tiny.safetensors")
 
 
