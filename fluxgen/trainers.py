@@ -76,3 +76,108 @@ def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     else:
         python, py_source = sys.executable, "the current Python"
     return TrainerEnv(backend, folder.resolve(), python, dir_source, py_source, pin["commit"], pin["entry"])
+
+
+# Modules each trainer imports at start-up (import names), checked by `fluxgen doctor` in the trainer's Python.
+# ai-toolkit imports every extension on a `job: extension` run (reference ai-toolkit.md §10), so its list is long.
+REQUIRED_MODULES: dict[str, tuple[str, ...]] = {
+    "ai-toolkit": ("torch", "torchvision", "torchaudio", "torchao", "diffusers", "transformers", "peft",
+                   "safetensors", "accelerate", "optimum.quanto", "oyaml", "lycoris", "kornia", "albumentations",
+                   "cv2", "av", "dotenv", "huggingface_hub"),
+    "sd-scripts": ("torch", "accelerate", "transformers", "diffusers", "safetensors", "toml", "voluptuous",
+                   "einops", "sentencepiece", "huggingface_hub"),
+    "builtin": ("torch", "diffusers", "transformers", "peft", "safetensors", "sentencepiece"),
+}
+# Distributions whose versions go into a run's manifest.
+KEY_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "peft", "safetensors", "huggingface_hub",
+                "bitsandbytes", "optimum-quanto", "torchao", "xformers")
+
+_PROBE = r"""
+import importlib.metadata as md, importlib.util as iu, json, platform, sys
+mods, dists = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+def found(name):
+    try:
+        return iu.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+def version(name):
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
+print(json.dumps({"python": platform.python_version(), "executable": sys.executable,
+                  "missing": [m for m in mods if not found(m)],
+                  "packages": {d: v for d in dists if (v := version(d))}}))
+"""
+
+
+@dataclass(frozen=True)
+class PythonProbe:
+    """What a trainer's Python is: its version, the required modules it lacks, key package versions."""
+
+    ok: bool
+    python: str | None = None
+    executable: str | None = None
+    missing: tuple[str, ...] = ()
+    packages: dict[str, str] | None = None
+    error: str | None = None
+
+
+def probe_python(python: str, modules: tuple[str, ...] = (), packages: tuple[str, ...] = KEY_PACKAGES,
+                 timeout: float = 60.0) -> PythonProbe:
+    """Ask a Python (without importing anything heavy) which modules it can find and which versions it has."""
+    import subprocess
+
+    argv = [python, "-c", _PROBE, json.dumps(list(modules)), json.dumps(list(packages))]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return PythonProbe(False, error=f"cannot run {python}: {exc}")
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return PythonProbe(False, error=f"{python} failed: {last}")
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    return PythonProbe(True, data["python"], data["executable"], tuple(data["missing"]), data["packages"])
+
+
+def checkout_commit(folder: Path | None) -> str | None:
+    """The commit a trainer checkout is at, read from its own git metadata (never the enclosing repository's)."""
+    if folder is None or not (folder / ".git").exists():
+        return None
+    git_dir = folder / ".git"
+    if git_dir.is_file():  # a submodule or worktree: `gitdir: <path>`
+        text = git_dir.read_text(encoding="utf-8", errors="replace").strip()
+        if not text.startswith("gitdir:"):
+            return None
+        git_dir = (folder / text.split(":", 1)[1].strip()).resolve()
+    return _read_head(git_dir)
+
+
+def _read_head(git_dir: Path) -> str | None:
+    try:
+        head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not head.startswith("ref:"):
+        return head or None
+    ref = head.split(":", 1)[1].strip()
+    loose = git_dir / ref
+    if loose.is_file():
+        return loose.read_text(encoding="utf-8").strip() or None
+    packed = git_dir / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8", errors="replace").splitlines():
+            sha, _, name = line.partition(" ")
+            if name.strip() == ref:
+                return sha
+    return None
+
+
+def trainer_facts(trainer: TrainerEnv) -> dict[str, Any]:
+    """The trainer part of a run's manifest: where it is, its pin and the checkout's actual commit."""
+    commit = checkout_commit(trainer.dir)
+    return {
+        "backend": trainer.backend, "dir": str(trainer.dir) if trainer.dir else None, "dir_source": trainer.dir_source,
+        "python": trainer.python, "python_source": trainer.python_source, "pin": trainer.pin, "commit": commit,
+        "matches_pin": None if trainer.pin is None or commit is None else commit == trainer.pin,
+    }

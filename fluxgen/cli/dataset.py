@@ -43,7 +43,10 @@ def dataset_group() -> None:
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (findings and summary).")
 def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> None:
-    """Report every problem a trainer would hit in DIR, with the fix. Exit 1 if any error."""
+    """Check DIR for what a trainer would trip over.
+
+    Each finding names the file, the problem and the fix; exit 1 if any is an error.
+    """
     from fluxgen.dataset.lint import lint_dataset
     from fluxgen.dataset.present import lint_lines
 
@@ -62,8 +65,9 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> N
               help="New folder to write (never inside DIR).")
 @_common
 @click.option("--exif/--no-exif", default=True, show_default=True, help="Apply EXIF orientation.")
-@click.option("--alpha", type=click.Choice(["flatten", "mask"]), default="flatten", show_default=True,
-              help="Transparent images: flatten onto --background, or also write <name>_mask.png.")
+@click.option("--alpha", type=click.Choice(["flatten", "mask", "keep"]), default="flatten", show_default=True,
+              help="Transparent images: flatten onto --background; mask: also write <name>_mask.png; "
+              "keep: leave them transparent (PNG) for sd-scripts' alpha_mask.")
 @click.option("--background", default="#ffffff", show_default=True, help="Colour under transparent pixels.")
 @click.option("--upscale", is_flag=True, help="Enlarge images smaller than the resolution too.")
 @click.option("--crop", type=click.Choice(["square", "none"]), default="none", show_default=True,
@@ -79,7 +83,10 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
 def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, exif, alpha, background, upscale, crop,
                 style_patches, fmt, caption_template, dedupe, force, as_json) -> None:
-    """Write a cleaned copy of DIR into --out (DIR is only read), then lint the result."""
+    """Write a cleaned copy of DIR into --out.
+
+    DIR is only read. Prints what was done to each file, then the lint of the result.
+    """
     from fluxgen.dataset.prepare import PrepareOptions, prepare_dataset
     from fluxgen.dataset.present import prepare_dict, prepare_lines
 
@@ -100,7 +107,10 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, exif,
 @dataset_group.command("fingerprint")
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
 def fingerprint_cmd(folder) -> None:
-    """Print DIR's content hash (sha256:…) over image and caption paths and bytes."""
+    """Print DIR's content hash (sha256:…).
+
+    It covers the relative paths and bytes of images and captions, nothing else.
+    """
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
     click.echo(fingerprint_dataset(folder))

@@ -24,8 +24,13 @@ def _finite(value: Any) -> Any:
 
 
 @click.command("parse-log")
-@click.option("--backend", "-b", required=True, type=click.Choice(BACKEND_CHOICES, case_sensitive=False),
-              help="The trainer that wrote the log (kohya = sd-scripts).")
+@click.option(
+    "--backend",
+    "-b",
+    required=True,
+    type=click.Choice(BACKEND_CHOICES, case_sensitive=False),
+    help="The trainer that wrote the log (kohya = sd-scripts).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {events, summary}.")
 def parse_log_cmd(backend: str, files: tuple[Path, ...], as_json: bool) -> None:

@@ -18,9 +18,9 @@ def validate_cmd(ctx: click.Context, file: Path | None, command: str | None, bac
                  as_json: bool) -> None:
     """Check an ai-toolkit YAML, sd-scripts args/dataset TOML or launch script against what the trainer reads.
 
-    \b
     Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors or the file
     cannot be read, 2 on usage errors.
+
     \b
       fluxgen validate config.yaml
       fluxgen validate dataset.toml --json

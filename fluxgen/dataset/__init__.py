@@ -1,0 +1,1 @@
+"""Dataset checks (lint), a cleaned copy (prepare) and a content hash (fingerprint)."""

@@ -113,8 +113,8 @@ def mask_findings(ctx: LintContext, masks: list[str]) -> list[Finding]:
         return [group_finding("mask-file", "warning", masks,
                               f"{len(masks)} mask file(s) named <image>_mask next to their images; {ctx.trainer} "
                               "would train them as ordinary images",
-                              "move them to a separate folder (ai-toolkit: mask_path) or keep the images "
-                              "transparent for sd-scripts' alpha_mask")]
+                              "move them to a separate folder (ai-toolkit: mask_path), or for sd-scripts' alpha_mask "
+                              "keep the images transparent (`fluxgen dataset prepare --alpha keep`)")]
     return [group_finding("mask-file", "info", masks,
                           f"{len(masks)} mask file(s) named <image>_mask (fal convention); not counted as images",
                           "keep them for trainers that read <image>_mask files")]

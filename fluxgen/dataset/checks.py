@@ -56,8 +56,6 @@ def _problem(ctx: LintContext, item: ImageFacts, loaded: bool) -> Finding:
         severity, effect = "error", f"{ctx.trainer} fails on it"
     else:
         severity, effect = "warning", f"{ctx.trainer} skips it, so it is not trained"
-    if item.problem == "unsupported-format":
-        effect = f"no trainer can use it; {effect}"
     return Finding(item.problem or "unreadable", severity, item.rel, f"{item.detail}; {effect}",
                    PROBLEM_FIXES.get(item.problem or "", PROBLEM_FIXES["unreadable"]))
 

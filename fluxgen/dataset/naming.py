@@ -62,7 +62,9 @@ def _output_format(facts: ImageFacts, opts: PrepareOptions) -> tuple[str, str, b
     """(format, extension, same as the source?): --format, else the source's when the trainer loads it, else PNG."""
     current = FORMAT_BY_PILLOW.get(facts.format or "")
     ext = os.path.splitext(facts.rel)[1].lower()
-    if opts.format:
+    if opts.alpha == "keep" and facts.has_alpha and (opts.format or current) not in ("png", "webp"):
+        fmt = "png"  # JPEG and BMP cannot carry the transparency being kept
+    elif opts.format:
         fmt = opts.format
     elif current and ext in loaded_extensions(opts.backend) and _ext_fits(current, ext):
         return current, ext, True

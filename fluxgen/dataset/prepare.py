@@ -109,8 +109,8 @@ def _check_options(opts: PrepareOptions) -> str:
     opts.trigger = opts.trigger.strip() if opts.trigger and opts.trigger.strip() else None
     if opts.resolution < 64:
         raise UserError(f"--resolution {opts.resolution} is too small; use 64 or more (FLUX.1 LoRAs train at 512–1024)")
-    if opts.alpha not in ("flatten", "mask"):
-        raise UserError(f"--alpha '{opts.alpha}': choose flatten or mask")
+    if opts.alpha not in ("flatten", "mask", "keep"):
+        raise UserError(f"--alpha '{opts.alpha}': choose flatten, mask or keep")
     if opts.crop not in (None, "square"):
         raise UserError(f"--crop '{opts.crop}': the only crop is 'square'")
     if opts.format is not None and opts.format not in transform.FORMATS:

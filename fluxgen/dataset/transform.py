@@ -77,7 +77,8 @@ def _cmyk_to_rgb(im):
             from PIL import ImageCms
 
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB"), " with its ICC profile"
+            srgb = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(im, src, srgb, outputMode="RGB"), " with its ICC profile"
         except Exception:  # a broken profile: fall back to the plain formula
             pass
     return im.convert("RGB"), ""
@@ -123,7 +124,7 @@ def fit_resolution(im, resolution: int, *, upscale: bool) -> tuple[object, str |
 
 
 def split_alpha(im, *, alpha: str, background: tuple[int, int, int]) -> tuple[object, object | None, str | None]:
-    """RGBA → (RGB flattened onto the background, the alpha as a mask when asked, a note)."""
+    """RGBA → (RGB flattened onto the background, the alpha as a mask when asked, a note); `keep` leaves RGBA."""
     from PIL import Image
 
     if im.mode != "RGBA":
@@ -131,6 +132,8 @@ def split_alpha(im, *, alpha: str, background: tuple[int, int, int]) -> tuple[ob
     channel = im.getchannel("A")
     if channel.getextrema()[0] == 255:
         return im.convert("RGB"), None, "dropped an unused alpha channel"
+    if alpha == "keep":
+        return im, None, "kept the transparency (for sd-scripts' alpha_mask)"
     flat = Image.new("RGB", im.size, background)
     flat.paste(im.convert("RGB"), mask=channel)
     hexcode = "#{:02x}{:02x}{:02x}".format(*background)

@@ -70,8 +70,8 @@ def run_jobs(root: Path, target: Path, jobs: list[OutputJob], *, force: bool,
 
 def run_job(root: Path, target: Path, job: OutputJob, *, force: bool) -> JobResult:
     result = JobResult()
-    data = (root / job.source).read_bytes()
     try:
+        data = (root / job.source).read_bytes()
         pictures, notes = _shape(data, job)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         result.skipped = f"cannot decode it ({exc})"

@@ -21,7 +21,7 @@ class ArgSpec:
     """One option of flux_train_network.py as argparse defines it."""
 
     name: str
-    type: str  # str | int | float | int_or_float | flag | Path
+    type: str  # str | int | float | int_or_float | flag
     nargs: str | None
     default: Any
     choices: tuple[Any, ...] | None

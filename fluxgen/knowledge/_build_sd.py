@@ -37,12 +37,13 @@ def parse_args(text: str) -> dict[str, dict[str, Any]]:
             raise ValueError(f"unexpected type {type_cell!r} for --{name}")
         choices = _choices(choices_cell, kind)
         args[name] = {
-            "type": kind,
+            "type": "str" if kind == "Path" else kind,
             "nargs": nargs,
             "default": literal(default_cell),
             "choices": choices,
             "group": group,
             "defined_at": where,
+            **({"argparse_type": "Path"} if kind == "Path" else {}),
         }
     return args
 

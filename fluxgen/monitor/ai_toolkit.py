@@ -1,6 +1,6 @@
 """Read Ostris ai-toolkit's console: plain prints on stdout, tqdm bars on stderr (or both in one stream).
 
-Formats are the ones observed at the pinned commit (reference ai-toolkit.md §4-5, captures in logs/ai-toolkit/).
+Formats are the ones observed at the pinned commit (reference ai-toolkit.md §4-5, the ai-toolkit captures).
 """
 
 from __future__ import annotations
@@ -10,16 +10,20 @@ import re
 from collections.abc import Iterable
 
 from fluxgen.events import Event
-from fluxgen.monitor.common import ConsoleParser
+from fluxgen.monitor.common import ConsoleParser, any_of
 from fluxgen.monitor.tqdm import parse_bar
 
 NAME = "ai-toolkit"
 _STEP_FILE_RE = re.compile(r"_(\d{9})(?:\.\w+)?$")
-_OTHER_BARS = {"loading weights", "loading checkpoint shards", "generating images", "caching latents",
-               "caching latents to disk", "caching text embeddings", "caching text embeddings to disk"}
-_LOADING_RE = re.compile(r"^(?:Loading (?:Flux model|transformer|VAE|T5|CLIP)|Quantizing |Making pipe|Preparing Model)")
+# Bars that are not the training bar (its description is the job name, printed on stdout).
+_OTHER_BARS = ("loading", "caching", "generating", "fetching", "downloading", "quantizing", "saving")
+_LOADING_RE = re.compile(
+    r"^(?:Loading (?:Flux model|transformer|VAE|T5|CLIP)|Quantizing |Making pipe|Preparing Model)"
+)
 _CACHING_RE = re.compile(r"^(?:Caching latents for|Caching text embeddings)")
-_SAMPLING_RE = re.compile(r"^Generating (?:baseline samples before training|first sample from first sample config)")
+_SAMPLING_RE = re.compile(
+    r"^Generating (?:baseline samples before training|first sample from first sample config)"
+)
 _LINE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("job", re.compile(r"^# Running job: (.+?)\s*$")),
     ("saving", re.compile(r"^Saving at step (\d+)")),
@@ -30,9 +34,16 @@ _LINE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("stopped", re.compile(r"^Job stopped\b")),
     ("oom_skip", re.compile(r"OOM during training step, skipping batch (\d+)/(\d+)")),
     ("nan", re.compile(r"^loss is (nan|inf)", re.I)),
-    ("warn", re.compile(r"^(?:Could not save optimizer|Failed to load optimizer state|Failed to quantize"
-                        r"|Loss \S+ is greater than max loss).*")),
+    (
+        "warn",
+        re.compile(
+            r"^(?:Could not save optimizer|Failed to load optimizer state|Failed to quantize"
+            r"|Loss \S+ is greater than max loss).*"
+        ),
+    ),
 )
+
+_ANY_RULE = any_of(p for _, p in _LINE_RULES)
 
 
 class Parser(ConsoleParser):
@@ -62,12 +73,13 @@ class Parser(ConsoleParser):
             self.set_phase("caching", lineno)
         elif _SAMPLING_RE.match(stripped):
             self.set_phase("sampling", lineno, self.step or self.resumed_from or 0)
-        else:
+        elif _ANY_RULE.search(stripped):
             for kind, pattern in _LINE_RULES:
                 m = pattern.search(stripped)
                 if m:
                     getattr(self, f"_on_{kind}")(lineno, m)
                     return
+        else:
             self.scan(lineno, stripped)
 
     # -- line kinds --------------------------------------------------------------------------------------
@@ -99,7 +111,9 @@ class Parser(ConsoleParser):
         self.warning(lineno, "Job stopped (interrupted with Ctrl-C / SIGINT)", "interrupted")
 
     def _on_oom_skip(self, lineno: int, m: re.Match[str]) -> None:
-        self.warning(lineno, f"out of memory during a training step, batch skipped ({m[1]}/{m[2]})", "oom_skipped")
+        self.warning(
+            lineno, f"out of memory during a training step, batch skipped ({m[1]}/{m[2]})", "oom_skipped"
+        )
 
     def _on_nan(self, lineno: int, m: re.Match[str]) -> None:
         self.warning(lineno, f"loss is {m[1].lower()}; the trainer zeroed it for this step", "nan_loss")
@@ -127,7 +141,10 @@ class Parser(ConsoleParser):
     def _is_training_bar(self, bar, desc: str) -> bool:
         if self.job_name is not None:
             return bar.desc == self.job_name
-        return bool(desc) and desc not in _OTHER_BARS
+        if bar.lr is not None or bar.loss is not None:  # only the training bar shows lr and loss
+            self.job_name = bar.desc
+            return True
+        return bool(desc) and not desc.startswith(_OTHER_BARS)
 
     def _config_line(self, text: str) -> bool:
         """The process config printed as JSON at start-up: it gives the planned number of steps."""

@@ -15,27 +15,61 @@ from fluxgen.monitor.tqdm import Bar
 
 # Error wording -> diagnosis code, most specific first. Checked on exception lines and trainer error messages.
 ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("out_of_memory", re.compile(
-        r"out of memory|OutOfMemoryError|OOM during training step|can't allocate memory|DefaultCPUAllocator", re.I)),
-    ("gated_model", re.compile(
-        r"GatedRepoError|gated repo|Access to model \S+ is restricted|\b40[13] Client Error|Invalid user token"
-        r"|Invalid credentials in Authorization|Unauthorized for url", re.I)),
-    ("dataset_error", re.compile(
-        r"extra keys not allowed|required key not provided|MultipleInvalid|Invalid user config"
-        r"|for dictionary value @|cannot be mixed in the same dataset", re.I)),
-    ("missing_file", re.compile(
-        r"FileNotFoundError|No such file or directory|file not found|Repository Not Found|does not exist", re.I)),
+    (
+        "out_of_memory",
+        re.compile(
+            r"out of memory|OutOfMemoryError|OOM during training step|can't allocate memory"
+            r"|DefaultCPUAllocator",
+            re.I,
+        ),
+    ),
+    (
+        "gated_model",
+        re.compile(
+            r"GatedRepoError|gated repo|Access to model \S+ is restricted|\b40[13] Client Error"
+            r"|Invalid user token|Invalid credentials in Authorization|Unauthorized for url",
+            re.I,
+        ),
+    ),
+    (
+        "dataset_error",
+        re.compile(
+            r"extra keys not allowed|required key not provided|MultipleInvalid|Invalid user config"
+            r"|for dictionary value @|cannot be mixed in the same dataset",
+            re.I,
+        ),
+    ),
+    (
+        "missing_file",
+        re.compile(
+            r"FileNotFoundError|No such file or directory|file not found|Repository Not Found|does not exist",
+            re.I,
+        ),
+    ),
     ("no_data", re.compile(r"No data found", re.I)),
-    ("bad_argument", re.compile(
-        r"unrecognized arguments|invalid choice|ambiguous option|expected one argument"
-        r"|the following arguments are required|: invalid \w+ value", re.I)),
+    (
+        "bad_argument",
+        re.compile(
+            r"unrecognized arguments|invalid choice|ambiguous option|expected one argument"
+            r"|the following arguments are required|: invalid \w+ value",
+            re.I,
+        ),
+    ),
     ("nan_loss", re.compile(r"\bloss is (?:nan|inf)\b|non-finite loss", re.I)),
 )
 # Lines that name a failure even outside a traceback's last line (e.g. the body of a multi-line HTTP error).
 _SIGNATURE_RE = re.compile(
     r"CUDA out of memory|OutOfMemoryError|Cannot access gated repo|Access to model \S+ is restricted"
-    r"|GatedRepoError|\b40[13] Client Error", re.I)
+    r"|GatedRepoError|\b40[13] Client Error",
+    re.I,
+)
+_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error")
 TRACEBACK_START = "Traceback (most recent call last)"
+
+
+def any_of(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
+    """One regex that matches where any of `patterns` would: one pass for lines that match none."""
+    return re.compile("|".join(f"(?{'i' if p.flags & re.I else ''}:{p.pattern})" for p in patterns))
 
 
 def classify(message: str) -> str | None:
@@ -98,7 +132,7 @@ class ConsoleParser:
         if phase == self.phase and (step is None or step == self._phase_step):
             return
         self.phase, self._phase_step = phase, step
-        self.emit("phase", lineno, phase=phase, step=step)
+        self.emit("phase", lineno, phase=phase, step=step, total=self.total)
 
     def error(self, lineno: int, message: str, code: str | None = None) -> None:
         code = code or classify(message) or "crash"
@@ -110,13 +144,13 @@ class ConsoleParser:
 
     def scan(self, lineno: int, text: str) -> None:
         """Report a failure named on a line that is not a traceback's last line, once per kind."""
-        if _SIGNATURE_RE.search(text):
+        if any(word in text for word in _SIGNATURE_WORDS) and _SIGNATURE_RE.search(text):
             code = classify(text)
             if code and code not in self._codes_seen:
                 self.error(lineno, text.strip(), code)
 
     def training_bar(self, lineno: int, bar: Bar) -> None:
-        """One redraw of the main training bar: a progress event when a step completed (or its loss arrived)."""
+        """One redraw of the main training bar: a progress event when a step is done (or its loss arrives)."""
         self.total = bar.total
         loss = bar.loss
         first = self._bar_n is None or bar.n < self._bar_n
@@ -126,8 +160,15 @@ class ConsoleParser:
         elif bar.n > self._bar_n or (self.TRAIN_LOSS_SAME_STEP and not _same(loss, self._bar_loss)):
             self.set_phase("training", lineno)
             self.step = bar.n
-            self.emit("progress", lineno, step=bar.n, total=bar.total, loss=loss, lr=bar.lr,
-                      seconds_per_it=bar.seconds_per_it)
+            self.emit(
+                "progress",
+                lineno,
+                step=bar.n,
+                total=bar.total,
+                loss=loss,
+                lr=bar.lr,
+                seconds_per_it=bar.seconds_per_it,
+            )
             if loss is not None and not math.isfinite(loss) and "nan_loss" not in self._codes_seen:
                 self.error(lineno, f"loss is {loss} at step {bar.n}", "nan_loss")
         self._bar_n, self._bar_loss = bar.n, loss

@@ -10,7 +10,9 @@ from fluxgen.events import Event, Summary
 MAX_MESSAGE = 200
 
 
-def describe(events: Sequence[Event], summary: Summary, *, origin: Callable[[Event], str] | None = None) -> str:
+def describe(
+    events: Sequence[Event], summary: Summary, *, origin: Callable[[Event], str] | None = None
+) -> str:
     """The report as text. `origin` names where an event came from (file and line) when there are several."""
     lines = [f"status: {summary.status}"]
     if summary.last_step is not None or summary.total is not None:

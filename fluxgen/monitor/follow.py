@@ -22,9 +22,18 @@ ACTIVITY = ("progress", "checkpoint", "sample", "phase", "resume")
 class Follower:
     """Keeps what the trainer said so far: step, smoothed loss, lr, s/it, ETA, phase, last checkpoint."""
 
-    def __init__(self, total: int | None = None, clock: Callable[[], float] = time.monotonic,
-                 stall_after: float = 600.0, slowdown_factor: float = 3.0, *, warmup_steps: int = 2,
-                 baseline_steps: int = 10, window: int = 5, ema_beta: float = 0.9) -> None:
+    def __init__(
+        self,
+        total: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stall_after: float = 600.0,
+        slowdown_factor: float = 3.0,
+        *,
+        warmup_steps: int = 2,
+        baseline_steps: int = 10,
+        window: int = 5,
+        ema_beta: float = 0.9,
+    ) -> None:
         self.total, self.clock = total, clock
         self.stall_after, self.slowdown_factor = stall_after, slowdown_factor
         self.warmup_steps, self.baseline_steps, self.ema_beta = warmup_steps, baseline_steps, ema_beta
@@ -42,7 +51,8 @@ class Follower:
         self._ema = (0.0, 0)  # (biased sum, count) before the current step's loss
         self._ema_now = (0.0, 0)
         self._last_step_time: float | None = None
-        self._paused = False  # a save or sample happened since the last step: that interval is not a step's time
+        # A save or sample happened since the last step: that interval is not a step's time.
+        self._paused = False
         self._last_activity = clock()
         self.training_started = False
         self._stalled = self._slow = False
@@ -105,7 +115,7 @@ class Follower:
         self._readings.append(seconds)
         if self.baseline is None:
             self._early.append(seconds)
-            usable = self._early[self.warmup_steps:]
+            usable = self._early[self.warmup_steps :]
             if len(usable) >= self.baseline_steps:
                 self.baseline = statistics.median(usable)
 
@@ -136,26 +146,53 @@ class Follower:
         if self.training_started and not self._stalled and quiet >= self.stall_after:
             self._stalled = True
             where = f"step {self.step}/{self.total}" if self.step is not None else "the first step"
-            out.append(Event("warning", code="stall", step=self.step, total=self.total, message=(
-                f"No progress for {format_duration(quiet)} ({self.phase or 'training'}, at {where}).")))
+            out.append(
+                Event(
+                    "warning",
+                    code="stall",
+                    step=self.step,
+                    total=self.total,
+                    message=(
+                        f"No progress for {format_duration(quiet)} ({self.phase or 'training'}, at {where})."
+                    ),
+                )
+            )
         speed = self.seconds_per_it
         if self.baseline and speed is not None:
             slow = speed >= self.slowdown_factor * self.baseline
             if slow and not self._slow:
-                out.append(Event("warning", code="slowdown", step=self.step, total=self.total,
-                                 seconds_per_it=speed, message=(
-                                     f"Steps take {speed:.3g} s/it, {speed / self.baseline:.1f}× this run's "
-                                     f"baseline of {self.baseline:.3g} s/it.")))
+                out.append(
+                    Event(
+                        "warning",
+                        code="slowdown",
+                        step=self.step,
+                        total=self.total,
+                        seconds_per_it=speed,
+                        message=(
+                            f"Steps take {speed:.3g} s/it, {speed / self.baseline:.1f}× this run's "
+                            f"baseline of {self.baseline:.3g} s/it."
+                        ),
+                    )
+                )
             self._slow = slow
         self.warnings.extend(out)
         return out
 
     def snapshot(self) -> dict[str, Any]:
         """The live state as plain data, for the run record."""
-        return {"phase": self.phase, "step": self.step, "total": self.total, "loss": self.loss,
-                "loss_ema": self.loss_ema, "lr": self.lr, "seconds_per_it": self.seconds_per_it,
-                "baseline_seconds_per_it": self.baseline, "eta_seconds": self.eta,
-                "last_checkpoint": self.last_checkpoint, "resumed_from": self.resumed_from}
+        return {
+            "phase": self.phase,
+            "step": self.step,
+            "total": self.total,
+            "loss": self.loss,
+            "loss_ema": self.loss_ema,
+            "lr": self.lr,
+            "seconds_per_it": self.seconds_per_it,
+            "baseline_seconds_per_it": self.baseline,
+            "eta_seconds": self.eta,
+            "last_checkpoint": self.last_checkpoint,
+            "resumed_from": self.resumed_from,
+        }
 
     def status_line(self) -> str:
         """One line of the current state, e.g. for a log or a non-terminal console."""
@@ -193,8 +230,15 @@ class LiveView:
     """One progress bar (step/total, smoothed loss, lr, s/it, ETA, last checkpoint) on a terminal; plain
     periodic lines when the output is a file or a pipe."""
 
-    def __init__(self, follower: Follower, *, file: TextIO | None = None, interval: float = 30.0,
-                 plain: bool | None = None, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        follower: Follower,
+        *,
+        file: TextIO | None = None,
+        interval: float = 30.0,
+        plain: bool | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.follower, self.file, self.interval = follower, file or sys.stdout, interval
         self.plain = plain if plain is not None else not self.file.isatty()
         self.clock = clock or follower.clock
@@ -208,15 +252,20 @@ class LiveView:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[stats]}"), console=Console(file=self.file), auto_refresh=False)
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                console=Console(file=self.file),
+                auto_refresh=False,
+            )
             self._progress.start()
             self._task = self._progress.add_task("starting", total=None, stats="")
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.refresh(force=True)
         if self._progress is not None:
-            self.refresh(force=True)
             self._progress.stop()
 
     def note(self, text: str) -> None:
@@ -231,8 +280,13 @@ class LiveView:
         if self._progress is not None:
             label = f.phase or "starting"
             total = f.total if f.training_started else None
-            self._progress.update(self._task, description=label, completed=f.step or 0, total=total,
-                                  stats=stats_text(f) if f.training_started else "")
+            self._progress.update(
+                self._task,
+                description=label,
+                completed=f.step or 0,
+                total=total,
+                stats=stats_text(f) if f.training_started else "",
+            )
             self._progress.refresh()
             return
         now = self.clock() if now is None else now

@@ -15,7 +15,7 @@ LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 MESSAGE_COLUMN = 29
 _INDENT = " " * MESSAGE_COLUMN
 _TIME_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
-_PATH_RE = re.compile(r"(?:^|\s)([\w.\-]+:\d+)$")
+_PATH_RE = re.compile(r"[\w.\-]+:\d+")
 
 
 @dataclass
@@ -45,12 +45,12 @@ def start_record(lineno: int, text: str) -> Record | None:
     head = text[:19]
     if not (head.isspace() or _TIME_RE.fullmatch(head)) or text[28:29] not in (" ", ""):
         return None
-    rest = text[MESSAGE_COLUMN:]
-    m = _PATH_RE.search(rest)
+    rest = text[MESSAGE_COLUMN:].rstrip()
+    start = rest.rfind(" ") + 1  # the `file.py:LINE` column is the last word
     width = None
-    if m:
-        width = cell_len(rest[: m.start(1)]) - 1
-        rest = rest[: m.start(1)]
+    if _PATH_RE.fullmatch(rest, start):
+        width = cell_len(rest[:start]) - 1
+        rest = rest[:start]
     message = rest.rstrip()
     return Record(lineno, text[20:28].rstrip(), message, width, message)
 

@@ -1,7 +1,8 @@
 """Read kohya sd-scripts' console (flux_train_network.py under `accelerate launch`).
 
 Log records go to stderr through rich (wrapped to the terminal width) or, with `--console_log_simple`, to
-stdout as bare messages; prints go to stdout; the `steps` bar to stderr. Formats: reference sd-scripts.md §4-5.
+stdout as bare messages; prints go to stdout; the `steps` bar to stderr. Formats: reference sd-scripts.md
+§4-5.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from pathlib import PurePath
 
 from fluxgen.events import Event
 from fluxgen.monitor import richlog
-from fluxgen.monitor.common import ConsoleParser
+from fluxgen.monitor.common import ConsoleParser, any_of
 from fluxgen.monitor.tqdm import parse_bar
 
 NAME = "sd-scripts"
 TRAIN_BAR = "steps"
 _STEP_FILE_RE = re.compile(r"-step(\d{8})$")
 _EPOCH_FILE_RE = re.compile(r"-(\d{6})$")
-_LOADING_RE = re.compile(r"^(?:Checking the state dict|Loading dataset config from|load tokenizer|prepare images"
-                         r"|Building Flux model|Loading state dict from|Building (?:CLIP-L|AutoEncoder))")
+_LOADING_RE = re.compile(
+    r"^(?:Checking the state dict|Loading dataset config from|load tokenizer|prepare images"
+    r"|Building Flux model|Loading state dict from|Building (?:CLIP-L|AutoEncoder))"
+)
 _CACHING_RE = re.compile(r"^(?:caching latents|caching Text Encoder outputs)", re.I)
 _COUNTS = (
     ("total", re.compile(r"^\s*total optimization steps[^:=]*[:=]\s*(\d+)")),
@@ -37,11 +40,16 @@ _MESSAGE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("state_epoch", re.compile(r"^saving state at epoch (\d+)")),
     ("state_last", re.compile(r"^saving last state")),
     ("resume_dir", re.compile(r"^resume training from local state: (.+?)\s*$")),
-    ("resume_step", re.compile(r"^load train state from (.+?)(?:/train_state\.json)?: .*'current_step': (\d+)")),
+    (
+        "resume_step",
+        re.compile(r"^load train state from (.+?)(?:/train_state\.json)?: .*'current_step': (\d+)"),
+    ),
     ("no_data", re.compile(r"^No data found")),
     ("argparse", re.compile(r"^[\w.\-/\\]+\.py: error: (.+)$")),
     ("empty_subset", re.compile(r"^ignore subset with image_dir=.*no images found")),
 )
+
+_ANY_RULE = any_of(p for _, p in (*_COUNTS, *_MESSAGE_RULES))
 
 
 class Parser(ConsoleParser):
@@ -91,7 +99,7 @@ class Parser(ConsoleParser):
             self.set_phase("loading", lineno)
         elif _CACHING_RE.match(message):
             self.set_phase("caching", lineno)
-        elif not self._counts(message) and not self._rules(lineno, message):
+        elif not (_ANY_RULE.match(message) and (self._counts(message) or self._rules(lineno, message))):
             if level in ("ERROR", "CRITICAL"):
                 self.error(lineno, message)
             elif level == "WARNING":

@@ -2,7 +2,7 @@
 
 Piped stdout is block-buffered, so the real interleaving is lost; the training step is the shared clock.
 Every event is placed at the step it happened at (events without a step stay after the previous one of their
-stream), start-up events follow the phase order, and a fatal error or interruption goes last.
+stream), start-up events follow the phase order, and an error or interruption that ended a stream goes last.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ _STEP_CLOCK = ("progress", "checkpoint", "sample")
 _STEP_PHASES = ("saving", "sampling")
 
 
-def _is_terminal(event: Event) -> bool:
+def _is_ending(event: Event) -> bool:
     if event.type == "error":
         return event.code != "nan_loss"
-    return event.type == "warning" and event.code == "interrupted"
+    return event.code == "interrupted"
 
 
 def _within_step(event: Event) -> int:
@@ -44,12 +44,16 @@ def merge(streams: Sequence[Sequence[Event]]) -> list[Event]:
     for index, events in enumerate(streams):
         anchor: float = -1
         rank = 0
+        # An error after its stream's last step, save or sample ended the run: it goes last.
+        last_clock = max((i for i, e in enumerate(events) if e.type in _STEP_CLOCK), default=-1)
         for seq, event in enumerate(events):
-            if event.step is not None and (event.type in _STEP_CLOCK or event.type == "phase" and event.phase in _STEP_PHASES):
+            if event.step is not None and (
+                event.type in _STEP_CLOCK or event.type == "phase" and event.phase in _STEP_PHASES
+            ):
                 anchor = max(anchor, event.step)
             elif event.type == "phase" and anchor < 0:
                 rank = max(rank, PHASE_ORDER.get(event.phase or "", 0))
-            at = math.inf if _is_terminal(event) else anchor
+            at = math.inf if seq > last_clock and _is_ending(event) else anchor
             keyed.append(((at, rank if at < 0 else _within_step(event), index, seq), event))
     keyed.sort(key=lambda item: item[0])
     return dedupe_phases([event for _, event in keyed])
@@ -58,12 +62,17 @@ def merge(streams: Sequence[Sequence[Event]]) -> list[Event]:
 def dedupe_phases(events: Sequence[Event]) -> list[Event]:
     """Drop phase events that repeat the phase already in force (the same phase seen from two streams)."""
     out: list[Event] = []
-    current: tuple[str | None, int | None] = (None, None)
+    current: Event | None = None
     for event in events:
         if event.type == "phase":
-            if event.phase == current[0] and (event.step is None or event.step == current[1]):
+            if (
+                current
+                and event.phase == current.phase
+                and (event.step is None or event.step == current.step)
+            ):
+                current.total = current.total if current.total is not None else event.total
                 continue
-            current = (event.phase, event.step)
+            current = event
         out.append(event)
     return out
 

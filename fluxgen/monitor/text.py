@@ -23,7 +23,7 @@ def strip_ansi(text: str) -> str:
 
 
 def split_glued(text: str) -> list[str]:
-    """Separate a tqdm bar from text written right after it without a newline (`…avr_loss=1.48]2026-… INFO`)."""
+    """Split a tqdm bar from text written right after it, with no newline (`…avr_loss=1.48]2026-… INFO`)."""
     if "%|" not in text:
         return [text]
     m = BAR_PREFIX_RE.match(text)
@@ -39,8 +39,8 @@ def _is_complete_bar(text: str) -> bool:
 class LineSplitter:
     """Incremental splitter: chunks of any size in, logical lines out, with their physical line numbers.
 
-    A pending segment that is already a complete tqdm bar is given out at once, so a live view does not lag one
-    redraw behind; whatever follows it on the same segment is given out when the segment ends.
+    A pending segment that is already a complete tqdm bar is given out at once, so a live view does not lag
+    one redraw behind; whatever follows it on the same segment is given out when the segment ends.
     """
 
     def __init__(self) -> None:

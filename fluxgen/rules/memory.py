@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fluxgen.rules import Resolver
 
 TIERS = (8, 10, 12, 16, 24, 48, 80)
@@ -26,6 +28,10 @@ def plan_memory(r: Resolver) -> None:
     else:
         r.take("optimizer", "train.optimizer", "adamw", "AdamW: runs everywhere, CPU included (seed:004)")
         r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (seed:004)")
+        base = str(r.given("model.base") or "dev")
+        if tier < 48 and not Path(base).expanduser().is_dir():
+            r.warn(f"{r.values['vram']} GB: the builtin trainer does not quantize, and FLUX.1 dev in bf16 needs about "
+                   "40-48 GB; use ai-toolkit or sd-scripts on smaller cards", "builtin trainer")
 
 
 def _ai_toolkit(r: Resolver, tier: int) -> None:

@@ -13,7 +13,6 @@ from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.fsio import load_yaml_file
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-MetadataValue = str | int | float | bool | None
 
 
 class _Strict(BaseModel):
@@ -97,6 +96,11 @@ class SampleSection(_Strict):
     guidance: float = Field(default=3.5, ge=0.0)
     size: int = Field(default=1024, ge=16, le=4096)
 
+    @field_validator("prompts", mode="before")
+    @classmethod
+    def _empty_list(cls, v: Any) -> Any:
+        return [] if v is None else v
+
 
 class TrainerConfig(_Strict):
     model: ModelSection
@@ -105,7 +109,13 @@ class TrainerConfig(_Strict):
     train: TrainSection = Field(default_factory=TrainSection)
     save: SaveSection
     sample: SampleSection = Field(default_factory=SampleSection)
-    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _empty_mapping(cls, v: Any) -> Any:
+        """`metadata:` with nothing under it is YAML null: read it as no metadata."""
+        return {} if v is None else v
 
     @property
     def alpha(self) -> float:

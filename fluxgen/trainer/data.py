@@ -23,7 +23,11 @@ def scan_dataset(section: DatasetSection) -> list[Item]:
     folder = Path(section.folder).expanduser()
     if not folder.is_dir():
         raise UserError(f"{folder}: dataset folder not found; set dataset.folder to a folder of images")
-    images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    images = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
     if not images:
         kinds = ", ".join(IMAGE_EXTENSIONS)
         raise UserError(f"{folder}: no images found ({kinds}); add training images to the dataset folder")

@@ -9,8 +9,8 @@ from fluxgen.trainer.config import TrainerConfig
 
 
 def _text(value: object) -> str:
-    """safetensors metadata holds strings only; other values are stored as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
+    """safetensors metadata holds strings only; other values are stored as JSON (dates as their ISO text)."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def lora_metadata(cfg: TrainerConfig, step: int, image_count: int, base_model: str) -> dict[str, str]:

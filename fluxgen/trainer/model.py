@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +26,12 @@ ADAPTER = "default"
 
 def quiet_libraries() -> None:
     """Progress bars and info logs of diffusers/transformers would interleave with the parseable stdout."""
+    import warnings
+
     import diffusers
     import transformers
 
+    warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*")
     diffusers.utils.logging.set_verbosity_error()
     diffusers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
@@ -76,7 +80,10 @@ def _loading(source: str, part: str) -> Iterator[None]:
         raise
     except Exception as exc:  # any loader failure (missing file, gated repo, bad config) is one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"{source}: cannot load the {part} ({first})") from None
+        hint = ""
+        if not Path(source).exists() and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+            hint = "; HF_HUB_OFFLINE is set, so download the model first or set model.path to a local folder"
+        raise UserError(f"{source}: cannot load the {part} ({first}){hint}") from None
 
 
 def load_transformer(source: str, dtype: Any, device: str):

@@ -4,6 +4,7 @@ dataset TOML and command lines. The same checks run on files a user wrote and on
     validate_file(path, backend=None) -> Report        detect the kind, parse, check
     validate_text(text, kind, source) -> Report        when the text is already in memory
     check_rendered(text, kind, source, accept=()) -> Report   fluxgen's own output: raises on errors/warnings
+    check_rendered_files(files, accept=()) -> list[Report]     the same for a backend's rendered file set
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from typing import Any
 
 from fluxgen.errors import RenderMismatch, UserError
 from fluxgen.validate.ai_toolkit import validate_ai_toolkit
-from fluxgen.validate.report import (KIND_AITK, KIND_SD_ARGS, KIND_SD_COMMAND, KIND_SD_DATASET, Finding,
-                                     Report)
+from fluxgen.validate.report import KIND_AITK, KIND_SD_ARGS, KIND_SD_COMMAND, KIND_SD_DATASET, Finding, Report
 from fluxgen.validate.sd_dataset import validate_sd_dataset
 from fluxgen.validate.sd_scripts import validate_sd_args, validate_sd_command
 
 __all__ = [
     "Finding", "Report", "KIND_AITK", "KIND_SD_ARGS", "KIND_SD_COMMAND", "KIND_SD_DATASET", "check_rendered",
-    "detect_kind", "validate_ai_toolkit", "validate_file", "validate_sd_args", "validate_sd_command",
+    "check_rendered_files", "detect_kind", "validate_ai_toolkit", "validate_file", "validate_sd_args", "validate_sd_command",
     "validate_sd_dataset", "validate_text",
 ]
 COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
@@ -56,10 +56,11 @@ def validate_text(text: str, kind: str, source: str, base_dir: Path | None = Non
     return _dispatch(kind, data, text, source, base_dir, env)
 
 
-def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = ()) -> Report:
+def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = (),
+                   base_dir: Path | None = None) -> Report:
     """Validate a file fluxgen rendered. Any error, or a warning whose rule or path is not in `accept`, means
     fluxgen wrote something wrong: raise RenderMismatch listing the findings."""
-    report = validate_text(text, kind, source, env={})
+    report = validate_text(text, kind, source, base_dir=base_dir, env={})
     bad = [f for f in report.findings if f.severity == "error"
            or (f.severity == "warning" and f.rule not in accept and f.path not in accept)]
     if bad:
@@ -68,11 +69,30 @@ def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = 
     return report
 
 
+def check_rendered_files(files: Mapping[str, str], accept: Collection[str] = (),
+                         base_dir: Path | None = None) -> list[Report]:
+    """check_rendered on every trainer file of a rendered set (name -> text); other files are skipped."""
+    reports = []
+    for name, text in files.items():
+        suffix = Path(name).suffix.lower()
+        if suffix in {".yaml", ".yml"}:
+            kind = KIND_AITK
+        elif suffix == ".toml":
+            data = _parse(text, "toml", name)
+            kind = KIND_SD_DATASET if {"general", "datasets"} & set(data) else KIND_SD_ARGS
+        elif suffix in {".sh", ".txt"} and "train_network" in text:
+            kind = KIND_SD_COMMAND
+        else:
+            continue
+        reports.append(check_rendered(text, kind, name, accept, base_dir))
+    return reports
+
+
 def detect_kind(path: Path, text: str, backend: str | None = None) -> tuple[str, Any]:
     """(kind, parsed data) from the suffix and content: YAML -> ai-toolkit; TOML with general/datasets ->
     dataset, other TOML -> args; scripts -> command line. `backend` refuses files that trainer cannot read."""
     suffix = path.suffix.lower()
-    if suffix in COMMAND_SUFFIXES:
+    if suffix in COMMAND_SUFFIXES and (suffix != ".txt" or "train_network" in text):
         return _need(KIND_SD_COMMAND, backend, path), None
     fmt = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}.get(suffix) or _sniff(text, path)
     if fmt == "command":

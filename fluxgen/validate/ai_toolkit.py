@@ -68,6 +68,8 @@ def validate_ai_toolkit(data: Any, source: str = "config.yaml", text: str | None
 
 def _finish(report: Report, data: Any) -> Report:
     report.extend(aitk_rules.unquoted_name(data, ""))
+    seen = {f.path for f in report.findings}
+    report.extend(f for f in aitk_rules.loose_floats(data, "") if f.path not in seen)
     return report
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fluxgen.knowledge import AitkSchema
+from fluxgen.validate.aitk_yaml import LooseFloat
 from fluxgen.validate.report import Finding
 
 Ctx = dict[str, Any]  # proc, path, config, schema, flux
@@ -195,4 +196,19 @@ def unquoted_name(data: Any, path: str) -> list[Finding]:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             out += unquoted_name(value, f"{path}[{i}]")
+    return out
+
+
+def loose_floats(data: Any, path: str) -> list[Finding]:
+    """Exponent numbers without a dot anywhere (also inside free-form mappings such as optimizer_params)."""
+    if isinstance(data, LooseFloat):
+        return [Finding("warning", path, f"'{data.text}' is a float to ai-toolkit but a string to PyYAML and most "
+                        "YAML tools", f"write {data.portable()}", "aitk-loose-float")]
+    out: list[Finding] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += loose_floats(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += loose_floats(value, f"{path}[{i}]")
     return out

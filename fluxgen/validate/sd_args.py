@@ -136,23 +136,18 @@ def args_from_argv(tokens: list[str]) -> tuple[SdArgs, list[Finding]]:
     while i < len(tokens):
         token = tokens[i]
         i += 1
-        if token.startswith("$"):
-            findings.append(Finding("info", token, "shell expansion; its contents are not checked", "",
-                                    "sd-shell-expansion"))
+        stray = _non_option(token)
+        if stray or token in ("-h", "--help"):
+            findings += [stray] if stray else []
             continue
-        if not token.startswith("-") or _NEGATIVE.match(token) or token == "-":
-            findings.append(Finding("error", token, "unexpected argument: argparse stops with 'unrecognized "
-                                    "arguments'", "remove it, or put it after the option it belongs to",
-                                    "sd-stray-argument"))
-            continue
-        written, _, inline = token.partition("=")
-        has_inline = "=" in token
-        name, finding = _resolve(written.lstrip("-"), written, names)
-        if finding:
-            findings.append(finding)
+        written, has_inline, inline = token.partition("=")
+        if written.startswith("--"):
+            name, finding = _resolve(written[2:], written, names)
+        else:  # argparse matches prefixes of long options only
+            name, finding = None, unknown_option(written.lstrip("-"), written, names[:-1])
+        findings += [finding] if finding else []
         if name is None:
-            while i < len(tokens) and _is_value(tokens[i]):
-                i += 1
+            i = _skip_values(tokens, i)
             continue
         if name == "help":
             continue
@@ -169,6 +164,21 @@ def args_from_argv(tokens: list[str]) -> tuple[SdArgs, list[Finding]]:
         if not errs:
             args.given[name], args.paths[name] = converted, f"--{name}"
     return args, findings
+
+
+def _non_option(token: str) -> Finding | None:
+    if token.startswith("$"):
+        return Finding("info", token, "shell expansion; its contents are not checked", "", "sd-shell-expansion")
+    if not token.startswith("-") or _NEGATIVE.match(token) or token == "-":
+        return Finding("error", token, "unexpected argument: argparse stops with 'unrecognized arguments'",
+                       "remove it, or put it after the option it belongs to", "sd-stray-argument")
+    return None
+
+
+def _skip_values(tokens: list[str], i: int) -> int:
+    while i < len(tokens) and _is_value(tokens[i]):
+        i += 1
+    return i
 
 
 def _is_value(token: str) -> bool:

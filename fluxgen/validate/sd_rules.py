@@ -39,7 +39,7 @@ def rule_te_cache_captions(a: SdArgs) -> list[Finding]:
 def rule_te_cache_t5(a: SdArgs) -> list[Finding]:
     if caches_text_encoder(a) and split_network_args(a).get("train_t5xxl") == "True":
         return one("error", a.path("network_args"), "train_t5xxl=True trains T5, so text encoder outputs cannot be "
-                 "cached; sd-scripts stops with a ValueError", "drop --cache_text_encoder_outputs", "sd-te-cache-t5")
+                   "cached; sd-scripts stops with a ValueError", "drop --cache_text_encoder_outputs", "sd-te-cache-t5")
     return []
 
 
@@ -47,13 +47,13 @@ def rule_te_cache_notes(a: SdArgs) -> list[Finding]:
     out: list[Finding] = []
     if a.get("cache_text_encoder_outputs_to_disk") and not a.get("cache_text_encoder_outputs"):
         out += one("info", a.path("cache_text_encoder_outputs_to_disk"), "switches --cache_text_encoder_outputs on "
-                 "by itself", "", "sd-implied-option")
+                   "by itself", "", "sd-implied-option")
     if a.get("cache_latents_to_disk") and not a.get("cache_latents"):
         out += one("info", a.path("cache_latents_to_disk"), "switches --cache_latents on by itself", "",
-                 "sd-implied-option")
+                   "sd-implied-option")
     if caches_text_encoder(a) and not a.get("network_train_unet_only") and a.complete:
         out += one("info", a.path("cache_text_encoder_outputs"), "CLIP-L is trained, so only T5 outputs are cached; "
-                 "CLIP-L still runs every step", "", "sd-te-cache-partial")
+                   "CLIP-L still runs every step", "", "sd-te-cache-partial")
     return out
 
 
@@ -71,10 +71,10 @@ def rule_block_swap(a: SdArgs) -> list[Finding]:
         return []
     if a.get("cpu_offload_checkpointing"):
         return one("error", a.path("cpu_offload_checkpointing"), "cannot be combined with --blocks_to_swap; "
-                 "sd-scripts stops with an AssertionError", "keep one of the two", "sd-block-swap")
+                   "sd-scripts stops with an AssertionError", "keep one of the two", "sd-block-swap")
     if swap > 35:
         return one("error", a.path("blocks_to_swap"), f"{swap} is more than FLUX.1 can swap (35 at most)",
-                 "use --blocks_to_swap 35 or less", "sd-block-swap")
+                   "use --blocks_to_swap 35 or less", "sd-block-swap")
     return []
 
 
@@ -89,7 +89,7 @@ def rule_fp8(a: SdArgs) -> list[Finding]:
     if (a.get("fp8_base") or a.get("fp8_base_unet")) and a.get("mixed_precision") == "no":
         name = "fp8_base" if a.get("fp8_base") else "fp8_base_unet"
         return one("error", a.path(name), "needs --mixed_precision fp16 or bf16; sd-scripts stops with an "
-                 "AssertionError", "add --mixed_precision bf16", "sd-fp8-precision")
+                   "AssertionError", "add --mixed_precision bf16", "sd-fp8-precision")
     return []
 
 
@@ -98,14 +98,14 @@ def rule_full_precision(a: SdArgs) -> list[Finding]:
     for flag, needed in (("full_fp16", "fp16"), ("full_bf16", "bf16")):
         if a.get(flag) and a.get("mixed_precision") != needed:
             out += one("error", a.path(flag), f"needs --mixed_precision {needed}; sd-scripts stops with an "
-                     "AssertionError", f"add --mixed_precision {needed}", "sd-full-precision")
+                       "AssertionError", f"add --mixed_precision {needed}", "sd-full-precision")
     return out
 
 
 def rule_chroma(a: SdArgs) -> list[Finding]:
     if a.get("model_type") == "chroma" and not a.get("apply_t5_attn_mask"):
         return one("error", a.path("model_type"), "Chroma needs --apply_t5_attn_mask; sd-scripts stops with an "
-                 "AssertionError", "add --apply_t5_attn_mask", "sd-chroma-mask")
+                   "AssertionError", "add --apply_t5_attn_mask", "sd-chroma-mask")
     return []
 
 
@@ -122,22 +122,22 @@ def rule_fused_backward(a: SdArgs) -> list[Finding]:
         return []
     if str(a.get("optimizer_type")).lower() != "adafactor" or (a.get("gradient_accumulation_steps") or 1) > 1:
         return one("error", a.path("fused_backward_pass"), "works only with Adafactor and without gradient "
-                 "accumulation; sd-scripts stops with an AssertionError", "use --optimizer_type adafactor and "
-                 "--gradient_accumulation_steps 1, or drop it", "sd-fused-backward")
+                   "accumulation; sd-scripts stops with an AssertionError", "use --optimizer_type adafactor and "
+                   "--gradient_accumulation_steps 1, or drop it", "sd-fused-backward")
     return []
 
 
 def rule_adaptive_noise(a: SdArgs) -> list[Finding]:
     if a.get("adaptive_noise_scale") is not None and a.get("noise_offset") is None:
         return one("error", a.path("adaptive_noise_scale"), "needs --noise_offset; sd-scripts stops with a ValueError",
-                 "add --noise_offset", "sd-adaptive-noise")
+                   "add --noise_offset", "sd-adaptive-noise")
     return []
 
 
 def rule_log_with(a: SdArgs) -> list[Finding]:
     if a.get("log_with") in {"tensorboard", "all"} and not a.get("logging_dir"):
         return one("error", a.path("log_with"), "tensorboard logging needs --logging_dir; sd-scripts stops with a "
-                 "ValueError", "add --logging_dir logs", "sd-log-with")
+                   "ValueError", "add --logging_dir logs", "sd-log-with")
     return []
 
 
@@ -170,7 +170,7 @@ def rule_initial_step(a: SdArgs) -> list[Finding]:
     start, total = a.get("initial_step"), a.get("max_train_steps")
     if isinstance(start, int) and isinstance(total, int) and not a.get("max_train_epochs") and start >= total:
         return one("error", a.path("initial_step"), f"{start} is not below --max_train_steps ({total}); sd-scripts "
-                 "stops with an AssertionError", "raise --max_train_steps", "sd-initial-step")
+                   "stops with an AssertionError", "raise --max_train_steps", "sd-initial-step")
     return []
 
 
@@ -178,7 +178,7 @@ def rule_bucket_steps(a: SdArgs) -> list[Finding]:
     steps = a.get("bucket_reso_steps")
     if a.get("enable_bucket") and isinstance(steps, int) and steps % 64:
         return one("error", a.path("bucket_reso_steps"), f"{steps} is not a multiple of 64, which FLUX training "
-                 "requires with buckets", "use 64", "sd-bucket-steps")
+                   "requires with buckets", "use 64", "sd-bucket-steps")
     return []
 
 

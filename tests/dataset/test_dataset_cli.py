@@ -171,3 +171,20 @@ def test_dataset_cli_import_is_light():
     code = "import sys, fluxgen.cli.dataset; print('PIL' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False False"
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (["--background", "nope"], "error: --background 'nope': not a colour; use a hex value such as '#ffffff'\n"),
+        (["--caption-template", "{trigger}"], "error: --caption-template uses {trigger}; pass --trigger WORD\n"),
+        (["--caption-template", "{x}", "--trigger", "t"],
+         "error: --caption-template: unknown field {x}; use {trigger}, {caption} or {name}\n"),
+        (["--style-patches", "40"], "error: --style-patches 40: use 0 to 16\n"),
+    ],
+)
+def test_prepare_option_errors(invoke, tmp_path, make, args, stderr):
+    make.save(make.picture(1), tmp_path / "src" / "a.jpg")
+    result = invoke("prepare", tmp_path / "src", "--out", tmp_path / "out", *args)
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", stderr)
+    assert not (tmp_path / "out").exists()

@@ -239,3 +239,11 @@ def test_images_are_read_not_written(tmp_path, make):
     lint(tmp_path, caption_mode="captions")
     assert make.tree_digest(tmp_path) == before
     assert Image.open(tmp_path / "a.jpg").getexif()[0x0112] == 6
+
+
+@pytest.mark.skipif(not __import__("PIL.features").features.check("avif"), reason="Pillow built without AVIF")
+def test_avif_opens_in_pillow_but_no_trainer_loads_it(tmp_path, make):
+    make.save(make.picture(1), tmp_path / "a.avif")
+    for backend in ("ai-toolkit", "sd-scripts"):
+        finding = only(lint(tmp_path, backend=backend), "format-not-loaded")
+        assert finding.path == "a.avif" and f"{backend} does not load .avif" in finding.message

@@ -242,3 +242,31 @@ def test_option_errors(tmp_path, make, options, message):
     with pytest.raises(UserError, match=message):
         run(src, tmp_path / "out", **options)
     assert not (tmp_path / "out").exists()
+
+
+def test_pool_writes_the_same_files_as_one_process(tmp_path, make):
+    src = tmp_path / "src"
+    for i in range(10):
+        folder = src / ("sub" if i % 3 == 0 else "")
+        make.save(make.picture(600 + i, (128, 96)), folder / f"{i}.jpg")
+        (folder / f"{i}.txt").write_text(f"ohwx, number {i}")
+    one = run(src, tmp_path / "one", crop="square", workers=1)
+    two = run(src, tmp_path / "two", crop="square", workers=2)
+    assert make.tree_digest(one.out) == make.tree_digest(two.out)
+    assert [f.outputs for f in one.files] == [f.outputs for f in two.files]
+    assert "sub/0.jpg" in make.tree_digest(two.out) and "sub/0.txt" in make.tree_digest(two.out)
+
+
+def test_alpha_kept_for_sd_scripts(tmp_path, make):
+    src = tmp_path / "src"
+    make.transparent_png(src / "cut.png")
+    cut = make.picture(5).convert("RGBA")
+    cut.putalpha(Image.new("L", cut.size, 0).point(lambda _v: 255).crop((0, 0, 96, 96)))
+    make.save(make.picture(6).convert("RGBA"), src / "opaque.webp", lossless=True)
+    converted = Image.open(src / "cut.png").convert("RGBA")
+    make.save(converted, src / "cut2.webp", lossless=True)
+    result = run(src, tmp_path / "out", alpha="keep", format="jpg", captions="none")
+    names = sorted(p.name for p in result.out.iterdir())
+    assert names == ["cut.png", "cut2.png", "opaque.jpg"]  # transparency needs PNG; opaque ones follow --format
+    with Image.open(result.out / "cut.png") as im:
+        assert im.mode == "RGBA" and im.getpixel((60, 5))[3] == 0

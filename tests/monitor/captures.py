@@ -10,11 +10,23 @@ import re
 from pathlib import Path
 
 LOGS = Path(__file__).parents[2].parent / "shared" / "logs"
-AI_TOOLKIT_FILES = ["fresh-run.stdout", "fresh-run.stderr", "resume.stdout", "resume.stderr",
-                    "missing-dataset.stdout", "missing-dataset.stderr"]
-SD_SCRIPTS_FILES = ["success-cols200.log", "console-log-simple.stdout", "console-log-simple.stderr",
-                    "bad-dataset-key.log"]
-ALL_CAPTURES = [("ai-toolkit", name) for name in AI_TOOLKIT_FILES] + [("sd-scripts", n) for n in SD_SCRIPTS_FILES]
+AI_TOOLKIT_FILES = [
+    "fresh-run.stdout",
+    "fresh-run.stderr",
+    "resume.stdout",
+    "resume.stderr",
+    "missing-dataset.stdout",
+    "missing-dataset.stderr",
+]
+SD_SCRIPTS_FILES = [
+    "success-cols200.log",
+    "console-log-simple.stdout",
+    "console-log-simple.stderr",
+    "bad-dataset-key.log",
+]
+ALL_CAPTURES = [("ai-toolkit", name) for name in AI_TOOLKIT_FILES] + [
+    ("sd-scripts", n) for n in SD_SCRIPTS_FILES
+]
 
 
 def read_capture(backend: str, name: str) -> str:
@@ -50,7 +62,7 @@ _PATH = re.compile(r"\s+([\w.\-]+):(\d+)\s*$")
 
 
 def _records(text: str) -> list[tuple]:
-    """The capture as raw lines and rich records (prefix, time, level, message, file, line) read at 200 columns."""
+    """The capture as raw lines and rich records (prefix, time, level, message, file, line) at 200 columns."""
     lines, out, clock, i = text.split("\n"), [], None, 0
     while i < len(lines):
         m = _FIRST.search(lines[i])
@@ -85,8 +97,9 @@ def rewrap(text: str, width: int) -> str:
             out.append(item[1] + "\n")
             continue
         _, prefix, clock, level, message, name, lineno = item
-        record = logging.LogRecord("sd", getattr(logging, level), "/opt/sd-scripts/" + name, lineno, message,
-                                   None, None)
+        record = logging.LogRecord(
+            "sd", getattr(logging, level), "/opt/sd-scripts/" + name, lineno, message, None, None
+        )
         record.created = datetime.datetime.strptime(clock, "%Y-%m-%d %H:%M:%S").timestamp()
         buf.seek(0)
         buf.truncate()

@@ -30,14 +30,19 @@ def test_fresh_run_stdout_gives_step_checkpoints_and_the_final_file(read):
     assert checkpoints == [
         (2, f"{RUN}_000000002.safetensors", None),
         (4, f"{RUN}_000000004.safetensors", None),
-        (5, f"{RUN}.safetensors", True),  # the un-suffixed file is the last step (train.steps from the config dump)
+        (
+            5,
+            f"{RUN}.safetensors",
+            True,
+        ),  # the un-suffixed file is the last step (train.steps from the config dump)
     ]
     assert not by_type(events, "error")
 
 
 def test_fresh_run_streams_together_are_a_completed_run(read):
-    events = parse_streams("ai-toolkit", [read("ai-toolkit", "fresh-run.stdout"),
-                                          read("ai-toolkit", "fresh-run.stderr")])
+    events = parse_streams(
+        "ai-toolkit", [read("ai-toolkit", "fresh-run.stdout"), read("ai-toolkit", "fresh-run.stderr")]
+    )
     summary = summarize(events)
     assert summary.status == "completed"
     assert (summary.last_step, summary.total, summary.last_loss) == (5, 5, 1.518)
@@ -45,8 +50,16 @@ def test_fresh_run_streams_together_are_a_completed_run(read):
     assert summary.diagnosis is None
     # the save at step 2 comes after step 2 and before step 3
     order = [(e.type, e.step) for e in events if e.type in ("progress", "checkpoint")]
-    assert order == [("progress", 1), ("progress", 2), ("checkpoint", 2), ("progress", 3), ("progress", 4),
-                     ("checkpoint", 4), ("progress", 5), ("checkpoint", 5)]
+    assert order == [
+        ("progress", 1),
+        ("progress", 2),
+        ("checkpoint", 2),
+        ("progress", 3),
+        ("progress", 4),
+        ("checkpoint", 4),
+        ("progress", 5),
+        ("checkpoint", 5),
+    ]
 
 
 def test_one_merged_stream_reads_like_the_two_files(read):
@@ -62,18 +75,26 @@ def test_resume_reports_the_step_it_continued_from(read):
     (resume,) = by_type(stdout, "resume")
     assert (resume.step, resume.path) == (5, f"{RUN}.safetensors")
     stderr = parse_whole("ai-toolkit", read("ai-toolkit", "resume.stderr"))
-    assert [e.step for e in by_type(stderr, "progress")] == [6, 7]  # the bar starts at 5/7: not a step of this run
+    assert [e.step for e in by_type(stderr, "progress")] == [
+        6,
+        7,
+    ]  # the bar starts at 5/7: not a step of this run
     assert last_loss_by_step(stderr) == {6: 1.527, 7: 1.412}
     summary = summarize(stdout + stderr)
     assert (summary.status, summary.resumed_from, summary.last_step) == ("completed", 5, 7)
-    assert summary.checkpoints == [{"step": 6, "path": f"{RUN}_000000006.safetensors"},
-                                   {"step": 7, "path": f"{RUN}.safetensors"}]
+    assert summary.checkpoints == [
+        {"step": 6, "path": f"{RUN}_000000006.safetensors"},
+        {"step": 7, "path": f"{RUN}.safetensors"},
+    ]
 
 
 def test_missing_dataset_fails_with_the_folder_named(read):
     stderr = parse_whole("ai-toolkit", read("ai-toolkit", "missing-dataset.stderr"))
     (error,) = by_type(stderr, "error")
-    assert error.message == "FileNotFoundError: [Errno 2] No such file or directory: '/data/datasets/does-not-exist'"
+    assert (
+        error.message
+        == "FileNotFoundError: [Errno 2] No such file or directory: '/data/datasets/does-not-exist'"
+    )
     assert error.code == "missing_file"
     stdout = parse_whole("ai-toolkit", read("ai-toolkit", "missing-dataset.stdout"))
     (job_error,) = by_type(stdout, "error")
@@ -94,9 +115,11 @@ def test_job_stopped_banner_is_an_interruption(read):
 
 
 def test_oom_banner_is_a_warning_and_the_abort_an_error(read):
-    banner = ("################################################\n"
-              "# OOM during training step, skipping batch 1/3 #\n"
-              "################################################\n")
+    banner = (
+        "################################################\n"
+        "# OOM during training step, skipping batch 1/3 #\n"
+        "################################################\n"
+    )
     events = parse_whole("ai-toolkit", read("ai-toolkit", "fresh-run.stdout") + banner)
     (warning,) = by_type(events, "warning")
     assert warning.code == "oom_skipped"
@@ -104,3 +127,13 @@ def test_oom_banner_is_a_warning_and_the_abort_an_error(read):
     summary = summarize(parse_whole("ai-toolkit", banner + abort), backend="ai-toolkit")
     assert summary.diagnosis.code == "out_of_memory"
     assert "quantize" in summary.diagnosis.fix and "blocks_to_swap" not in summary.diagnosis.fix
+
+
+def test_download_bars_are_not_training(read):
+    fetch = (
+        "\rFetching 3 files:   0%|          | 0/3 [00:00<?, ?it/s]"
+        "\rFetching 3 files: 100%|██████████| 3/3 [00:02<00:00,  1.20it/s]\n"
+    )
+    events = parse_whole("ai-toolkit", fetch + read("ai-toolkit", "fresh-run.stderr"))
+    assert [e.step for e in by_type(events, "progress")] == [1, 2, 3, 4, 5]
+    assert by_type(events, "phase")[0].phase == "loading"

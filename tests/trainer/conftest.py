@@ -14,6 +14,17 @@ import yaml
 from fluxgen.trainer.console import Console
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """The tiny model's ops take microseconds: one thread per test worker beats threads fighting over 2 cores."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from fluxgen.tiny import build_tiny_flux

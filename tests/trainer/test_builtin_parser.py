@@ -18,20 +18,20 @@ def read(name: str) -> list[str]:
 def test_interrupted_run():
     events = parse(read("builtin-interrupted.stdout"))
     phases = [e.phase for e in events if e.type == "phase"]
-    assert phases == ["loading", "caching", "caching", "training", "sampling"]
+    assert phases == ["loading", "caching", "caching", "loading", "training", "sampling"]
     progress = [e for e in events if e.type == "progress"]
     assert [e.step for e in progress] == [1, 2, 3, 4]
     assert {e.total for e in progress} == {8}
     assert progress[0].loss == pytest.approx(1.450382)
     assert progress[1].lr == pytest.approx(5.0e-05)
-    assert progress[2].seconds_per_it == pytest.approx(0.023)
+    assert progress[2].seconds_per_it == pytest.approx(0.264)
     checkpoints = [(e.step, e.path) for e in events if e.type == "checkpoint"]
     assert checkpoints == [(2, "out/cyber_skull_000000002.safetensors"), (4, "out/cyber_skull_000000004.safetensors")]
     samples = [e.path for e in events if e.type == "sample"]
     assert samples == ["out/samples/000000004_0.png", "out/samples/000000004_1.png"]
     last = events[-1]
     assert (last.type, last.code, last.step, last.total) == ("error", "interrupted", 4, 8)
-    assert last.line == 15
+    assert last.line == 16
 
 
 def test_resumed_run_with_a_skipped_checkpoint():

@@ -57,6 +57,12 @@ def test_trigger_mode_needs_a_trigger():
         parse_config(data, "c.yaml")
 
 
+def test_empty_prompt_list_and_metadata_read_as_empty():
+    data = yaml.safe_load("model: {path: m}\ndataset: {folder: d}\nsave: {output_dir: o}\nsample:\n  prompts:\nmetadata:\n")
+    cfg = parse_config(data, "c.yaml")
+    assert cfg.sample.prompts == [] and cfg.metadata == {}
+
+
 def test_float_strings_from_yaml_are_read_as_numbers():
     data = yaml.safe_load("model: {path: m}\ndataset: {folder: d}\nsave: {output_dir: o}\ntrain: {lr: 1e-4}\n")
     assert parse_config(data, "c.yaml").train.lr == 1.0e-4
@@ -100,8 +106,25 @@ def test_dataset_errors(tmp_path: Path):
     with pytest.raises(UserError, match="dataset folder not found"):
         scan_dataset(DatasetSection(folder=str(tmp_path / "missing")))
     (tmp_path / "notes.txt").write_text("no pictures here")
+    (tmp_path / "._img.png").write_bytes(b"resource fork")
     with pytest.raises(UserError, match=r"no images found .*add training images"):
         scan_dataset(DatasetSection(folder=str(tmp_path)))
+
+
+def test_metadata_values_become_strings_and_trainer_facts_win():
+    import datetime
+
+    from fluxgen.trainer.metadata import lora_metadata
+
+    given = {"tags": ["a", "b"], "made": datetime.date(2024, 5, 1), "trigger": "CSK", "fluxgen.step": "999"}
+    cfg = parse_config({**MINIMAL, "metadata": given}, "c.yaml")
+    metadata = lora_metadata(cfg, step=10, image_count=3, base_model="/models/flux")
+    assert metadata["tags"] == '["a", "b"]'
+    assert metadata["made"] == '"2024-05-01"'
+    assert metadata["trigger"] == "CSK"
+    assert metadata["fluxgen.step"] == "10"
+    assert metadata["fluxgen.base_model"] == "/models/flux"
+    assert all(isinstance(v, str) for v in metadata.values())
 
 
 def test_each_epoch_shows_every_image_once():

@@ -6,8 +6,15 @@ import json
 
 import pytest
 
-from fluxgen.knowledge import (DATA_DIR, ai_toolkit_schema, pinned_commits, sd_scripts_args,
-                               sd_scripts_dataset_schema, sd_scripts_facts, sd_scripts_network_args)
+from fluxgen.knowledge import (
+    DATA_DIR,
+    ai_toolkit_schema,
+    pinned_commits,
+    sd_scripts_args,
+    sd_scripts_dataset_schema,
+    sd_scripts_facts,
+    sd_scripts_network_args,
+)
 from fluxgen.knowledge.build_data import render_all
 
 
@@ -25,6 +32,7 @@ def test_all_215_sd_scripts_options_with_types_and_defaults() -> None:
     assert args["save_precision"].choices == (None, "float", "fp16", "bf16")
     assert "AdamW8bit" in (args["optimizer_type"].known_values or ())
     assert "flux_train_t_exponent" not in args
+    assert {a.type for a in args.values()} == {"str", "int", "float", "int_or_float", "flag"}
 
 
 def test_facts_beyond_the_option_table() -> None:
