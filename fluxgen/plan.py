@@ -163,16 +163,32 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     folder = folder.resolve()
     r.take("dataset", "dataset.path", None, "")
     r.values["dataset"] = str(folder)
+    resolution = max(r.given("train.resolution") or [1024])
     report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
-                          caption_mode=r.given("dataset.captions"), quick=True)
+                          resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
     r.set("fingerprint", fingerprint_dataset(folder), "content hash of the images and captions")
-    for finding in report.findings:
-        if finding.severity in ("error", "warning") and lint:
-            r.warn(f"{finding.path}: {finding.message}", f"dataset lint ({finding.id})", severity=finding.severity)
+    if lint:
+        _lint_advice(r, report)
     return report
+
+
+def _lint_advice(r: Resolver, report: Any) -> None:
+    """Dataset errors and warnings join the plan's advice, one line per kind of finding."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for finding in report.findings:
+        if finding.severity in ("error", "warning"):
+            groups.setdefault((finding.id, finding.severity), []).append(finding)
+    for (fid, severity), found in groups.items():
+        first = found[0]
+        if len(found) == 1:
+            r.warn(f"{first.path}: {first.message}", f"dataset lint ({fid})", severity=severity)
+            continue
+        names = ", ".join(str(f.path) for f in found[:3]) + (", …" if len(found) > 3 else "")
+        r.warn(f"{len(found)} files ({names}), e.g. {first.path}: {first.message}", f"dataset lint ({fid})",
+               severity=severity)
 
 
 def _relative_base(origin: str) -> Path | None:

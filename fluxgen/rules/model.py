@@ -29,6 +29,8 @@ DIFFUSERS_FILES = {
 def plan_model(r: Resolver) -> None:
     base = r.take("base_model", "model.base", "dev", "FLUX.1 dev (seed:000)")
     kind, location = _classify(base)
+    if kind == "local":
+        r.values["base_model"] = location  # absolute, so the plan is the same from any working folder
     r.set("base_model_kind", kind, f"'{base}' is {'a local diffusers folder' if kind == 'local' else 'a hub model'}")
     r.set("model_path", location, "what ai-toolkit's model.name_or_path takes (ref:ai-toolkit §6)")
     if r.backend == "sd-scripts":

@@ -260,11 +260,8 @@ def test_pool_writes_the_same_files_as_one_process(tmp_path, make):
 def test_alpha_kept_for_sd_scripts(tmp_path, make):
     src = tmp_path / "src"
     make.transparent_png(src / "cut.png")
-    cut = make.picture(5).convert("RGBA")
-    cut.putalpha(Image.new("L", cut.size, 0).point(lambda _v: 255).crop((0, 0, 96, 96)))
+    make.transparent_png(src / "cut2.webp", seed=8)
     make.save(make.picture(6).convert("RGBA"), src / "opaque.webp", lossless=True)
-    converted = Image.open(src / "cut.png").convert("RGBA")
-    make.save(converted, src / "cut2.webp", lossless=True)
     result = run(src, tmp_path / "out", alpha="keep", format="jpg", captions="none")
     names = sorted(p.name for p in result.out.iterdir())
     assert names == ["cut.png", "cut2.png", "opaque.jpg"]  # transparency needs PNG; opaque ones follow --format

@@ -1,0 +1,153 @@
+"""`fluxgen doctor`: can this machine train? Trainer checkouts and pins, their Python, GPU, disk, RAM, HF token.
+
+Figures come from the guides: 24 GB VRAM and 32 GB RAM at least, 64 GB RAM and 50+ GB free disk recommended
+(seed:004; seed:002 ran out of RAM at 32 GB while caching latents); sd-scripts trains down to 8-12 GB of VRAM
+with block swap, ai-toolkit needs 24 GB (reference user-needs.md §5.1). The token's value is never shown.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+TRAINER_BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
+MIN_VRAM_GB = {"ai-toolkit": 24, "sd-scripts": 8}
+MIN_RAM_GB, GOOD_RAM_GB, MIN_DISK_GB = 32, 64, 50
+
+
+@dataclass
+class Check:
+    topic: str
+    status: str  # ok | warn | fail | info
+    detail: str
+    fix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_backend(backend: str) -> list[Check]:
+    """Checkout found, commit against the pin, Python found and able to import what the trainer needs."""
+    from fluxgen.trainers import REQUIRED_MODULES, locate
+
+    trainer = locate(backend)
+    checks = [] if backend == "builtin" else _checkout(trainer)
+    probe_checks = _python(trainer, REQUIRED_MODULES[backend])
+    return checks + probe_checks
+
+
+def _checkout(trainer: Any) -> list[Check]:
+    from fluxgen.trainers import ENV_NAMES, checkout_commit
+
+    var = ENV_NAMES[trainer.backend][0]
+    where = f"{trainer.dir} ({trainer.dir_source})"
+    if trainer.entry_path is None or not trainer.entry_path.is_file():
+        empty = trainer.dir is not None and trainer.dir.is_dir() and not any(trainer.dir.iterdir())
+        what = "is an empty folder (submodule not fetched)" if empty else f"has no {trainer.entry}"
+        fix = (f"fetch it: git submodule update --init {trainer.dir}, or point ${var} (or the user config) at a "
+               f"checkout of {trainer.backend}")
+        return [Check("checkout", "fail", f"{where} {what}", fix)]
+    checks = [Check("checkout", "ok", f"found at {where}")]
+    commit = checkout_commit(trainer.dir)
+    if commit is None:
+        checks.append(Check("commit", "warn", f"unknown (no git metadata in {trainer.dir}); fluxgen is built "
+                                              f"against {trainer.pin}", "use a git checkout so runs record its commit"))
+    elif commit != trainer.pin:
+        checks.append(Check("commit", "warn", f"{commit[:12]} differs from the pin {trainer.pin[:12]}",
+                            f"git -C {trainer.dir} checkout {trainer.pin}"))
+    else:
+        checks.append(Check("commit", "ok", f"{commit[:12]} = the pin"))
+    return checks
+
+
+def _python(trainer: Any, modules: tuple[str, ...]) -> list[Check]:
+    from fluxgen.trainers import ENV_NAMES, probe_python
+
+    probe = probe_python(trainer.python, modules)
+    var = ENV_NAMES.get(trainer.backend, ("", "the trainer's Python"))[1]
+    if not probe.ok:
+        return [Check("python", "fail", probe.error or "cannot run it", f"set ${var} to the Python of the "
+                                                                           f"environment {trainer.backend} is installed in")]
+    checks = [Check("python", "ok", f"{probe.executable} (Python {probe.python}, {trainer.python_source})")]
+    if probe.missing:
+        where = f" -r {trainer.dir}/requirements.txt" if trainer.dir else " 'fluxgen[train]'"
+        checks.append(Check("imports", "fail", "cannot import " + ", ".join(probe.missing),
+                            f"{trainer.python} -m pip install{where}"))
+    else:
+        checks.append(Check("imports", "ok", f"all {len(modules)} modules it needs import"))
+    return checks
+
+
+def check_gpu() -> Check:
+    from fluxgen.runs.manifest import gpu_facts
+
+    gpus = gpu_facts()
+    if not gpus:
+        return Check("gpu", "warn", "no NVIDIA GPU found (nvidia-smi is missing or lists none)",
+                     "train FLUX.1 on a CUDA GPU: 24 GB for ai-toolkit, 8-24 GB for sd-scripts with block swap; on "
+                     "a CPU only the builtin trainer with a tiny test model (`fluxgen model tiny`) runs")
+    best = max(gpus, key=lambda g: g.get("memory_mib") or 0)
+    gb = (best.get("memory_mib") or 0) / 1024
+    text = ", ".join(f"{g['name']} {(g.get('memory_mib') or 0) / 1024:.0f} GB" for g in gpus)
+    if gb < MIN_VRAM_GB["sd-scripts"]:
+        return Check("gpu", "fail", f"{text}: below 8 GB", "use a GPU with at least 8 GB (24 GB for ai-toolkit)")
+    if gb < MIN_VRAM_GB["ai-toolkit"]:
+        return Check("gpu", "warn", f"{text}: below ai-toolkit's 24 GB",
+                     f"plan with --vram {int(gb)} so sd-scripts gets fp8 and block swap, or --backend sd-scripts")
+    return Check("gpu", "ok", text)
+
+
+def check_disk(folder: Path) -> Check:
+    probe = Path(folder).resolve()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free / 1024**3
+    if free < MIN_DISK_GB:
+        return Check("disk", "warn", f"{free:.0f} GB free at {probe}",
+                     f"free {MIN_DISK_GB}+ GB: base models, latent caches and checkpoints add up (seed:004)")
+    return Check("disk", "ok", f"{free:.0f} GB free at {probe}")
+
+
+def total_ram_gb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_ram() -> Check:
+    gb = total_ram_gb()
+    if gb is None:
+        return Check("ram", "info", "unknown")
+    if gb < MIN_RAM_GB:
+        return Check("ram", "warn", f"{gb:.0f} GB: below the 32 GB minimum",
+                     "FLUX.1 training wants 32 GB of RAM at least, 64 GB to be safe (seed:004, seed:002); add swap")
+    if gb < GOOD_RAM_GB:
+        return Check("ram", "info", f"{gb:.0f} GB: enough for most runs; 64 GB is safer when caching latents "
+                                    "(seed:002)")
+    return Check("ram", "ok", f"{gb:.0f} GB")
+
+
+def check_token() -> Check:
+    from fluxgen.hub import token_source
+
+    source = token_source()
+    if source is None:
+        return Check("hf token", "warn", "none found ($HF_TOKEN, or the login file)",
+                     "FLUX.1-dev is gated: accept its licence at https://huggingface.co/black-forest-labs/FLUX.1-dev "
+                     "and set HF_TOKEN to a read token (not needed for local or cached models)")
+    return Check("hf token", "ok", f"found in {source} (value not shown)")
+
+
+def doctor(backends: tuple[str, ...] = TRAINER_BACKENDS, runs_dir: Path = Path("runs")) -> dict[str, Any]:
+    """Every check, grouped by backend and system, with the fixes to apply next."""
+    report: dict[str, Any] = {"backends": {b: [c.to_dict() for c in check_backend(b)] for b in backends}}
+    report["system"] = [c.to_dict() for c in (check_gpu(), check_disk(runs_dir), check_ram(), check_token())]
+    every = [c for checks in report["backends"].values() for c in checks] + report["system"]
+    report["next"] = list(dict.fromkeys(c["fix"] for c in every if c["status"] in ("fail", "warn") and c["fix"]))
+    report["ready"] = [b for b, checks in report["backends"].items()
+                       if not any(c["status"] == "fail" for c in checks)]
+    return report

@@ -1,0 +1,90 @@
+"""Resume points: whole checkpoints only, newest first; broken ones set aside; sd-scripts from saved state."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import save_file
+
+from fluxgen.plan import Plan
+from fluxgen.runs.checkpoints import SKIPPED_DIR, resume_point, safetensors_problem
+
+
+def lora(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"a.lora_A.weight": np.ones((4, 8), np.float32)}, str(path), metadata={"step": "1"})
+    return path
+
+
+def plan(backend: str, name: str = "skull") -> Plan:
+    return Plan({"name": name, "backend": backend, "steps": 10}, {})
+
+
+def test_whole_file_passes(tmp_path: Path) -> None:
+    assert safetensors_problem(lora(tmp_path / "ok.safetensors")) is None
+
+
+@pytest.mark.parametrize("damage, why", [
+    (lambda b: b[: len(b) // 2], "truncated"),
+    (lambda b: b[:5], "shorter than a safetensors header"),
+    (lambda b: struct.pack("<Q", 12) + b"not json at all", "unreadable header"),
+    (lambda b: struct.pack("<Q", 2) + b"{}", "holds no tensors"),
+])
+def test_damaged_files_are_named(tmp_path: Path, damage, why: str) -> None:
+    path = lora(tmp_path / "x.safetensors")
+    path.write_bytes(damage(path.read_bytes()))
+    assert why in safetensors_problem(path)
+    assert safetensors_problem(tmp_path / "gone.safetensors") == "missing"
+
+
+def test_ai_toolkit_newest_valid_checkpoint_and_broken_ones_moved_aside(tmp_path: Path) -> None:
+    root = tmp_path / "output" / "skull"
+    for step in (2, 4, 6):
+        lora(root / f"skull_{step:09d}.safetensors")
+    broken = root / "skull_000000006.safetensors"
+    broken.write_bytes(broken.read_bytes()[:40])
+    point = resume_point(plan("ai-toolkit"), tmp_path)
+    assert (point.step, point.path) == (4, root / "skull_000000004.safetensors")
+    assert point.extra_args == []
+    assert [(p.name, "truncated" in why) for p, why in point.skipped] == [("skull_000000006.safetensors", True)]
+    # moved where ai-toolkit's `<name>*` lookup cannot pick it, kept for the user to inspect
+    assert not broken.exists() and (root / SKIPPED_DIR / broken.name).is_file()
+    assert point.to_dict(tmp_path)["path"] == "output/skull/skull_000000004.safetensors"
+
+
+def test_builtin_resumes_with_its_flag(tmp_path: Path) -> None:
+    lora(tmp_path / "output" / "skull_000000003.safetensors")
+    point = resume_point(plan("builtin"), tmp_path)
+    assert (point.step, point.extra_args) == (3, ["--resume"])
+
+
+def state(folder: Path, step: int, *, weights: bool = True, optimizer: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "train_state.json").write_text(json.dumps({"current_epoch": 1, "current_step": step}))
+    if weights:
+        lora(folder / "model.safetensors")
+    if optimizer:
+        (folder / "optimizer.bin").write_bytes(b"x")
+    return folder
+
+
+def test_sd_scripts_newest_valid_state(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    state(out / "skull-step00000004-state", 4)
+    state(out / "skull-step00000008-state", 8, optimizer=False)
+    state(out / "skull-000001-state", 6)
+    state(out / "skull2-step00000009-state", 9)  # another run's name: not ours
+    point = resume_point(plan("sd-scripts"), tmp_path)
+    assert point.step == 6
+    assert point.extra_args == ["--resume", "output/skull-000001-state", "--skip_until_initial_step"]
+    assert [(p.name, why) for p, why in point.skipped] == [("skull-step00000008-state", "no optimizer state")]
+
+
+def test_sd_scripts_without_state(tmp_path: Path) -> None:
+    lora(tmp_path / "output" / "skull-step00000004.safetensors")
+    point = resume_point(plan("sd-scripts"), tmp_path)
+    assert point.path is None and point.extra_args == []
