@@ -17,7 +17,6 @@ def follow_options(func: Any) -> Any:
     decorators = [
         click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
                      show_default=True, help="Folder that holds the run folders."),
-        click.option("--download", is_flag=True, help="Fetch hf:// model files missing from the Hugging Face cache."),
         click.option("--stall-after", type=click.FloatRange(min=0.1), default=600.0, show_default=True,
                      metavar="SECONDS", help="Warn when training makes no progress for this long."),
         click.option("--on-stall", type=click.Choice(["warn", "stop"]), default="warn", show_default=True,
@@ -33,14 +32,23 @@ def follow_options(func: Any) -> Any:
     return func
 
 
+DOWNLOAD = click.option("--download", is_flag=True, help="Fetch hf:// model files missing from the Hugging Face cache "
+                        "(gated FLUX.1-dev needs HF_TOKEN); without it nothing is downloaded.")
+
+
 def _options(kw: dict[str, Any], force: bool = False) -> Any:
     from fluxgen.runs.attempt import FollowOptions
     from fluxgen.runs.session import TrainOptions
 
     follow = FollowOptions(stall_after=kw["stall_after"], slowdown_factor=kw["slowdown_factor"],
                            on_stall=kw["on_stall"], grace=kw["grace"])
-    return TrainOptions(runs_dir=kw["runs_dir"], download=kw["download"], force=force, report=not kw["no_report"],
-                        follow=follow)
+    return TrainOptions(runs_dir=kw["runs_dir"], download=kw.get("download", False), force=force,
+                        report=not kw["no_report"], follow=follow, announce=_announce)
+
+
+def _announce(run_dir: Path, what: str) -> None:
+    click.echo(f"run folder: {run_dir}")
+    click.echo(f"{what}: following the trainer (`fluxgen status {run_dir}` from another terminal)")
 
 
 def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, ...]) -> str:
@@ -102,6 +110,7 @@ def _finish(result: Any) -> None:
 @click.argument("intent", required=False)
 @plan_options
 @follow_options
+@DOWNLOAD
 @click.option("--dry-run", is_flag=True, help="Print the command, environment and run folder; start nothing.")
 @click.option("--force", is_flag=True, help="Train even if the dataset lint found errors.")
 def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None:
@@ -147,6 +156,7 @@ def resume_cmd(run: str, **kw: Any) -> None:
 @click.option("--model", help="Your copy of the base model: a diffusers folder, or the transformer file.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any intent key, e.g. train.workers=1.")
 @follow_options
+@DOWNLOAD
 @click.option("--dry-run", is_flag=True, help="Say what differs and print the command; start nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the differences as JSON.")
 def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tuple[str, ...], dry_run: bool,

@@ -198,7 +198,8 @@ class Follower:
         """One line of the current state, e.g. for a log or a non-terminal console."""
         if not self.training_started:
             return f"[{self.phase or 'starting'}]"
-        parts = [f"[{self.phase}] step {self.step}/{self.total or '?'}"]
+        step = self.step if self.step is not None else 0
+        parts = [f"[{self.phase}] step {step}/{self.total or '?'}"]
         if self.total and self.step is not None:
             parts[0] += f" ({100 * self.step / self.total:.0f}%)"
         parts.append(stats_text(self))

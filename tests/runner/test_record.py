@@ -39,11 +39,12 @@ def test_secrets_redacted_in_log_and_events(tmp_path: Path) -> None:
 
 def test_events_and_metrics_as_the_run_goes(tmp_path: Path) -> None:
     rec = Recorder(tmp_path, 1, what="train", redact=lambda t: t)
-    rec.event(Event("progress", step=1, total=5, loss=1.5, lr=1e-4, seconds_per_it=0.5), "stderr")
+    rec.event(Event("progress", step=1, total=5, lr=1e-4, seconds_per_it=0.5), "stderr")
+    rec.event(Event("progress", step=1, total=5, loss=1.5, lr=1e-4), "stderr")  # the same step's loss arriving
     rec.event(Event("progress", step=2, total=5, loss=float("nan"), lr=1e-4), "stderr")
     # written before close: a reader sees a live run
     rows = read_events(tmp_path)
-    assert [r["step"] for r in rows] == [1, 2] and rows[1]["loss"] is None and rows[0]["attempt"] == 1
+    assert [r["step"] for r in rows] == [1, 1, 2] and rows[2]["loss"] is None and rows[0]["attempt"] == 1
     rec.close()
     with (tmp_path / "metrics.csv").open(encoding="utf-8", newline="") as fh:
         metrics = list(csv.DictReader(fh))

@@ -109,6 +109,7 @@ def test_slowdown_is_warned(fake_env, images: Path, model_dir: Path, tmp_path: P
     monkeypatch.setenv("FAKE_SCENARIO", "slowdown")
     monkeypatch.setenv("FAKE_SPEED", "20")
     monkeypatch.setenv("FAKE_AT_STEP", "3")
+    monkeypatch.setenv("FAKE_SLOWDOWN", "20")
     plan = build_plan("cyber-skull", PlanOptions(images=str(images), steps=5, sets=[f"model.base={model_dir}"]))
     follow = FollowOptions(slowdown_factor=3.0, follower={"warmup_steps": 1, "baseline_steps": 2, "window": 1},
                            out=open("/dev/null", "w"))  # noqa: SIM115 - closed with the process
@@ -145,3 +146,32 @@ def test_dataset_lint_errors_refuse_to_start(fake_env, model_dir: Path, tmp_path
     assert result.exit_code == 1
     assert "error:" in result.stderr and "--force" in result.stderr
     assert not any((tmp_path / "runs").iterdir()) if (tmp_path / "runs").exists() else True
+
+
+def test_make_train_skull_command(fake_env, images: Path, tmp_path: Path) -> None:
+    """`make train-skull` runs `fluxgen train cyber-skull --images $(DATA)`: the preset as it is (FLUX.1-dev from
+    the hub, 100 steps per image, saves every 250)."""
+    result = cli_run("train", "cyber-skull", "--images", str(images), "--no-report", env={"HF_TOKEN": "hf_dummy1"})
+    assert result.exit_code == 0, result.stderr
+    m = manifest(only_run(tmp_path / "runs"))
+    assert (m["status"], m["last_step"], [c["step"] for c in m["checkpoints"]]) == ("completed", 400, [250])
+
+
+def test_gated_base_model_without_a_token_stops_before_launch(fake_env, images: Path, tmp_path: Path) -> None:
+    result = cli_run("train", "cyber-skull", "--images", str(images))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: black-forest-labs/FLUX.1-dev: gated on the Hugging Face hub and no token is set; accept the "
+        "licence at https://huggingface.co/black-forest-labs/FLUX.1-dev and set HF_TOKEN, or train from a local "
+        "model (--set model.base=DIR)")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_trainer_checkout_is_one_line(fake_env, images: Path, model_dir: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUXGEN_AI_TOOLKIT_DIR", str(tmp_path / "no-checkout"))
+    result = cli_run(*train_args(images, model_dir))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith(f"error: {tmp_path / 'no-checkout' / 'run.py'}: no ai-toolkit "
+                                                     "checkout there ($FLUXGEN_AI_TOOLKIT_DIR)")
+    assert not (tmp_path / "runs").exists()

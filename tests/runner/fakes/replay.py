@@ -129,11 +129,15 @@ def spawn_worker() -> subprocess.Popen:
 
 
 def ignore_signals() -> None:
-    """The `hang` scenario: a trainer that does not react to SIGINT/SIGTERM (only SIGKILL ends it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """The `hang` scenario: a trainer that does not react to SIGINT/SIGTERM (only SIGKILL ends it) and, from
+    FAKE_AT_STEP on, does nothing at all."""
     while True:
         time.sleep(0.1)
+
+
+if SCENARIO == "hang":  # deaf from the start, so a signal cannot slip in before the hang begins
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def strikes(step: int, *names: str) -> bool:

@@ -166,7 +166,7 @@ class Job:
     # -- the training loop ---------------------------------------------------------------------------------
     def redraw(self, n: int, loss: float | None) -> None:
         rate = 1 / replay.step_time(RATES[min(n, len(RATES)) - 1], n) if n else None
-        post = f"lr: {self.proc['train']['lr']:.1e} loss: {loss:.3e}" if loss is not None else None
+        post = f"lr: {float(self.proc['train']['lr']):.1e} loss: {loss:.3e}" if loss is not None else None
         err("\r" + replay.bar(self.name, n, self.steps, self.clock, rate, post))
 
     def train(self, start: int) -> None:

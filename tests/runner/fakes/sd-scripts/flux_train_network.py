@@ -60,7 +60,6 @@ class Job:
         raw = tomllib.loads(Path(args.config_file).read_text(encoding="utf-8"))
         self.a = {k: v for section in raw.values() for k, v in (section.items() if isinstance(section, dict) else [])}
         data = tomllib.loads(Path(self.a["dataset_config"]).read_text(encoding="utf-8"))
-        self.dataset_raw = data
         subset = data["datasets"][0]["subsets"][0]
         self.image_dir, self.repeats = Path(subset["image_dir"]), int(subset.get("num_repeats", 1))
         self.batch = int(data["datasets"][0].get("batch_size", 1))

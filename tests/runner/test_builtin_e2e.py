@@ -1,0 +1,55 @@
+"""The real thing on a CPU: a tiny random FLUX.1, the builtin trainer, through the CLI — train, Ctrl-C, resume,
+reproduce — and the outputs checked."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from runner.support import interrupt, manifest, only_run, start_cli, wait_for, wait_group_gone
+
+from helpers import cli_run, make_images
+
+PLAN = ("--backend", "builtin", "--steps", "120", "--set", "save.every=10", "--set", "samples.every=60",
+        "--set", "train.resolution=64", "--set", "samples.size=64", "--set", "samples.steps=2",
+        "--set", "train.optimizer=adamw", "--no-report")
+
+
+@pytest.mark.slow
+def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    built = cli_run("model", "tiny", str(tmp_path / "tiny"))
+    assert built.exit_code == 0, built.stderr
+    images = make_images(tmp_path / "skull", 3, size=64)
+    args = ["train", "cyber-skull", "--images", str(images), "--set", f"model.base={tmp_path / 'tiny'}", *PLAN]
+
+    proc = start_cli(args, {}, tmp_path)
+    wait_for(tmp_path / "runs", "*/train.log", "saved checkpoint step 10:", timeout=60)
+    out, err = interrupt(proc, signal.SIGINT, timeout=60)
+    assert proc.returncode == 130, err
+    run = only_run(tmp_path / "runs")
+    first = manifest(run)
+    assert first["status"] == "interrupted" and "The last checkpoint is output/cyber-skull_" in err
+    assert wait_group_gone(first["attempts"][0]["pid"]) == []
+
+    resumed = cli_run("resume", str(run))
+    assert resumed.exit_code == 0, resumed.stderr
+    m = manifest(run)
+    expected = m["attempts"][1]["resume"]["step"]
+    assert expected >= 10 and m["attempts"][1]["resumed_from"] == expected
+    assert (m["status"], m["last_step"], m["final_lora"]) == ("completed", 120, "output/cyber-skull.safetensors")
+    assert {s["step"] for s in m["samples"]} >= {120}
+
+    from safetensors import safe_open
+
+    with safe_open(str(run / m["final_lora"]), framework="numpy") as lora:
+        meta = lora.metadata()
+        assert len(list(lora.keys())) > 0
+    assert meta["fluxgen.plan_hash"] == m["plan_hash"]
+
+    again = cli_run("reproduce", str(run), "--no-report")
+    assert again.exit_code == 0, again.stderr
+    copy = Path(again.stdout.split("run folder: ", 1)[1].splitlines()[0])
+    assert (copy / "train.yaml").read_bytes() == (run / "train.yaml").read_bytes()
+    assert manifest(copy)["status"] == "completed"
