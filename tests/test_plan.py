@@ -184,3 +184,14 @@ def test_recipes_reproduce_their_guides(skull20: Path) -> None:
     assert (ohwx["trigger"], ohwx["steps"], ohwx["lr"], ohwx["rank"]) == ("ohwx woman", 1000, 1e-4, 16)
     skull = plan("cyber-skull", images=str(skull20)).values
     assert (skull["rank"], skull["alpha"], skull["steps"], skull["trigger"]) == (32, 32.0, 2000, "CSKULL")
+
+
+def test_builtin_maps_what_it_cannot_do_with_a_warning(skull20: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fluxgen.rules.capabilities.bitsandbytes_available", lambda: False)
+    p = plan("kohya-style", images=str(skull20), backend="builtin")
+    assert (p.values["optimizer"], p.values["lr_scheduler"]) == ("adamw", "cosine")
+    assert any("adafactor" in w.message and w.origin == "builtin trainer" for w in p.warnings)
+    skull = plan("cyber-skull", images=str(skull20), backend="builtin")
+    assert skull.values["optimizer"] == "adamw" and "bitsandbytes" in skull.origins["optimizer"]
+    monkeypatch.setattr("fluxgen.rules.capabilities.bitsandbytes_available", lambda: True)
+    assert plan("cyber-skull", images=str(skull20), backend="builtin").values["optimizer"] == "adamw8bit"

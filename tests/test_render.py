@@ -39,7 +39,8 @@ def test_presets_are_discovered() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("preset", PRESETS)
-def test_golden(preset: str, backend: str, skull20: Path) -> None:
+def test_golden(preset: str, backend: str, skull20: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fluxgen.rules.capabilities.bitsandbytes_available", lambda: False)
     plan = build_plan(preset, PlanOptions(images=str(skull20), backend=backend, trigger=None))
     files = render_plan(plan)
     folder = GOLDEN / f"{preset}.{backend}"

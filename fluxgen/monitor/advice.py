@@ -34,6 +34,10 @@ FIXES = {
         "Lower the learning rate (e.g. 1e-4 → 5e-5; seed:001, seed:003), prefer bf16 to fp16 mixed "
         "precision, and resume from the last checkpoint saved before the loss went bad."
     ),
+    "bad_config": (
+        "Change the setting the message names. In a fluxgen run, set it in the intent or with --set "
+        "(e.g. --set train.optimizer=adamw) and train again; the trainer's config file is rendered from the plan."
+    ),
     "crash": (
         "Read the traceback just above that line in the log; fix the setting it names and start again "
         "(ai-toolkit resumes from its newest checkpoint by itself)."
@@ -103,6 +107,8 @@ def from_error(event: Event, backend: str | None = None) -> Diagnosis:
         )
     if code == "bad_argument":
         return Diagnosis(code, f"The trainer rejected its command line: {message}", FIXES[code])
+    if code == "bad_config":
+        return Diagnosis(code, f"The trainer rejected a setting: {message}", FIXES[code])
     return Diagnosis("crash", f"The trainer crashed: {message}", FIXES["crash"])
 
 

@@ -41,6 +41,7 @@ ERROR_CODES = (
     (re.compile(r"dataset folder not found|caption is not UTF-8|cannot read this image"), "dataset_error"),
     (re.compile(r"gated|restricted|401 Client Error|403 Client Error", re.I), "gated_model"),
     (re.compile(r"not found|no such file", re.I), "missing_file"),
+    (re.compile(r"needs bitsandbytes|unknown key|train\.yaml: |: must be |is not one of"), "bad_config"),
 )
 
 
