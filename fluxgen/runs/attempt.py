@@ -1,0 +1,254 @@
+"""One attempt of a run: start the trainer, turn its console into events live, record them, classify the end.
+
+The end is judged, not assumed: the exit code, the final LoRA on disk and the events together decide (a trainer
+can exit 0 without training); a stop fluxgen asked for (Ctrl-C, SIGTERM, a stall) is reported as such, with the
+last checkpoint a resume would continue from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from fluxgen.events import Diagnosis, Event, Summary
+from fluxgen.runner import ChildRun, Ended, Launch, make_redactor
+from fluxgen.runs.record import Recorder
+
+NOTE_WARNINGS = ("stall", "slowdown", "nan_loss", "oom_skipped", "resume_mismatch")
+
+
+@dataclass
+class FollowOptions:
+    """How fluxgen watches a run: stall/slowdown thresholds, what to do on a stall, the live view."""
+
+    stall_after: float = 600.0
+    slowdown_factor: float = 3.0
+    on_stall: str = "warn"  # "warn": say so and keep waiting; "stop": stop the trainer, the run fails
+    grace: float = 10.0  # seconds between the stop signal and SIGKILL
+    out: TextIO | None = None
+    plain: bool | None = None  # None: a rich bar on a terminal, plain lines otherwise
+    interval: float = 30.0  # seconds between plain progress lines
+    follower: dict[str, Any] = field(default_factory=dict)  # more Follower arguments (warmup_steps, …)
+    tick: float = 0.25
+
+
+@dataclass
+class AttemptResult:
+    number: int
+    ended: Ended
+    summary: Summary
+    outputs: Any
+    events: list[Event]
+
+
+class LineParser:
+    """The incremental form of a line-based `parse(lines)`: each new line is parsed with the lines since the
+    last step, so what spans lines (a traceback's last line, the step of the final save) reads as in one pass."""
+
+    ANCHORS = ("progress", "resume")
+
+    def __init__(self, parse: Callable[[list[str]], list[Event]]) -> None:
+        self.parse = parse
+        self._buf = ""
+        self._window: list[str] = []
+        self._offset = 0
+
+    def feed(self, chunk: str) -> list[Event]:
+        self._buf += chunk
+        *lines, self._buf = self._buf.split("\n")
+        return [e for line in lines for e in self._line(line)]
+
+    def close(self) -> list[Event]:
+        rest, self._buf = self._buf, ""
+        return self._line(rest) if rest.strip() else []
+
+    def _line(self, line: str) -> list[Event]:
+        self._window.append(line)
+        n = len(self._window)
+        new = [e for e in self.parse(self._window) if e.line == n]
+        for e in new:
+            e.line = self._offset + n
+        if any(e.type in self.ANCHORS for e in new):
+            self._offset, self._window = self._offset + n - 1, [line]
+        return new
+
+
+def stream_parser(backend: str) -> Any:
+    from fluxgen.monitor import parser_module
+
+    module = parser_module(backend)
+    return module.Parser() if hasattr(module, "Parser") else LineParser(module.parse)
+
+
+class Renumber:
+    """After `--resume … --skip_until_initial_step` sd-scripts' bar counts only the remaining steps; put its
+    numbers back on the run's scale (step + resumed step, total = planned steps) so progress reads as one run."""
+
+    def __init__(self, planned: int | None) -> None:
+        self.planned, self.offset = planned, 0
+
+    def __call__(self, event: Event) -> Event:
+        if event.type == "resume" and event.step and self.planned:
+            self.offset = event.step
+        elif (event.type == "progress" and self.offset and event.total is not None
+              and event.total == self.planned - self.offset and event.step is not None):
+            event.step, event.total = event.step + self.offset, self.planned
+        return event
+
+
+class Watch:
+    """Glue between the child's output and the record: parsers per stream, the follower, the live view."""
+
+    def __init__(self, plan: Any, recorder: Recorder, options: FollowOptions) -> None:
+        from fluxgen.monitor.follow import Follower, LiveView
+
+        self.plan, self.recorder, self.options = plan, recorder, options
+        self.parsers = {name: stream_parser(plan.backend) for name in ("stdout", "stderr")}
+        self.renumber = Renumber(plan.values.get("steps"))
+        self.follower = Follower(total=plan.values.get("steps"), stall_after=options.stall_after,
+                                 slowdown_factor=options.slowdown_factor, **options.follower)
+        self.view = LiveView(self.follower, file=options.out, interval=options.interval, plain=options.plain)
+        self.events: list[Event] = []
+        self.child: ChildRun | None = None
+        self._unreadable_streams: set[str] = set()
+
+    def output(self, stream: str, text: str) -> None:
+        self.recorder.output(stream, text)
+        try:
+            events = self.parsers[stream].feed(text)
+        except Exception as exc:  # noqa: BLE001 - a console fluxgen cannot read must not end a training run
+            events = self._unreadable(stream, exc)
+        self.take(events, stream)
+
+    def _unreadable(self, stream: str, exc: Exception) -> list[Event]:
+        """Keep following (train.log still gets everything) with a fresh parser; say so once per stream."""
+        self.parsers[stream] = stream_parser(self.plan.backend)
+        if stream in self._unreadable_streams:
+            return []
+        self._unreadable_streams.add(stream)
+        return [Event("warning", code="unreadable_console", message=(
+            f"fluxgen could not read part of the trainer's {stream} ({type(exc).__name__}: {exc}); train.log "
+            "has all of it"))]
+
+    def take(self, events: list[Event], stream: str | None = None) -> None:
+        for event in events:
+            event = self._in_context(self.renumber(event))
+            self.events.append(event)
+            self.recorder.event(event, stream)
+            self.follower.update(event)
+            self._note(event)
+        if events:
+            self.view.refresh()
+
+    def _in_context(self, event: Event) -> Event:
+        """A stream's parser sees only its stream (ai-toolkit prints errors on stdout, its bar on stderr): an
+        error takes the run's current step and phase, which the follower knows from both."""
+        if event.type == "error":
+            if event.step is None:
+                event.step = self.follower.step
+            event.phase = self.follower.phase or event.phase
+        return event
+
+    def tick(self, now: float) -> None:
+        for warning in self.follower.check(now):
+            self.events.append(warning)
+            self.recorder.event(warning)
+            self._note(warning)
+            if warning.code == "stall" and self.options.on_stall == "stop" and self.child is not None:
+                self.recorder.note(f"stopping the trainer: {warning.message}")
+                self.child.stop("stall")
+        self.view.refresh(now)
+
+    def close(self) -> None:
+        for stream, parser in self.parsers.items():
+            self.take(parser.close(), stream)
+
+    def _short(self, path: str) -> str:
+        """A trainer's path as seen from the run folder (the trainer prints absolute ones)."""
+        try:
+            return str(Path(path).relative_to(self.recorder.run_dir.resolve()))
+        except ValueError:
+            return path
+
+    def _note(self, e: Event) -> None:
+        redact = self.recorder.redact
+        if e.type == "checkpoint":
+            self.view.note(f"saved checkpoint step {e.step}: {redact(self._short(e.path or ''))}")
+        elif e.type == "resume":
+            self.view.note(f"resumed from step {e.step}" + (f" ({redact(e.path)})" if e.path else ""))
+        elif e.type == "error":
+            self.view.note(f"trainer error: {redact(e.message or '')}")
+        elif e.type == "warning" and e.code in NOTE_WARNINGS:
+            self.view.note(f"warning: {redact(e.message or '')}")
+
+
+def run_attempt(run_dir: Path, plan: Any, launch: Launch, number: int, *, what: str, options: FollowOptions,
+                t0: float | None = None, on_start: Callable[[int], None] | None = None,
+                expect_resume: int | None = None) -> AttemptResult:
+    """Run the trainer once, to its end, recording as it goes; classify how it ended."""
+    from fluxgen.backends import get_backend
+
+    recorder = Recorder(run_dir, number, what=what, redact=make_redactor(launch.environ()), started=t0)
+    watch = Watch(plan, recorder, options)
+    child = ChildRun(launch, watch.output, on_tick=watch.tick, on_start=on_start, grace=options.grace,
+                     tick=options.tick)
+    watch.child = child
+    try:
+        with watch.view:
+            ended = child.run()
+            watch.close()
+            if expect_resume is not None:
+                _check_resume(watch, expect_resume)
+    finally:
+        recorder.close()
+    outputs = get_backend(plan.backend).find_outputs(plan, Path(run_dir))
+    summary = classify(plan, watch.events, ended, outputs, run_dir)
+    return AttemptResult(number, ended, summary, outputs, watch.events)
+
+
+def _check_resume(watch: Watch, expected: int) -> None:
+    """ai-toolkit resumes by itself from the newest file: check from its log that it took the expected step."""
+    seen = next((e.step for e in watch.events if e.type == "resume"), None)
+    if seen == expected:
+        return
+    said = f"step {seen}" if seen is not None else "the start (no resume in its log)"
+    watch.take([Event("warning", code="resume_mismatch", step=seen, message=(
+        f"The trainer continued from {said}, but the newest valid checkpoint is step {expected}."))])
+
+
+def classify(plan: Any, events: list[Event], ended: Ended, outputs: Any, run_dir: Path) -> Summary:
+    """Summarize the events with the exit code and the final file, then account for a stop fluxgen made."""
+    from fluxgen.monitor.diagnose import FIXES, summarize
+
+    summary = summarize(events, exit_code=ended.exit_code, final_lora_exists=outputs.final is not None,
+                        backend=plan.backend)
+    if ended.stop_reason == "stall":
+        stall = next((e for e in reversed(events) if e.code == "stall"), None)
+        message = stall.message if stall and stall.message else "The trainer made no progress."
+        summary.status = "failed"
+        summary.diagnosis = Diagnosis("stall", f"{message} fluxgen stopped it (--on-stall stop).", FIXES["stall"])
+    elif summary.status == "interrupted" or (ended.stop_reason and summary.status != "completed"):
+        summary.status = "interrupted"
+        summary.diagnosis = interrupted(plan, outputs, ended, summary, run_dir)
+    return summary
+
+
+def interrupted(plan: Any, outputs: Any, ended: Ended, summary: Summary, run_dir: Path) -> Diagnosis:
+    """Say where the run stopped and which checkpoint is the last one a resume continues from."""
+    from fluxgen.runs.checkpoints import resume_point
+
+    how = f"by {ended.stop_reason}" if ended.stop_reason else "by a signal"
+    at = f" at step {summary.last_step}" + (f"/{summary.total}" if summary.total else "") if summary.last_step else ""
+    point = resume_point(plan, Path(run_dir), move_broken=False)
+    if point.path is not None:
+        last = f"The last checkpoint is {point.path.relative_to(run_dir)} (step {point.step})."
+    else:
+        last = "No checkpoint was saved, so a resume starts again from step 0."
+    lost = ""
+    if plan.backend == "ai-toolkit" and summary.last_step and (point.step or 0) < summary.last_step:
+        lost = (f" ai-toolkit writes no checkpoint when it is stopped: steps after {point.step or 0} are lost "
+                "and will be trained again.")
+    return Diagnosis("interrupted", f"The run was stopped {how}{at}. {last}{lost}",
+                     f"Continue it with `fluxgen resume {run_dir}`.")

@@ -1,0 +1,103 @@
+"""`fluxgen runs` and `fluxgen status`: read run folders, including runs that are still going.
+
+A live run's manifest says `running`; its progress is in events.jsonl, replayed through the follower with the
+recorded times to get the step, smoothed loss, speed and ETA. A `running` run whose fluxgen process is gone is
+reported as `stale`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fluxgen.runs.folder import is_run_dir, run_label
+from fluxgen.runs.manifest import effective_status, read_manifest
+from fluxgen.runs.record import read_events, to_event
+
+
+@dataclass
+class RunRow:
+    dir: Path
+    name: str
+    backend: str | None
+    status: str
+    step: int | None
+    total: int | None
+    loss: float | None
+    started: str | None
+    attempts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.dir.name, "path": str(self.dir), "name": self.name, "backend": self.backend,
+                "status": self.status, "step": self.step, "total": self.total, "last_loss": self.loss,
+                "started": self.started, "attempts": self.attempts}
+
+
+def _progress(run_dir: Path) -> tuple[int | None, int | None, float | None]:
+    """The last step, total and loss recorded in events.jsonl."""
+    step = total = loss = None
+    for row in read_events(run_dir):
+        if row.get("type") == "progress":
+            step, total = row.get("step", step), row.get("total", total)
+            loss = row.get("loss") if row.get("loss") is not None else loss
+    return step, total, loss
+
+
+def run_row(run_dir: Path) -> RunRow:
+    m = read_manifest(run_dir)
+    step, total, loss = _progress(run_dir)
+    plan_steps = m.get("steps")
+    return RunRow(run_dir, m.get("name") or run_label(run_dir), m.get("backend"), effective_status(m),
+                  step if step is not None else m.get("last_step"), total or m.get("total") or plan_steps,
+                  loss if loss is not None else m.get("last_loss"), m.get("started"), len(m.get("attempts") or []))
+
+
+def list_runs(runs_root: Path) -> list[RunRow]:
+    """Every run folder under runs_root, oldest first."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    rows = [run_row(p) for p in sorted(root.iterdir()) if is_run_dir(p)]
+    return sorted(rows, key=lambda r: (r.started or "", r.dir.name))
+
+
+def age(started: str | None, now: datetime | None = None) -> str:
+    """`5 min`, `3 h`, `2 d` since an ISO time; `-` when unknown."""
+    try:
+        then = datetime.fromisoformat(str(started))
+    except ValueError:
+        return "-"
+    seconds = ((now or datetime.now(then.tzinfo)) - then).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(max(seconds, 0))} s"
+
+
+def run_status(run_dir: Path) -> dict[str, Any]:
+    """The state of one run: status, diagnosis, progress (with speed and ETA while it runs), outputs, attempts."""
+    from fluxgen.monitor.follow import Follower
+
+    m = read_manifest(run_dir)
+    status = effective_status(m)
+    follower = Follower(total=m.get("steps"), clock=time.monotonic, stall_after=float("inf"))
+    last_t = None
+    for row in read_events(run_dir):
+        last_t = row.get("t", last_t)
+        follower.update(to_event(row), now=row.get("t", 0.0))
+    live = follower.snapshot()
+    if status != "running":
+        live["eta_seconds"] = None
+    quiet = None
+    if status == "running" and last_t is not None and m.get("t0"):
+        quiet = round(time.time() - m["t0"] - last_t, 1)
+    return {
+        "run": str(run_dir), "name": m.get("name") or run_label(run_dir), "backend": m.get("backend"),
+        "status": status, "diagnosis": m.get("diagnosis"), "progress": live, "seconds_since_output": quiet,
+        "started": m.get("started"), "ended": m.get("ended"), "exit_code": m.get("exit_code"),
+        "final_lora": m.get("final_lora"), "checkpoints": m.get("checkpoints") or [],
+        "warnings": m.get("warnings") or [], "attempts": m.get("attempts") or [],
+    }

@@ -1,0 +1,213 @@
+"""train and resume: plan → resolve model files → run folder → attempt → manifest → report.
+
+`start_run` makes a new run from a plan; `resume_run` adds an attempt to an existing one. Both record every
+attempt in the manifest (`attempts`), append to the same logs, and end with the same classification.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fluxgen.errors import UserError
+from fluxgen.runner import Launch, build_launch
+from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
+from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
+
+RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch")
+
+
+@dataclass
+class TrainOptions:
+    runs_dir: Path = Path("runs")
+    download: bool = False  # let `hf://` model files be fetched from the hub (gated ones need HF_TOKEN)
+    force: bool = False  # start even with dataset lint errors
+    report: bool = True
+    follow: FollowOptions = field(default_factory=FollowOptions)
+    announce: Callable[[Path, str], None] | None = None  # told the run folder and what starts, before launch
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    attempt: AttemptResult
+    manifest: dict[str, Any]
+    report: Path | None = None
+    report_error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.attempt.summary.status
+
+
+def prepare(plan: Any, *, download: bool = False) -> Any:
+    """The plan with its `hf://` files resolved to local paths, after the checks that fail before launch."""
+    from fluxgen.hub import resolve_plan
+
+    _check_gated(plan)
+    return resolve_plan(plan, download=download)
+
+
+def _check_gated(plan: Any) -> None:
+    """ai-toolkit loads a hub model itself and fails only after minutes: say now that FLUX.1-dev needs a token."""
+    from fluxgen.hub import cache_dir, repo_url, token_source
+
+    repo = plan.values.get("model_path") or ""
+    if plan.backend == "sd-scripts" or plan.values.get("base_model_kind") == "local" or "FLUX.1-dev" not in repo:
+        return
+    cached = (cache_dir() / f"models--{repo.replace('/', '--')}").is_dir()
+    if not cached and token_source() is None:
+        raise UserError(f"{repo}: gated on the Hugging Face hub and no token is set; accept the licence at "
+                        f"{repo_url(repo)} and set HF_TOKEN, or train from a local model (--set model.base=DIR)")
+
+
+def check_trainer(trainer: Any) -> None:
+    """A missing checkout fails here, in one line, rather than as a trainer that cannot start."""
+    from fluxgen.trainers import ENV_NAMES
+
+    if trainer.backend == "builtin" or (trainer.entry_path is not None and trainer.entry_path.is_file()):
+        return
+    var = ENV_NAMES[trainer.backend][0]
+    raise UserError(f"{trainer.entry_path}: no {trainer.backend} checkout there ({trainer.dir_source}); fetch it "
+                    f"(git submodule update --init {trainer.dir}) or set {var} to a checkout; `fluxgen doctor` "
+                    "checks the setup")
+
+
+def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
+    """What `train` would do, without creating anything: the command, the run folder's name, unresolved files."""
+    from fluxgen.hub import cached_path, hub_refs
+    from fluxgen.trainers import locate
+
+    trainer = locate(plan.backend)
+    where = Path(runs_dir) / f"{plan.values['name']}-<timestamp>"
+    launch = build_launch(plan, where, trainer)
+    missing = {k: ref for k, ref in hub_refs(plan.values).items() if cached_path(ref) is None}
+    return {"launch": launch, "run_dir": where, "trainer": trainer, "unresolved": missing}
+
+
+def start_run(plan: Any, options: TrainOptions, *, given: str | None = None) -> RunResult:
+    """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved)."""
+    from fluxgen.runs.folder import new_run_dir, write_run_files
+    from fluxgen.runs.manifest import initial_manifest
+    from fluxgen.trainers import locate
+
+    trainer = locate(plan.backend)
+    check_trainer(trainer)
+    run_dir = new_run_dir(options.runs_dir, plan.values["name"])
+    launch = build_launch(plan, run_dir.resolve(), trainer)
+    try:
+        files = write_run_files(run_dir, plan, launch, given=given, force=options.force)
+    except BaseException:
+        _discard(run_dir)
+        raise
+    manifest = initial_manifest(plan, trainer, run_dir, files)
+    manifest["t0"] = time.time()
+    write_manifest(run_dir, manifest)
+    return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
+
+
+def _discard(run_dir: Path) -> None:
+    """A run folder whose files could not be written holds nothing worth keeping."""
+    for child in sorted(run_dir.rglob("*"), reverse=True):
+        child.rmdir() if child.is_dir() else child.unlink()
+    run_dir.rmdir()
+
+
+def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
+    """A new attempt in the same run, from the newest valid checkpoint or saved state."""
+    from fluxgen.runs.checkpoints import resume_point
+    from fluxgen.runs.folder import load_plan
+    from fluxgen.runs.manifest import effective_status
+    from fluxgen.trainers import locate
+
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    status = effective_status(manifest)
+    if status == "running":
+        raise UserError(f"{run_dir}: still running (fluxgen pid {manifest.get('pid')}); stop it before resuming")
+    if status == "completed":
+        raise UserError(f"{run_dir}: already completed; use `fluxgen reproduce {run_dir}` to train it again")
+    plan = load_plan(run_dir)
+    point = resume_point(plan, run_dir)
+    if plan.backend == "sd-scripts" and point.path is None:
+        why = "; ".join(f"{p.name}: {w}" for p, w in point.skipped) or "none was saved"
+        raise UserError(f"{run_dir}: no usable training state in output/ ({why}); sd-scripts resumes only from "
+                        f"a --save_state folder, so train again with `fluxgen reproduce {run_dir}`")
+    trainer = locate(plan.backend)
+    check_trainer(trainer)
+    launch = build_launch(plan, run_dir.resolve(), trainer, point.extra_args)
+    what = f"resume from step {point.step}" if point.step is not None else "resume with no checkpoint (from step 0)"
+    extra = {"resume": point.to_dict(run_dir)}
+    return _run(run_dir, plan, launch, trainer, manifest, options, what=what, extra=extra, expect=point.step)
+
+
+def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
+         *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
+    from fluxgen.trainers import checkout_commit
+
+    attempts = manifest.setdefault("attempts", [])
+    record = {"attempt": len(attempts) + 1, "what": what, "started": now_iso(), "argv": launch.argv,
+              "trainer_commit": checkout_commit(trainer.dir), **(extra or {})}
+    attempts.append(record)
+    manifest.update(status="running", pid=os.getpid(), ended=None, exit_code=None, diagnosis=None)
+    write_manifest(run_dir, manifest)
+    if options.announce is not None:
+        options.announce(run_dir, what)
+
+    def started(pid: int) -> None:
+        record["pid"] = pid  # the trainer's process group: `status` and tests look for leftovers with it
+        write_manifest(run_dir, manifest)
+
+    try:
+        result = run_attempt(run_dir, plan, launch, record["attempt"], what=what, options=options.follow,
+                             t0=manifest.get("t0"), on_start=started, expect_resume=expect)
+    except BaseException as exc:
+        _abandon(run_dir, manifest, record, exc)
+        raise
+    _finish(run_dir, plan, manifest, record, result)
+    report, report_error = _report(run_dir) if options.report else (None, None)
+    return RunResult(run_dir, result, manifest, report, report_error)
+
+
+def _finish(run_dir: Path, plan: Any, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
+    s, ended = result.summary, result.ended
+    diagnosis = s.diagnosis.to_dict() if s.diagnosis else None
+    record.update(ended=now_iso(), exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,
+                  stop_reason=ended.stop_reason, killed=ended.killed, resumed_from=s.resumed_from,
+                  last_step=s.last_step, seconds=round(ended.ended - ended.started, 3))
+    warnings = [{"attempt": record["attempt"], "code": e.code, "step": e.step, "message": e.message}
+                for e in result.events if e.type == "warning" and e.code in RECORDED_WARNINGS]
+    manifest.update(outputs_record(plan, result.outputs, run_dir))
+    manifest.update(ended=record["ended"], exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,
+                    last_step=s.last_step if s.last_step is not None else manifest.get("last_step"),
+                    total=s.total or manifest.get("total") or plan.values.get("steps"),
+                    last_loss=s.last_loss if s.last_loss is not None else manifest.get("last_loss"),
+                    warnings=[*manifest.get("warnings", []), *warnings])
+    manifest.pop("pid", None)
+    write_manifest(run_dir, manifest)
+
+
+def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], exc: BaseException) -> None:
+    """fluxgen itself failed mid-attempt (the trainer's group is already ended): say so in the record."""
+    what = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+    diagnosis = {"code": "crash", "message": f"fluxgen stopped following the run ({what}).",
+                 "fix": f"Continue it with `fluxgen resume {run_dir}`."}
+    record.update(ended=now_iso(), status="failed", diagnosis=diagnosis)
+    manifest.update(ended=record["ended"], status="failed", diagnosis=diagnosis)
+    manifest.pop("pid", None)
+    write_manifest(run_dir, manifest)
+
+
+def _report(run_dir: Path) -> tuple[Path | None, str | None]:
+    """The HTML report, if that part of fluxgen is installed; a failure to write it never changes the run."""
+    try:
+        from fluxgen.report import write_report
+
+        html, _png = write_report(run_dir)
+        return html, None
+    except Exception as exc:  # noqa: BLE001 - the run's result stands whatever the report does
+        return None, f"{type(exc).__name__}: {exc}"
