@@ -7,6 +7,7 @@ options and `--set key=value`. Every value that is given remembers where it came
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -84,6 +85,16 @@ class SaveIntent(_Strict):
 
 class SamplesIntent(_Strict):
     prompts: list[str] | None = None
+
+    @field_validator("prompts")
+    @classmethod
+    def _one_line_each(cls, v: list[str] | None) -> list[str] | None:
+        for i, prompt in enumerate(v or []):
+            if _has_control(prompt):
+                raise ValueError(f"prompt {i + 1} must be one line without control characters (newline, tab, …)")
+            if not prompt.strip():
+                raise ValueError(f"prompt {i + 1} is empty")
+        return v
     every: int | None = Field(default=None, ge=0)
     seed: int | None = Field(default=None, ge=0)
     steps: int | None = Field(default=None, ge=1, le=1000)
@@ -118,9 +129,26 @@ class Intent(_Strict):
     @field_validator("trigger", "name")
     @classmethod
     def _one_line(cls, v: str | None) -> str | None:
-        if v is not None and any(ord(c) < 32 or ord(c) == 127 for c in v):
+        if v is not None and _has_control(v):
             raise ValueError("must be one line without control characters (newline, tab, …); remove them")
         return v
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from fluxgen.backends import canonical_name
+
+        try:
+            return canonical_name(v)
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+
+
+def _has_control(text: str) -> bool:
+    """Control characters (C0, DEL, C1) and line/paragraph separators: nothing a one-line value may hold."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029" for c in text)
 
 
 @dataclass
@@ -191,6 +219,11 @@ def format_validation_error(exc: ValidationError) -> list[str]:
             shown = close.split(".")[-1] if close and close.rsplit(".", 1)[0] == dotted.rsplit(".", 1)[0] else close
             hint = f" (did you mean '{shown}'?)" if close else f" (known keys: {', '.join(allowed)})"
             problems.append(f"{dotted}: unknown key{hint}")
+        elif err["type"] == "literal_error" and isinstance(err.get("input"), str):
+            expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            close = difflib.get_close_matches(err["input"], expected, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(f"{dotted}: '{err['input']}' is not allowed ({hint}choose one of {', '.join(expected)})")
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")

@@ -107,6 +107,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
     from fluxgen.rules.steps import plan_steps
+    from fluxgen.rules.trainer_settings import plan_trainer_settings
     from fluxgen.rules.training import plan_training
 
     intent = layered.intent
@@ -115,7 +116,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     _identity(r, layered)
     lint_report = _dataset(r, lint)
     for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples,
-                 plan_capabilities):
+                 plan_trainer_settings, plan_capabilities):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:
@@ -167,12 +168,30 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
                           resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
+    if r.backend == "sd-scripts":
+        _top_level_only(r, report, folder)
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
     r.set("fingerprint", fingerprint_dataset(folder), "content hash of the images and captions")
     if lint:
         _lint_advice(r, report)
     return report
+
+
+def _top_level_only(r: Resolver, report: Any, folder: Path) -> None:
+    """sd-scripts reads the images directly in image_dir, not in its subfolders (ref:sd-scripts §2)."""
+    loadable = [f for f in report.facts if f.ok and Path(f.rel).suffix.lower() in report.context.extensions]
+    nested = [f.rel for f in loadable if "/" in f.rel.replace("\\", "/")]
+    if not nested:
+        return
+    top = len(loadable) - len(nested)
+    if top == 0:
+        raise UserError(f"{folder}: all {len(nested)} images are in subfolders (e.g. {nested[0]}), and sd-scripts reads "
+                        "only the images directly in image_dir; pass the subfolder as --images, or flatten it with "
+                        "`fluxgen dataset prepare`")
+    r.set("images", top, f"images directly in {folder}: sd-scripts does not read subfolders (ref:sd-scripts §2)")
+    r.warn(f"{len(nested)} images in subfolders of {folder} (e.g. {nested[0]}) are not read by sd-scripts",
+           "ref:sd-scripts §2")
 
 
 def _lint_advice(r: Resolver, report: Any) -> None:
@@ -183,11 +202,12 @@ def _lint_advice(r: Resolver, report: Any) -> None:
             groups.setdefault((finding.id, finding.severity), []).append(finding)
     for (fid, severity), found in groups.items():
         first = found[0]
+        where = "dataset" if str(first.path) in (".", "") else str(first.path)
         if len(found) == 1:
-            r.warn(f"{first.path}: {first.message}", f"dataset lint ({fid})", severity=severity)
+            r.warn(f"{where}: {first.message}", f"dataset lint ({fid})", severity=severity)
             continue
         names = ", ".join(str(f.path) for f in found[:3]) + (", …" if len(found) > 3 else "")
-        r.warn(f"{len(found)} files ({names}), e.g. {first.path}: {first.message}", f"dataset lint ({fid})",
+        r.warn(f"{len(found)} files ({names}), e.g. {where}: {first.message}", f"dataset lint ({fid})",
                severity=severity)
 
 

@@ -42,8 +42,20 @@ def discover() -> dict[str, PresetFile]:
     return found
 
 
+def kind_preset(kind: str) -> Path:
+    """`kinds/<kind>.yaml` from the preset folders (user folders first): a plain preset of that name never shadows it."""
+    builtin_dir = BUILTIN_PRESETS_DIR.resolve()
+    for folder in [*preset_search_path(), builtin_dir]:
+        candidate = folder / "kinds" / f"{kind}.yaml"
+        if candidate.is_file():
+            return candidate.resolve()
+    raise UserError(f"no preset for kind '{kind}' (expected presets/kinds/{kind}.yaml)")
+
+
 def find(ref: str, relative_to: Path | None = None) -> Path:
-    """A preset name, or a path to a YAML file (relative to the file that extends it)."""
+    """A kind, a preset name, or a path to a YAML file (relative to the file that extends it)."""
+    if ref in KINDS:
+        return kind_preset(ref)  # a kind name always means presets/kinds/<kind>.yaml
     if Path(ref).expanduser().is_file() and relative_to is None:
         return Path(ref).expanduser().resolve()
     looks_like_path = ref.endswith((".yaml", ".yml", ".toml", ".txt")) or "/" in ref or "\\" in ref
@@ -171,10 +183,7 @@ def layer(ref: str | None, overrides: list[tuple[str, Any, str]], default_kind: 
     embedded = embedded_intent(chain[-1][0]) if chain else None
     kind = _final_kind(chain, overrides) or default_kind
     if embedded is None and not any(p.parent.name == "kinds" for p, _ in chain):
-        kind_path = discover().get(kind)
-        if kind_path is None or not kind_path.is_kind:
-            raise UserError(f"no preset for kind '{kind}' (expected presets/kinds/{kind}.yaml)")
-        chain = load_chain(kind_path.path) + chain
+        chain = load_chain(kind_preset(kind)) + chain
     merged: dict[str, Any] = {}
     origins: dict[str, str] = {}
     for path, data in chain:
@@ -200,6 +209,4 @@ def _final_kind(chain: list[tuple[Path, dict[str, Any]]], overrides: list[tuple[
     for dotted, value, _ in overrides:
         if dotted == "kind":
             kind = value
-    if kind is not None and kind not in KINDS:
-        raise UserError(f"kind '{kind}' is not one of {', '.join(KINDS)}")
-    return kind
+    return kind if kind in KINDS else None  # an unknown kind is reported by the schema, with its file

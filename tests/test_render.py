@@ -28,6 +28,7 @@ def normalise(text: str, dataset: Path) -> str:
     """Machine-specific paths → placeholders, so golden files compare across machines."""
     text = (text.replace(str(dataset), "<DATASET>").replace(sys.executable, "<PYTHON>")
             .replace(str(REPO), "<REPO>"))
+    text = re.sub(r"sha256:[0-9a-f]{64}\b", "sha256:<FINGERPRINT>", text)  # depends on Pillow's JPEG encoder
     return re.sub(r"sha256:[0-9a-f]{16}\b", "sha256:<PLAN-HASH>", text)
 
 

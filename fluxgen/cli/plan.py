@@ -90,7 +90,8 @@ def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
         if key not in plan.values:
             import difflib
 
-            close = difflib.get_close_matches(key, list(plan.values), n=1)
+            close = difflib.get_close_matches(key, list(plan.values), n=1) or difflib.get_close_matches(
+                key.rsplit(".", 1)[-1], list(plan.values), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
             raise UserError(f"{key}: not a plan value ({hint})")
     for key in wanted:

@@ -16,17 +16,19 @@ def _short(value: Any, width: int = 60) -> str:
 def print_plan(plan: Any) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from fluxgen.plan import HEADLINE
 
     console = Console(soft_wrap=False)
-    table = Table(title=f"plan {plan.values['name']} · {plan.backend} · {plan.hash}", show_lines=False)
+    table = Table(title=Text(f"plan {plan.values['name']} · {plan.backend} · {plan.hash}"), show_lines=False)
     table.add_column("value")
     table.add_column("", overflow="fold")
     table.add_column("origin", overflow="fold", style="dim")
     keys = [k for k in HEADLINE if k in plan.values] + [k for k in plan.values if k not in HEADLINE]
     for key in keys:
-        table.add_row(key, _short(plan.values[key]), plan.origins.get(key, ""))
+        # Text(...) so user strings such as "[trigger]" or "[/x]" are shown as they are, never read as markup.
+        table.add_row(Text(key), Text(_short(plan.values[key])), Text(plan.origins.get(key, "")))
     console.print(table)
     print_advice(plan)
 

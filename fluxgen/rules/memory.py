@@ -57,6 +57,8 @@ def _sd_scripts(r: Resolver, tier: int) -> None:
         r.set("blocks_to_swap", swap, f"swap {swap} blocks to CPU at {tier} GB (ref:sd-scripts §7)")
     if tier == 16:
         r.take("optimizer", "train.optimizer", "adafactor", "Adafactor at 16 GB (ref:sd-scripts §7)")
+        r.warn("16 GB: if it still runs out of memory, sd-scripts' docs add block swapping "
+               "(--vram 12 renders blocks_to_swap 16)", "ref:sd-scripts §7", severity="info")
     else:
         r.take("optimizer", "train.optimizer", "adamw8bit", "AdamW 8-bit (seed:000, ref:sd-scripts §7)")
     is_adafactor = r.values["optimizer"].lower() == "adafactor"

@@ -41,6 +41,9 @@ def _classify(base: str) -> tuple[str, str]:
     key = base.strip().lower()
     if key in HUB_IDS:
         return key, HUB_IDS[key]
+    for name, repo in HUB_IDS.items():
+        if base.strip() == repo:
+            return name, repo
     path = Path(base).expanduser()
     if path.is_dir():
         if not (path / "transformer").is_dir():
@@ -48,7 +51,7 @@ def _classify(base: str) -> tuple[str, str]:
                             "give a folder made by `fluxgen model tiny` or downloaded from the hub")
         return "local", str(path.resolve())
     if base.count("/") == 1 and not base.startswith((".", "/", "~")):
-        return ("schnell" if "schnell" in key else "hub"), base
+        return "hub", base
     raise UserError(f"model.base '{base}': not 'dev', 'schnell', a hub id (org/name) or an existing folder")
 
 
@@ -58,12 +61,27 @@ def _single_files(r: Resolver, kind: str, location: str) -> None:
     defaults["clip_l"] = f"hf://{TEXT_ENCODERS_REPO}/clip_l.safetensors"
     defaults["t5xxl"] = f"hf://{TEXT_ENCODERS_REPO}/{t5}"
     for part in ("transformer", "clip_l", "t5xxl", "ae"):
-        if kind == "local":
-            default = str(Path(location) / DIFFUSERS_FILES[part])
-            why = "the diffusers folder's component file (ref:sd-scripts §1.2)"
+        if r.is_given(f"model.{part}"):
+            value = r.take(f"model.{part}", f"model.{part}", None, "")
+        elif kind == "local":
+            value = r.set(f"model.{part}", _component_file(location, part),
+                          "the diffusers folder's component file (ref:sd-scripts §1.2)")
+        elif kind == "hub" and part in ("transformer", "ae"):
+            raise UserError(f"model.base '{location}': sd-scripts reads single files, and fluxgen knows them only for "
+                            "FLUX.1 dev and schnell; pass --set model.transformer=PATH --set model.ae=PATH")
         else:
-            default = defaults[part]
-            why = "the file the hub publishes for this base, resolved from the Hugging Face cache when training (ref:sd-scripts §8)"
-        value = r.take(f"model.{part}", f"model.{part}", default, why)
+            value = r.set(f"model.{part}", defaults[part], "the file the hub publishes for this base, resolved from "
+                          "the Hugging Face cache when training (ref:sd-scripts §8)")
         if not value.startswith("hf://"):
             r.values[f"model.{part}"] = str(Path(value).expanduser().resolve())
+
+
+def _component_file(folder: str, part: str) -> str:
+    """The single safetensors file of one component; sharded components cannot be handed to sd-scripts."""
+    path = Path(folder) / DIFFUSERS_FILES[part]
+    if path.is_file():
+        return str(path)
+    shards = list(path.parent.glob("*.safetensors.index.json"))
+    why = "is sharded into several files" if shards else "has no single file"
+    raise UserError(f"{path.parent}: the {part} component {why} ({path.name}); sd-scripts reads single files: "
+                    f"pass --set model.{part}=PATH")
