@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLUXGEN := $(VENV)/bin/fluxgen
-# torch 2.13.0 is pinned to the CPU wheel so a machine without a GPU does not pull a multi-GB CUDA build.
+# torch is pinned to 2.13.0, which this machine's pip finds as a CPU wheel; elsewhere pass e.g.
+# TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" to avoid a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-DATA ?= examples/cyber-skull
+DATA ?= demo-out/dataset
+ARGS ?=
 DEMO_DIR ?= demo-out
 
 .PHONY: setup test demo train-skull lint bench clean
@@ -15,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e '.[dev,train]'
 	touch $@
 
@@ -25,8 +27,10 @@ test: setup
 demo: setup
 	HF_HUB_OFFLINE=1 $(PY) -m fluxgen.demo --out $(DEMO_DIR)
 
+# make train-skull DATA=path/to/images [ARGS="--backend sd-scripts --vram 16"]
 train-skull: setup
-	$(FLUXGEN) train cyber-skull --images $(DATA)
+	@test -d "$(DATA)" || { echo "make train-skull: no dataset folder at $(DATA); pass DATA=path/to/images (make demo writes a sample one to demo-out/dataset)" >&2; exit 1; }
+	$(FLUXGEN) train cyber-skull --images "$(DATA)" $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check fluxgen tests benchmarks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 # The cyber-skull preset, shrunk to what a CPU trains in seconds: 64 px, 40 steps, a checkpoint every 10.
 TINY_OVERRIDES = ["--steps", "40", "--set", "save.every=10", "--set", "train.resolution=[64]",
-                  "--set", "samples.size=64", "--set", "samples.steps=2", "--set", "train.optimizer=adamw"]
+                  "--set", "samples.size=64", "--set", "samples.steps=2"]
 
 
 def fluxgen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         fluxgen("model", "tiny", str(model), "--force")
     intent = ["cyber-skull", "--images", str(dataset), "--set", f"model.base={model}", *TINY_OVERRIDES]
 
-    section("3. the plan: every value with its origin")
-    fluxgen("explain", *intent[:1], "steps", "rank", "alpha", "lr", "save_every", *intent[1:], "--backend", "builtin")
+    section("3. the plan: every value with its origin, and the advice")
+    fluxgen("plan", *intent, "--backend", "builtin")
+    fluxgen("explain", *intent[:1], "steps", "rank", "alpha", *intent[1:], "--backend", "builtin")
 
     section("4. train it with the builtin trainer, following the console live")
     runs = out / "runs"
@@ -71,10 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     fluxgen("train", *intent, "--backend", "builtin", "--runs", str(runs))
     run = newest_run(runs, before)
 
-    section("5. the same intent rendered for ai-toolkit and sd-scripts")
-    configs = out / "configs"
+    section("5. the same intent rendered for ai-toolkit and sd-scripts, into a fresh folder")
+    configs = out / "configs" / run.name
     for backend in ("ai-toolkit", "sd-scripts"):
-        fluxgen("render", *intent, "--backend", backend, "--out", str(configs / backend), "--force")
+        fluxgen("render", *intent, "--backend", backend, "--out", str(configs / backend))
     fluxgen("validate", str(configs / "ai-toolkit" / "config.yaml"))
     fluxgen("validate", str(configs / "sd-scripts" / "args.toml"))
 

@@ -20,10 +20,12 @@ def print_plan(plan: Any) -> None:
 
     from fluxgen.plan import HEADLINE
 
-    console = Console(soft_wrap=False)
+    import shutil
+
+    console = Console(soft_wrap=False, width=max(shutil.get_terminal_size((120, 24)).columns, 100))
     table = Table(title=Text(f"plan {plan.values['name']} · {plan.backend} · {plan.hash}"), show_lines=False)
-    table.add_column("value")
-    table.add_column("", overflow="fold")
+    table.add_column("key", no_wrap=True)
+    table.add_column("value", overflow="fold", max_width=40)
     table.add_column("origin", overflow="fold", style="dim")
     keys = [k for k in HEADLINE if k in plan.values] + [k for k in plan.values if k not in HEADLINE]
     for key in keys:
