@@ -29,14 +29,74 @@ class Check:
         return asdict(self)
 
 
-def check_backend(backend: str) -> list[Check]:
-    """Checkout found, commit against the pin, Python found and able to import what the trainer needs."""
-    from fluxgen.trainers import REQUIRED_MODULES, locate
+_IMPORT_PROBE = r"""
+import importlib, importlib.util, json, sys
+failed = {}
+for name in json.loads(sys.argv[1]):
+    try:
+        importlib.import_module(name)
+    except BaseException as exc:  # an import can raise anything, SystemExit included
+        text = str(exc).strip().splitlines()
+        failed[name] = type(exc).__name__ + (": " + text[0][:300] if text else "")
+facts = {}
+torch = sys.modules.get("torch")
+if torch is not None:
+    facts["torch_cuda"] = getattr(getattr(torch, "version", None), "cuda", None)
+    try:
+        facts["cuda_available"] = bool(torch.cuda.is_available())
+    except Exception:
+        facts["cuda_available"] = False
+try:
+    facts["triton"] = importlib.util.find_spec("triton") is not None
+except (ImportError, ValueError):
+    facts["triton"] = False
+print("\nFLUXGEN-IMPORTS " + json.dumps({"failed": failed, "facts": facts}))
+"""
+IMPORT_TIMEOUT = 240.0  # seconds: ai-toolkit's imports alone take about 20 s (reference ai-toolkit.md §10)
 
-    trainer = locate(backend)
+
+@dataclass(frozen=True)
+class ImportProbe:
+    """The modules a Python could not import (with the error), torch's CUDA build and driver, triton."""
+
+    failed: dict[str, str]
+    facts: dict[str, Any]
+    error: str | None = None
+
+
+def probe_imports(python: str, modules: tuple[str, ...], timeout: float = IMPORT_TIMEOUT) -> ImportProbe:
+    """Import each module for real in that Python (finding a module is not importing it: a broken extension or a
+    GPU-only import fails only when run)."""
+    import json
+    import subprocess
+
+    try:
+        done = subprocess.run([python, "-c", _IMPORT_PROBE, json.dumps(list(modules))], capture_output=True,
+                              text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return ImportProbe({}, {}, f"importing {', '.join(modules)} took over {timeout:.0f} s")
+    except OSError as exc:
+        return ImportProbe({}, {}, f"cannot run {python}: {exc}")
+    line = next((x for x in reversed(done.stdout.splitlines()) if x.startswith("FLUXGEN-IMPORTS ")), None)
+    if line is None:
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        return ImportProbe({}, {}, f"the import check crashed the interpreter: {last}")
+    data = json.loads(line.split(" ", 1)[1])
+    return ImportProbe(data["failed"], data["facts"])
+
+
+def check_backend(backend: str, imports: dict[str, ImportProbe] | None = None) -> list[Check]:
+    """Checkout found, commit against the pin, Python found and able to import what the trainer needs.
+    `imports`: import probes already made, by Python (one per interpreter when several backends share it)."""
+    from fluxgen.errors import UserError
+    from fluxgen.trainers import locate
+
+    try:
+        trainer = locate(backend)
+    except UserError as exc:  # the user config file is damaged: say so here rather than stop every check
+        return [Check("user config", "fail", str(exc).replace("\n", "; "), "fix the file as said, or remove it")]
     checks = [] if backend == "builtin" else _checkout(trainer)
-    probe_checks = _python(trainer, REQUIRED_MODULES[backend])
-    return checks + probe_checks
+    return checks + _python(trainer, imports)
 
 
 def _checkout(trainer: Any) -> list[Check]:
@@ -63,22 +123,36 @@ def _checkout(trainer: Any) -> list[Check]:
     return checks
 
 
-def _python(trainer: Any, modules: tuple[str, ...]) -> list[Check]:
-    from fluxgen.trainers import ENV_NAMES, probe_python
+def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]:
+    from fluxgen.trainers import ENV_NAMES, REQUIRED_MODULES, probe_python
 
-    probe = probe_python(trainer.python, modules)
+    probe = probe_python(trainer.python, ())
     var = ENV_NAMES.get(trainer.backend, ("", "the trainer's Python"))[1]
     if not probe.ok:
         return [Check("python", "fail", probe.error or "cannot run it", f"set ${var} to the Python of the "
                                                                            f"environment {trainer.backend} is installed in")]
     checks = [Check("python", "ok", f"{probe.executable} (Python {probe.python}, {trainer.python_source})")]
-    if probe.missing:
-        where = f" -r {trainer.dir}/requirements.txt" if trainer.dir else " 'fluxgen[train]'"
-        checks.append(Check("imports", "fail", "cannot import " + ", ".join(probe.missing),
-                            f"{trainer.python} -m pip install{where}"))
+    modules = REQUIRED_MODULES[trainer.backend]
+    found = (imports or {}).get(trainer.python) or probe_imports(trainer.python, modules)
+    where = f" -r {trainer.dir}/requirements.txt" if trainer.dir else " 'fluxgen[train]'"
+    failed = {m: why for m, why in found.failed.items() if m in modules}
+    if found.error:
+        checks.append(Check("imports", "fail", found.error, f"{trainer.python} -m pip install{where}"))
+    elif failed:
+        detail = "cannot import " + "; ".join(f"{m} ({why})" for m, why in failed.items())
+        checks.append(Check("imports", "fail", detail, f"{trainer.python} -m pip install{where}"))
     else:
         checks.append(Check("imports", "ok", f"all {len(modules)} modules it needs import"))
+    if trainer.backend == "ai-toolkit" and _triton_without_driver(found.facts):
+        checks.append(Check("triton", "fail", (
+            "torch is a CUDA build, no NVIDIA driver answers and triton is installed: every ai-toolkit run stops "
+            "while importing its extensions with `Found no NVIDIA driver on your system` (reference ai-toolkit.md "
+            "§0, §10)"), f"{trainer.python} -m pip uninstall -y triton, or install a CPU-only torch build"))
     return checks
+
+
+def _triton_without_driver(facts: dict[str, Any]) -> bool:
+    return bool(facts.get("torch_cuda")) and facts.get("cuda_available") is False and bool(facts.get("triton"))
 
 
 def check_gpu() -> Check:
@@ -144,10 +218,27 @@ def check_token() -> Check:
 
 def doctor(backends: tuple[str, ...] = TRAINER_BACKENDS, runs_dir: Path = Path("runs")) -> dict[str, Any]:
     """Every check, grouped by backend and system, with the fixes to apply next."""
-    report: dict[str, Any] = {"backends": {b: [c.to_dict() for c in check_backend(b)] for b in backends}}
+    imports = _imports_by_python(backends)
+    report: dict[str, Any] = {"backends": {b: [c.to_dict() for c in check_backend(b, imports)] for b in backends}}
     report["system"] = [c.to_dict() for c in (check_gpu(), check_disk(runs_dir), check_ram(), check_token())]
     every = [c for checks in report["backends"].values() for c in checks] + report["system"]
     report["next"] = list(dict.fromkeys(c["fix"] for c in every if c["status"] in ("fail", "warn") and c["fix"]))
     report["ready"] = [b for b, checks in report["backends"].items()
                        if not any(c["status"] == "fail" for c in checks)]
     return report
+
+
+def _imports_by_python(backends: tuple[str, ...]) -> dict[str, ImportProbe]:
+    """One import probe per Python, with every module the backends that use it need (imports take seconds)."""
+    from fluxgen.errors import UserError
+    from fluxgen.trainers import REQUIRED_MODULES, locate
+
+    wanted: dict[str, list[str]] = {}
+    for backend in backends:
+        try:
+            python = locate(backend).python
+        except UserError:
+            continue
+        wanted.setdefault(python, [])
+        wanted[python] += [m for m in REQUIRED_MODULES[backend] if m not in wanted[python]]
+    return {python: probe_imports(python, tuple(modules)) for python, modules in wanted.items()}

@@ -1,8 +1,8 @@
 """Launch a trainer as a child process, stream its two outputs as they come, forward signals to its group.
 
 The command is a pure function of the plan (`build_launch`); `ChildRun` is the small runner around it: the child
-gets its own session (process group), its stdout and stderr are read by two threads, Ctrl-C or SIGTERM to fluxgen
-goes to the whole group, and after a grace period anything still alive in the group is killed.
+gets its own session (process group), its stdout and stderr are read by two threads, Ctrl-C, SIGTERM or SIGHUP (a
+closed terminal) to fluxgen goes to the whole group, and after a grace period anything still alive in it is killed.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ RELEVANT_PREFIXES = ("CUDA_", "HF_", "HUGGINGFACE_", "PYTORCH_", "TORCH", "NCCL_
 RELEVANT_NAMES = ("PYTHONPATH", "LD_LIBRARY_PATH", "VIRTUAL_ENV", "CONDA_PREFIX", "MODELS_PATH", "SEED",
                   "DEBUG_TOOLKIT", "COLUMNS", "PYTHONUNBUFFERED", "PYTHONIOENCODING")
 _MIN_SECRET_LEN = 4  # shorter values ("1", "no") would redact ordinary text
+# Signals that stop a run: Ctrl-C, a kill, a closed terminal. Each is forwarded to the trainer's process group.
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+USER_STOPS = tuple(s.name for s in HANDLED_SIGNALS)
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,16 @@ class Launch:
 
 def build_launch(plan: Any, run_dir: Path, trainer: Any = None, extra_args: Iterable[str] = ()) -> Launch:
     """The trainer command for a plan, run from the run folder; `extra_args` e.g. resume flags. Starts nothing."""
+    import inspect
+
     from fluxgen.backends import get_backend
 
-    argv, env = get_backend(plan.backend).build_command(plan, trainer)
+    backend = get_backend(plan.backend)
+    kwargs: dict[str, Any] = {}
+    if "config_path" in inspect.signature(backend.build_command).parameters:
+        # a trainer that could take another file for a relative name gets the run's own file, absolute
+        kwargs["config_path"] = Path(run_dir).absolute() / next(iter(backend.FILES))
+    argv, env = backend.build_command(plan, trainer, **kwargs)
     return Launch([*argv, *extra_args], dict(env), Path(run_dir))
 
 
@@ -97,7 +107,7 @@ class Ended:
 
     exit_code: int
     pid: int
-    stop_reason: str | None = None  # "SIGINT" / "SIGTERM" (the user), or a reason fluxgen stopped it for
+    stop_reason: str | None = None  # "SIGINT" / "SIGTERM" / "SIGHUP" (the user), or why fluxgen stopped it
     killed: bool = False  # fluxgen had to SIGKILL the group after the grace period
     started: float = 0.0
     ended: float = 0.0
@@ -143,10 +153,11 @@ class ChildRun:
             pass
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
-        if self._stop_reason is not None and signum == signal.SIGINT and self._stop_reason in ("SIGINT", "SIGTERM"):
+        if self._stop_reason is not None and signum == signal.SIGINT and self._stop_reason in USER_STOPS:
             self.kill()  # a second Ctrl-C: do not wait any longer
             return
-        self.stop(signal.Signals(signum).name, signum)
+        # A closed terminal (SIGHUP) ends the run as SIGTERM would; the trainer, in its own session, never sees it.
+        self.stop(signal.Signals(signum).name, signal.SIGTERM if signum == signal.SIGHUP else signum)
 
     # -- running ---------------------------------------------------------------------------------------------
     def run(self) -> Ended:
@@ -229,7 +240,7 @@ class ChildRun:
     def _install_handlers(self) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in HANDLED_SIGNALS}
 
         def restore() -> None:
             for sig, handler in previous.items():

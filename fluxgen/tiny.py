@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Sizes known to load in diffusers and to train in ai-toolkit and the builtin trainer on a CPU.
 HIDDEN = 32
@@ -43,10 +45,35 @@ MODEL_INDEX = {
 
 def build_tiny_flux(path: Path, seed: int = 0) -> Path:
     """Write a FLUX.1-dev-shaped diffusers folder (~650 KB) at `path`; the same seed gives identical weights."""
+    import shutil
+    import tempfile
+
     import torch
 
+    from fluxgen.errors import UserError
+
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create it ({exc.strerror or exc}); choose another folder") from None
+    try:
+        _build_into(staging, seed, torch)
+        path.mkdir(exist_ok=True)
+        for item in staging.iterdir():  # into place part by part, so a failed build leaves no half folder
+            target = path / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the model ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def _build_into(path: Path, seed: int, torch: Any) -> None:
     with _no_progress_bars():
         _save_transformer(path / "transformer", seed, torch)
         _save_vae(path / "vae", seed + 1, torch)
@@ -57,7 +84,6 @@ def build_tiny_flux(path: Path, seed: int = 0) -> Path:
         _save_scheduler(path / "scheduler")
     model_index = {**MODEL_INDEX, "_diffusers_version": _diffusers_version()}
     (path / "model_index.json").write_text(json.dumps(model_index, indent=2, sort_keys=True) + "\n")
-    return path
 
 
 @contextlib.contextmanager

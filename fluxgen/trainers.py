@@ -41,18 +41,59 @@ def pins() -> dict[str, dict[str, Any]]:
 
 
 def user_config() -> dict[str, Any]:
-    """`~/.config/fluxgen/config.toml`: e.g. `[ai-toolkit] dir = "…"  python = "…"`."""
+    """`~/.config/fluxgen/config.toml`: e.g. `[ai-toolkit] dir = "…"  python = "…"`, checked strictly (a typo
+    would otherwise be ignored silently and the vendored trainer used instead)."""
     import tomllib
+
+    from fluxgen.errors import ConfigErrors, UserError
 
     path = user_config_dir() / "config.toml"
     if not path.is_file():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        from fluxgen.errors import UserError
-
         raise UserError(f"{path}: not valid TOML ({exc}); fix or remove it") from None
+    problems = check_user_config(data)
+    if problems:
+        raise ConfigErrors(str(path), problems)
+    return data
+
+
+def check_user_config(data: dict[str, Any]) -> list[str]:
+    """Every problem of a user config as `key: message (did you mean …)`, empty when it is valid."""
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+    class Section(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        dir: str | None = Field(None, min_length=1)  # the trainer's checkout
+        python: str | None = Field(None, min_length=1)  # the Python of the environment it is installed in
+
+    sections: dict[str, Any] = {name: (Section | None, Field(None, alias=name)) for name in ENV_NAMES}
+    model = create_model("UserConfig", __config__=ConfigDict(extra="forbid"), **sections)
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return [_config_problem(err, list(ENV_NAMES), list(Section.model_fields)) for err in exc.errors()]
+    return []
+
+
+def _config_problem(err: Any, sections: list[str], keys: list[str]) -> str:
+    import difflib
+
+    loc = [str(part) for part in err["loc"]]
+    dotted = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        known = sections if len(loc) == 1 else keys
+        close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.5)
+        hint = f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(known)
+        return f"{dotted}: unknown {'section' if len(loc) == 1 else 'key'} ({hint})"
+    if len(loc) == 1:
+        return f"{dotted}: must be a table of settings, e.g. [{loc[0]}] with dir = \"…\" and python = \"…\""
+    got = err.get("input")
+    if err["type"] == "string_too_short":
+        return f"{dotted}: is empty; give a path or remove the line"
+    return f"{dotted}: must be a string (a path), not {type(got).__name__} {got!r}"
 
 
 def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:

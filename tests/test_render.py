@@ -178,3 +178,15 @@ def test_render_refuses_output_its_own_validator_rejects(monkeypatch: pytest.Mon
     plan = build_plan("cyber-skull", PlanOptions(images=str(skull20)))
     with pytest.raises(RenderMismatch, match="linear_alpah"):
         render_plan(plan)
+
+
+def test_small_resolutions_keep_buckets_valid(tmp_path: Path, skull20: Path) -> None:
+    from fluxgen.validate import validate_text
+
+    plan = build_plan("cyber-skull", PlanOptions(images=str(skull20), backend="sd-scripts", sets=["train.resolution=[64]"]))
+    dataset = render_plan(plan)["dataset.toml"]
+    ds = tomllib.loads(dataset)["datasets"][0]
+    assert ds["min_bucket_reso"] <= ds["resolution"] <= ds["max_bucket_reso"]
+    broken = dataset.replace(f"min_bucket_reso = {ds['min_bucket_reso']}", "min_bucket_reso = 256")
+    report = validate_text(broken, "sd-scripts-dataset", "dataset.toml")
+    assert any(f.rule == "sd-bucket-range" and f.severity == "error" for f in report.findings)

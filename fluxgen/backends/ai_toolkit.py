@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,15 @@ FILES = {"config.yaml": "ai-toolkit/config.yaml.j2"}
 VALIDATE = {"config.yaml": "ai-toolkit-config"}  # fluxgen.validate kinds: checked on every render
 
 
-def build_command(plan: Any, trainer: TrainerEnv | None = None) -> tuple[list[str], dict[str, str]]:
-    """argv and the environment overrides; run with the rendered folder as the working directory."""
+def build_command(plan: Any, trainer: TrainerEnv | None = None,
+                  config_path: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """argv and the environment overrides; run with the rendered folder as the working directory.
+
+    ai-toolkit looks for `<toolkit>/config/<arg>` before the argument itself (reference ai-toolkit.md §4), so a
+    real launch gives the config's absolute path; command.txt keeps the short form for reading."""
     trainer = trainer or locate(NAME)
-    return [trainer.python, str(trainer.entry_path), "config.yaml"], dict(BASE_ENV)
+    config = os.path.abspath(config_path) if config_path is not None else "config.yaml"
+    return [trainer.python, str(trainer.entry_path), config], dict(BASE_ENV)
 
 
 def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:

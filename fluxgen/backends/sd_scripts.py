@@ -58,7 +58,8 @@ def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:
         "mixed_precision": MIXED[v["precision"]],
         "save_precision": "bf16" if v["precision"] == "bf16" else "fp16" if v["precision"] == "fp16" else "float",
         "keep_steps": keep_steps,
-        "training_comment": json.dumps({"fluxgen": lora_metadata(plan)}, sort_keys=True, ensure_ascii=False),
+        "training_comment": json.dumps({"fluxgen": {k.removeprefix("fluxgen."): val for k, val in
+                                                    lora_metadata(plan).items()}}, sort_keys=True, ensure_ascii=False),
     }
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)

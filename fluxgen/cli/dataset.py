@@ -21,11 +21,25 @@ def _common(fn):
         click.option("--resolution", type=click.IntRange(min=64), default=1024, show_default=True,
                      help="Training resolution in pixels."),
         click.option("--captions", "captions", type=CAPTIONS,
-                     help="captions: every image needs a .txt; trigger: the trigger word alone; none: no "
+                     help="captions: every image needs a caption file; trigger: the trigger word alone; none: no "
                      "captions. Default: trigger for a style, captions otherwise."),
+        _caption_ext_option(),
     ]):
         fn = decorator(fn)
     return fn
+
+
+def _caption_ext_option():
+    return click.option("--caption-ext", default=".txt", show_default=True, metavar="EXT",
+                        help="Extension of the caption files (sd-scripts' caption_extension, ai-toolkit's "
+                        "caption_ext).")
+
+
+def _folder(folder: str):
+    """The DIR argument, checked with wording that names it (the library's own names the planner's --images)."""
+    from fluxgen.dataset.scan import ARGUMENT_HINT, check_folder
+
+    return check_folder(folder, hint=ARGUMENT_HINT)
 
 
 def _echo_lines(lines) -> None:
@@ -42,7 +56,7 @@ def dataset_group() -> None:
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (findings and summary).")
-def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> None:
+def lint_cmd(folder, kind, trigger, backend, resolution, captions, caption_ext, as_json) -> None:
     """Check DIR for what a trainer would trip over.
 
     Each finding names the file, the problem and the fix; exit 1 if any is an error.
@@ -50,8 +64,8 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> N
     from fluxgen.dataset.lint import lint_dataset
     from fluxgen.dataset.present import lint_lines
 
-    report = lint_dataset(folder, kind=kind, trigger=trigger, backend=backend, resolution=resolution,
-                          caption_mode=captions)
+    report = lint_dataset(_folder(folder), kind=kind, trigger=trigger, backend=backend, resolution=resolution,
+                          caption_mode=captions, caption_ext=caption_ext)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -66,8 +80,10 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> N
 @_common
 @click.option("--exif/--no-exif", default=True, show_default=True, help="Apply EXIF orientation.")
 @click.option("--alpha", type=click.Choice(["flatten", "mask", "keep"]), default="flatten", show_default=True,
-              help="Transparent images: flatten onto --background; mask: also write <name>_mask.png; "
-              "keep: leave them transparent (PNG) for sd-scripts' alpha_mask.")
+              help="Transparent images: flatten onto --background; mask: flatten and write every image's mask "
+              "into --mask-dir (ai-toolkit's mask_path); keep: leave them transparent (PNG) for alpha_mask.")
+@click.option("--mask-dir", metavar="DIR3", type=click.Path(),
+              help="Where --alpha mask writes the masks. Default: <DIR2>_masks beside --out.")
 @click.option("--background", default="#ffffff", show_default=True, help="Colour under transparent pixels.")
 @click.option("--upscale", is_flag=True, help="Enlarge images smaller than the resolution too.")
 @click.option("--crop", type=click.Choice(["square", "none"]), default="none", show_default=True,
@@ -79,10 +95,11 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, as_json) -> N
 @click.option("--caption-template", metavar="TEXT", help="Caption pattern, e.g. '{trigger}, {caption}'.")
 @click.option("--dedupe/--keep-duplicates", default=True, show_default=True,
               help="Skip exact copies of an image already written.")
-@click.option("--force", is_flag=True, help="Write into a non-empty --out, replacing files of the same name.")
+@click.option("--force", is_flag=True, help="Replace an --out that an earlier prepare wrote (it is swapped for the "
+              "new output at the end).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
-def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, exif, alpha, background, upscale, crop,
-                style_patches, fmt, caption_template, dedupe, force, as_json) -> None:
+def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, caption_ext, exif, alpha, mask_dir,
+                background, upscale, crop, style_patches, fmt, caption_template, dedupe, force, as_json) -> None:
     """Write a cleaned copy of DIR into --out.
 
     DIR is only read. Prints what was done to each file, then the lint of the result.
@@ -94,9 +111,9 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, exif,
         kind=kind, trigger=trigger, backend=backend, resolution=resolution, exif=exif, alpha=alpha,
         background=background, upscale=upscale, crop=None if crop == "none" else crop,
         style_patches=style_patches, format=fmt, captions=captions, caption_template=caption_template,
-        dedupe=dedupe,
+        dedupe=dedupe, caption_ext=caption_ext, mask_dir=mask_dir,
     )
-    result = prepare_dataset(folder, out, options, force=force)
+    result = prepare_dataset(_folder(folder), out, options, force=force)
     if as_json:
         click.echo(json.dumps(prepare_dict(result), indent=2, ensure_ascii=False))
     else:
@@ -106,11 +123,12 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, exif,
 
 @dataset_group.command("fingerprint")
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
-def fingerprint_cmd(folder) -> None:
+@_caption_ext_option()
+def fingerprint_cmd(folder, caption_ext) -> None:
     """Print DIR's content hash (sha256:…).
 
     It covers the relative paths and bytes of images and captions, nothing else.
     """
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
-    click.echo(fingerprint_dataset(folder))
+    click.echo(fingerprint_dataset(_folder(folder), caption_ext=caption_ext))

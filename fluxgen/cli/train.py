@@ -51,8 +51,24 @@ def _announce(run_dir: Path, what: str) -> None:
     click.echo(f"{what}: following the trainer (`fluxgen status {run_dir}` from another terminal)")
 
 
+def _intent(ref: str | None, options: Any, command: str) -> Any:
+    """The intent as given (intent.yaml) and the command-line overrides recorded beside it."""
+    from fluxgen.runs.folder import given_intent
+
+    return given_intent(ref, options.overrides(), command)
+
+
+def _plan_options(kw: dict[str, Any]) -> Any:
+    """The plan options `make_plan` applies, as PlanOptions (their overrides are recorded with the run)."""
+    from fluxgen.plan import PlanOptions
+
+    return PlanOptions(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
+                       steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"),
+                       sets=list(kw.get("sets") or []))
+
+
 def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, ...]) -> str:
-    """The command line as the user gave it (the options that were set), for intent.yaml."""
+    """The command line as the user gave it (the options that were set), recorded in the manifest."""
     parts = ["fluxgen", command, *[str(a) for a in args if a]]
     for name in names:
         value = kw.get(name)
@@ -131,7 +147,8 @@ def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None
         return
     plan = prepare(plan, download=kw["download"])
     names = ("images", "trigger", "kind", "rank", "steps", "backend", "vram", "sets")
-    result = start_run(plan, _options(kw, force), given=_given("train", [intent], kw, names))
+    given = _intent(intent, _plan_options(kw), _given("train", [intent], kw, names))
+    result = start_run(plan, _options(kw, force), given=given)
     _finish(result)
 
 
@@ -182,5 +199,9 @@ def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tupl
         _dry_run(plan, kw["runs_dir"])
         return
     plan = prepare(plan, download=kw["download"])
-    given = _given("reproduce", [source], {"images": images, "model": model, "sets": sets}, ("images", "model", "sets"))
-    _finish(start_run(plan, _options(kw), given=given))
+    from fluxgen.plan import PlanOptions
+    from fluxgen.runs.reproduce import model_override
+
+    command = _given("reproduce", [source], {"images": images, "model": model, "sets": sets}, ("images", "model", "sets"))
+    options = PlanOptions(images=images, sets=[*model_override(model), *sets])
+    _finish(start_run(plan, _options(kw), given=_intent(str(src.config), options, command)))

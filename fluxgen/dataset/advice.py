@@ -21,13 +21,16 @@ IMAGE_COUNTS: dict[str, tuple[int, int, int, str]] = {
 }
 
 
-def duplicate_findings(facts: list[ImageFacts], pixel_digest: Callable[[int], str | None]) -> list[Finding]:
-    """Exact copies (same pixels, any name or format), look-alikes, and one composition repeated."""
-    hashes = [f.dhash for f in facts]
-    thumbs = [f.thumb for f in facts]
-    pairs = dedupe.near_pairs(hashes, thumbs)
-    exact = dedupe.exact_groups([f.digest if f.ok else None for f in facts], [(f.width, f.height) for f in facts], pairs,
-                                pixel_digest)
+def duplicate_findings(
+    facts: list[ImageFacts], pixel_digest: Callable[[int], str | None]
+) -> tuple[list[Finding], list[list[str]]]:
+    """Exact copies (same pixels, any name or format), look-alikes, and one composition repeated.
+
+    Also returns the exact-copy groups as relative paths, for `prepare` to skip the copies.
+    """
+    look_alikes = dedupe.look_alike_groups([f.dhash for f in facts], [f.thumb for f in facts])
+    exact = dedupe.exact_groups([f.digest if f.ok else None for f in facts], [f.upright_size for f in facts],
+                                look_alikes, pixel_digest)
     out = []
     for group in exact:
         rels = [facts[i].rel for i in group]
@@ -35,14 +38,25 @@ def duplicate_findings(facts: list[ImageFacts], pixel_digest: Callable[[int], st
                                  f"{len(rels)} copies of one picture (same pixels); it is trained "
                                  f"{len(rels)} times as often and the LoRA overfits to it",
                                  f"keep one of them ({PREPARE} keeps the first and skips the copies)"))
-    for group in dedupe.near_groups(pairs, len(facts), exact):
+    for group in dedupe.near_groups(look_alikes, exact):
         rels = [facts[i].rel for i in group]
         out.append(group_finding("near-duplicate", "warning", rels,
                                  f"{len(rels)} images look almost the same; redundant images "
                                  "make the LoRA copy that one composition (seed:000: avoid redundancy)",
                                  "keep the best one, or replace the others with different shots"))
+    out.extend(_composition(facts, look_alikes))
+    return out, [[facts[i].rel for i in group] for group in exact]
+
+
+def _composition(facts: list[ImageFacts], look_alikes: list[list[int]]) -> list[Finding]:
+    """Repeated layouts among different pictures: each look-alike group counts once (by its first member)."""
+    thumbs = [f.thumb for f in facts]
+    for group in look_alikes:
+        for i in group[1:]:
+            thumbs[i] = None
     loaded = sum(1 for f in facts if f.ok)
-    for group in dedupe.composition_groups(thumbs, pairs):
+    out = []
+    for group in dedupe.composition_groups(thumbs):
         rels = [facts[i].rel for i in group]
         severity = "warning" if len(rels) * 3 >= loaded else "info"
         out.append(group_finding("same-composition", severity, rels,
@@ -56,7 +70,8 @@ def kind_advice(ctx: LintContext, facts: list[ImageFacts], image_count: int) -> 
     out = []
     if image_count == 0:
         out.append(Finding("no-images", "error", DATASET_PATH,
-                           f"no image {ctx.trainer} can load in this folder",
+                           f"no image {ctx.backend} can load in this folder" if ctx.backend else
+                           "no image in this folder that the trainers load",
                            f"add .jpg or .png images (a trainer loads {' '.join(sorted(ctx.extensions))})"))
     elif ctx.kind in IMAGE_COUNTS:
         out.extend(_count_advice(ctx.kind, image_count))
@@ -113,8 +128,9 @@ def mask_findings(ctx: LintContext, masks: list[str]) -> list[Finding]:
         return [group_finding("mask-file", "warning", masks,
                               f"{len(masks)} mask file(s) named <image>_mask next to their images; {ctx.trainer} "
                               "would train them as ordinary images",
-                              "move them to a separate folder (ai-toolkit: mask_path), or for sd-scripts' alpha_mask "
-                              "keep the images transparent (`fluxgen dataset prepare --alpha keep`)")]
+                              "move them to a folder of their own, named like their images (a_mask.png → a.png), "
+                              "for ai-toolkit's mask_path; or keep the images transparent for alpha_mask "
+                              "(`fluxgen dataset prepare --alpha keep`)")]
     return [group_finding("mask-file", "info", masks,
                           f"{len(masks)} mask file(s) named <image>_mask (fal convention); not counted as images",
                           "keep them for trainers that read <image>_mask files")]

@@ -50,8 +50,9 @@ def _pairing(ctx: LintContext, scan: Scan, captions: dict[str, CaptionFacts], br
     for rel in scan.images:
         by_stem[stem_key(rel)].append(rel)
     caption_stems = {stem_key(rel) for rel in captions}
-    for _stem, rels in sorted(by_stem.items()):
-        if len(rels) > 1:
+    for _stem, all_rels in sorted(by_stem.items()):
+        rels = [rel for rel in all_rels if rel not in broken]  # a broken image is reported, and never trained
+        if len(rels) > 1 and ctx.caption_mode != "none":
             out.append(group_finding("caption-shared", "warning", rels,
                                      f"{len(rels)} images share one caption name ({scan.caption_for(rels[0])}), "
                                      "so they are trained with the same caption",
@@ -66,9 +67,10 @@ def _pairing(ctx: LintContext, scan: Scan, captions: dict[str, CaptionFacts], br
         missing = [rel for rel in usable if stem_key(rel) not in caption_stems]
         if missing and len(missing) == len(usable):
             out.append(Finding("captions-none", "warning", DATASET_PATH,
-                               "no image has a caption file (.txt); every image is trained on an empty caption",
-                               "write <image name>.txt captions, or pass --captions trigger (the trigger word "
-                               "alone) or --captions none"))
+                               f"no image has a caption file ({ctx.caption_ext}); every image is trained on an "
+                               "empty caption",
+                               f"write <image name>{ctx.caption_ext} captions, or pass --captions trigger (the "
+                               "trigger word alone) or --captions none"))
         else:
             out.extend(Finding("caption-missing", "warning", rel,
                                f"no caption file (expected {scan.caption_for(rel)}); it is trained on an "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from fluxgen.dataset.findings import Finding, LintContext
-from fluxgen.dataset.images import HIGH_BIT_MODES, ImageFacts
+from fluxgen.dataset.images import HIGH_BIT_MODES, ImageFacts, megapixels
+from fluxgen.dataset.scan import IMAGE_EXTENSIONS_BY_BACKEND, trainers_loading
 
 EXTREME_ASPECT = 3.0
 PREPARE = "`fluxgen dataset prepare`"
@@ -15,10 +16,13 @@ PROBLEM_FIXES = {
     "not-an-image": "delete it, or give it the extension of what it really is",
     "truncated": "copy or export it again from the original; prepare skips it",
     "unreadable": "export it again from the original (or delete it); prepare skips it",
-    "decompression-bomb": "downscale it in an image editor or delete it; prepare skips it",
+    "decompression-bomb": "downscale it in an image editor (Pillow refuses to open it) or delete it; prepare "
+    "skips it",
     "unsupported-format": "convert it to JPEG or PNG (for iPhone photos: export as 'Most Compatible', or "
     "use a converter such as heif-convert); prepare skips it",
 }
+# Trainers that apply the EXIF orientation when they load a picture (sd-scripts does not).
+UPRIGHTING = ("ai-toolkit", "builtin")
 ORIENTATIONS = {
     2: "mirrored", 3: "upside down", 4: "mirrored upside down", 5: "mirrored and on its side",
     6: "on its side", 7: "mirrored and on its side", 8: "on its side",
@@ -52,48 +56,98 @@ def _extension_matches(item: ImageFacts) -> bool:
 
 def _problem(ctx: LintContext, item: ImageFacts, loaded: bool) -> Finding:
     """Broken files: an error when the trainer would try to open it (and fail), else a warning (skipped)."""
+    ext = os.path.splitext(item.rel)[1].lower()
+    takers, skippers = _who_loads(ctx, ext)
     if loaded:
-        severity, effect = "error", f"{ctx.trainer} fails on it"
+        severity = "error"
+        effect = f"{ctx.backend} fails on it" if ctx.backend else "the trainers fail on it (sd-scripts stops the run)"
+    elif takers:
+        severity = "warning"
+        effect = f"{_verb(takers, 'fails', 'fail')} on it, {_verb(skippers, 'skips', 'skip')} it"
+    elif ctx.backend:
+        severity, effect = "warning", f"{ctx.backend} skips it, so it is not trained"
     else:
-        severity, effect = "warning", f"{ctx.trainer} skips it, so it is not trained"
+        severity, effect = "warning", f"no trainer loads {ext} files, so it is skipped"
     return Finding(item.problem or "unreadable", severity, item.rel, f"{item.detail}; {effect}",
                    PROBLEM_FIXES.get(item.problem or "", PROBLEM_FIXES["unreadable"]))
 
 
+def _who_loads(ctx: LintContext, ext: str) -> tuple[list[str], list[str]]:
+    """(trainers that pick up this extension, trainers that skip it), for the chosen backend or for all."""
+    names = [ctx.backend] if ctx.backend else list(IMAGE_EXTENSIONS_BY_BACKEND)
+    takers = [n for n in names if n in trainers_loading(ext)]
+    return takers, [n for n in names if n not in takers]
+
+
+def join_names(names: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _verb(names: list[str], one: str, many: str) -> str:
+    return f"{join_names(names)} {one if len(names) == 1 else many}"
+
+
 def _not_loaded(ctx: LintContext, item: ImageFacts) -> Finding:
     ext = os.path.splitext(item.rel)[1].lower()
-    loads = " ".join(sorted(ctx.extensions))
-    return Finding("format-not-loaded", "warning", item.rel,
-                   f"{ctx.trainer} does not load {ext} files (it loads {loads}), so this image is not trained",
-                   "`fluxgen dataset prepare` converts it to PNG (or to --format jpg|webp)")
+    fix = "`fluxgen dataset prepare` converts it to PNG (or to --format jpg|webp)"
+    takers, skippers = _who_loads(ctx, ext)
+    if ctx.backend:
+        loads = " ".join(sorted(ctx.extensions))
+        message = f"{ctx.backend} does not load {ext} files (it loads {loads}), so this image is not trained"
+    elif takers:
+        message = (f"{_verb(skippers, 'does', 'do')} not load {ext} files ({_verb(takers, 'does', 'do')}), so "
+                   "this image is not trained there")
+    else:
+        message = f"no trainer loads {ext} files, so this image is not trained"
+    return Finding("format-not-loaded", "warning", item.rel, message, fix)
 
 
 def _pixel_findings(ctx: LintContext, item: ImageFacts) -> list[Finding]:
-    out = [f for f in (_orientation(ctx, item), _alpha(ctx, item), _mode(item)) if f]
-    out.extend(_geometry(ctx, item))
-    return out
+    checks = (_huge(item), _orientation(ctx, item), _alpha(ctx, item), _mode(item), _profile(item))
+    return [f for f in checks if f] + _geometry(ctx, item)
+
+
+def _huge(item: ImageFacts) -> Finding | None:
+    if item.huge_limit is None:
+        return None
+    return Finding("decompression-bomb", "warning", item.rel,
+                   f"{item.width}×{item.height} is {megapixels(item.width * item.height)}, above Pillow's "
+                   f"{megapixels(item.huge_limit)} warning limit; the trainers load it, but slowly and with a lot "
+                   "of memory, every time it comes up",
+                   f"{PREPARE} downscales it to the training resolution")
+
+
+def _profile(item: ImageFacts) -> Finding | None:
+    if item.profile is None:
+        return None
+    return Finding("colour-profile", "warning", item.rel,
+                   f"colours stored in the '{item.profile}' colour profile; trainers ignore profiles and read the "
+                   "values as sRGB, so the LoRA learns shifted (usually duller) colours",
+                   f"{PREPARE} converts it to sRGB")
 
 
 def _orientation(ctx: LintContext, item: ImageFacts) -> Finding | None:
     if item.orientation in (0, 1) or item.orientation not in ORIENTATIONS:
         return None
-    how = ORIENTATIONS[item.orientation]
-    if ctx.backend == "ai-toolkit":
+    stored = f"stored {ORIENTATIONS[item.orientation]} with an EXIF orientation tag ({item.orientation})"
+    if ctx.backend in UPRIGHTING:
         return Finding("exif-rotated", "info", item.rel,
-                       f"stored {how} with an EXIF orientation tag ({item.orientation}); ai-toolkit turns it "
-                       "upright, other trainers (sd-scripts) would not",
+                       f"{stored}; {ctx.backend} turns it upright, sd-scripts would not",
                        f"{PREPARE} writes it upright so every trainer sees the same picture")
-    return Finding("exif-rotated", "warning", item.rel,
-                   f"stored {how} with an EXIF orientation tag ({item.orientation}); {ctx.trainer} ignores "
-                   "the tag and trains it the way it is stored, so captions no longer match",
+    if ctx.backend:
+        effect = f"{ctx.backend} ignores the tag and trains it the way it is stored"
+    else:
+        effect = "sd-scripts ignores the tag and trains it the way it is stored (ai-toolkit turns it upright)"
+    return Finding("exif-rotated", "warning", item.rel, f"{stored}; {effect}, so captions no longer match",
                    f"{PREPARE} writes it upright (on by default)")
 
 
 def _alpha(ctx: LintContext, item: ImageFacts) -> Finding | None:
     if not item.has_alpha:
         return None
-    fix = (f"{PREPARE} flattens it onto a colour (--background '#ffffff'), or keeps the transparency as a "
-           "mask file (--alpha mask)")
+    fix = (f"{PREPARE} flattens it onto a colour (--background '#ffffff'), or keeps the transparency for masked "
+           "training (--alpha mask or --alpha keep)")
     if item.alpha_used is False:
         return Finding("alpha-unused", "info", item.rel,
                        "has an alpha channel, but every pixel is opaque: harmless", f"{PREPARE} drops it")
@@ -101,9 +155,11 @@ def _alpha(ctx: LintContext, item: ImageFacts) -> Finding | None:
         "ai-toolkit": "ai-toolkit trains the transparent areas as black and learns to draw them",
         "sd-scripts": "sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
         "under the transparent pixels is trained, often black",
+        "builtin": "the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
+        "pixels is trained, often black",
     }
-    effect = effects.get(ctx.backend or "", "trainers drop the alpha channel and train whatever colour hides "
-                         "under the transparent pixels, often black")
+    effect = effects.get(ctx.backend or "", "ai-toolkit trains the transparent areas as black, and sd-scripts "
+                         "(without alpha_mask) trains whatever colour hides under them")
     return Finding("alpha", "warning", item.rel, f"transparent image ({item.mode}); {effect}", fix)
 
 
@@ -131,9 +187,7 @@ def _mode(item: ImageFacts) -> Finding | None:
 
 def _geometry(ctx: LintContext, item: ImageFacts) -> list[Finding]:
     out = []
-    width, height = item.width, item.height
-    if item.orientation in (5, 6, 7, 8):
-        width, height = height, width
+    width, height = item.upright_size
     res = ctx.resolution
     if width * height < res * res:
         source = " (seed:000 asks for at least 1024×1024)" if res >= 1024 else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fluxgen.dataset.scan import backend_label, loaded_extensions
+from fluxgen.dataset.scan import CAPTION_EXTENSION, backend_label, display_name, loaded_extensions
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -24,6 +24,11 @@ class Finding:
     message: str
     fix: str
     paths: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # File names that are not UTF-8 become printable here, so a report can always be shown and stored.
+        self.path, self.message, self.fix = (display_name(t) for t in (self.path, self.message, self.fix))
+        self.paths = [display_name(p) for p in self.paths]
 
     def to_dict(self) -> dict:
         out = {"id": self.id, "severity": self.severity, "path": self.path, "message": self.message,
@@ -53,6 +58,7 @@ class LintContext:
     resolution: int
     caption_mode: str
     quick: bool
+    caption_ext: str = CAPTION_EXTENSION
 
     @property
     def extensions(self) -> frozenset[str]:

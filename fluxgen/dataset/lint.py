@@ -13,10 +13,13 @@ from fluxgen.dataset.captions import read_caption
 from fluxgen.dataset.checks import image_findings
 from fluxgen.dataset.findings import SEVERITY_RANK, Finding, LintContext, default_caption_mode
 from fluxgen.dataset.images import DEFAULT_MAX_PIXELS, ImageFacts, inspect_image, pixel_digest
+from fluxgen.dataset.name_checks import name_findings, webp_findings
 from fluxgen.dataset.scan import (
+    CAPTION_EXTENSION,
     CAPTION_MODES,
     KINDS,
     canonical_backend,
+    check_caption_ext,
     check_choice,
     check_folder,
     scan_folder,
@@ -40,6 +43,8 @@ class LintReport:
     findings: list[Finding]
     context: LintContext
     facts: list[ImageFacts] = field(default_factory=list, repr=False)
+    # Exact copies as relative paths the way they are on disk (finding paths are made printable).
+    duplicates: list[list[str]] = field(default_factory=list, repr=False)
 
     @property
     def errors(self) -> list[Finding]:
@@ -72,28 +77,36 @@ def lint_dataset(
     quick: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     workers: int | None = None,
+    caption_ext: str = CAPTION_EXTENSION,
 ) -> LintReport:
-    """Lint a dataset. `quick` reads headers only (no decode, no duplicate search) for `fluxgen plan`."""
+    """Lint a dataset. `quick` reads headers and file ends only (no decode, no duplicate search) for `fluxgen plan`.
+
+    `max_pixels` is Pillow's warning limit: pictures above it warn, above twice as many (where Pillow refuses
+    to open them) are errors.
+    """
     root = check_folder(path)
     kind = check_choice(kind, KINDS, "kind")
     mode = check_choice(caption_mode, CAPTION_MODES, "caption mode") or default_caption_mode(kind)
     if resolution < 64:
         raise UserError(f"--resolution {resolution} is too small; use 64 or more (FLUX.1 LoRAs train at 512–1024)")
     trigger = trigger.strip() if trigger and trigger.strip() else None
-    ctx = LintContext(kind, trigger, canonical_backend(backend), resolution, mode, quick)
-    scan = scan_folder(root)
+    ctx = LintContext(kind, trigger, canonical_backend(backend), resolution, mode, quick, check_caption_ext(caption_ext))
+    scan = scan_folder(root, ctx.caption_ext)
     facts = inspect_all(root, scan.images, quick=quick, max_pixels=max_pixels, workers=workers)
     captions = {rel: read_caption(root / rel, rel) for rel in scan.captions}
     loaded = [f for f in facts if f.ok and os.path.splitext(f.rel)[1].lower() in ctx.extensions]
-    findings = image_findings(ctx, facts)
+    findings = image_findings(ctx, facts) + name_findings(ctx, scan) + webp_findings(ctx, facts)
+    duplicates: list[list[str]] = []
     if not quick:
-        findings += duplicate_findings(facts, _pixel_digester(root, facts))
+        found, duplicates = duplicate_findings(facts, _pixel_digester(root, facts))
+        findings += found
     findings += caption_findings(ctx, scan, captions, {f.rel for f in facts if not f.ok})
     findings += mask_findings(ctx, scan.masks)
     findings += kind_advice(ctx, facts, len(loaded))
     findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.path, f.id))
     return LintReport(root=root, images=[root / rel for rel in scan.images], image_count=len(loaded),
-                      captions=[root / rel for rel in scan.captions], findings=findings, context=ctx, facts=facts)
+                      captions=[root / rel for rel in scan.captions], findings=findings, context=ctx, facts=facts,
+                      duplicates=duplicates)
 
 
 def inspect_all(root: Path, rels: list[str], *, quick: bool, max_pixels: int,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normalize_caption, read_caption
 from fluxgen.dataset.images import ImageFacts
-from fluxgen.dataset.scan import CAPTION_EXTENSION, MASK_SUFFIX, loaded_extensions
+from fluxgen.dataset.scan import MASK_SUFFIX, is_utf8_name, loaded_extensions, repair_name
 from fluxgen.dataset.transform import FORMAT_BY_PILLOW, FORMATS
 from fluxgen.dataset.writer import FileReport, OutputJob
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def plan_outputs(source: LintReport, opts: PrepareOptions, mode: str) -> tuple[dict[str, FileReport], list[OutputJob]]:
     """One report per source image (in order) and one job per image that will be written."""
-    copies = _duplicate_copies(source) if opts.dedupe else {}
+    copies = {rel: group[0] for group in source.duplicates for rel in group[1:]} if opts.dedupe else {}
     used: dict[str, set[str]] = {}
     reports: dict[str, FileReport] = {}
     jobs: list[OutputJob] = []
@@ -32,44 +32,42 @@ def plan_outputs(source: LintReport, opts: PrepareOptions, mode: str) -> tuple[d
             report.skipped = f"duplicate: same pixels as {copies[facts.rel]}"
             continue
         fmt, ext, same = _output_format(facts, opts)
-        folder, _, name = facts.rel.rpartition("/")
+        folder, _, name = repair_name(facts.rel).rpartition("/")
         stem = os.path.splitext(name)[0]
-        stems = _allocate(used.setdefault(folder.casefold(), set()), stem, opts.style_patches)
-        if stems[0] != stem and not opts.style_patches:
-            report.notes.append(f"renamed to {stems[0]}{ext} so it has a caption of its own")
+        # Masks go flat into one folder (ai-toolkit finds them by file name), so names must be unique overall.
+        scope = "" if opts.alpha == "mask" else folder.casefold()
+        stems = _allocate(used.setdefault(scope, set()), stem, opts.style_patches)
+        if not is_utf8_name(facts.rel):
+            report.notes.append(f"renamed to {stems[0]}{ext}: the name was not valid UTF-8")
+        elif stems[0] != stem and not opts.style_patches:
+            what = "a caption and a mask" if opts.alpha == "mask" else "a caption"
+            report.notes.append(f"renamed to {stems[0]}{ext} so it has {what} of its own")
         caption, caption_notes = _caption(source, facts.rel, opts, mode, stems[0])
         report.notes.extend(caption_notes)
         prefix = f"{folder}/" if folder else ""
         jobs.append(OutputJob(
             source=facts.rel, stems=[prefix + s for s in stems], fmt=fmt, ext=ext, same_format=same,
             captions=caption, exif=opts.exif, alpha=opts.alpha, crop=opts.crop, patches=opts.style_patches,
-            resolution=opts.resolution, upscale=opts.upscale,
+            resolution=opts.resolution, upscale=opts.upscale, caption_ext=source.context.caption_ext,
+            mask_names=[f"{s}.png" for s in stems] if opts.alpha == "mask" else [],
         ))
     return reports, jobs
-
-
-def _duplicate_copies(source: LintReport) -> dict[str, str]:
-    """Every exact copy after the first in its group -> the first one (which is kept)."""
-    copies = {}
-    for finding in source.findings:
-        if finding.id == "duplicate":
-            for rel in finding.paths[1:]:
-                copies[rel] = finding.paths[0]
-    return copies
 
 
 def _output_format(facts: ImageFacts, opts: PrepareOptions) -> tuple[str, str, bool]:
     """(format, extension, same as the source?): --format, else the source's when the trainer loads it, else PNG."""
     current = FORMAT_BY_PILLOW.get(facts.format or "")
     ext = os.path.splitext(facts.rel)[1].lower()
+    # ai-toolkit loads .webp, but its README supports only jpg, jpeg and png: convert unless asked for WebP.
+    keep = current if not (opts.backend == "ai-toolkit" and current == "webp") else None
     if opts.alpha == "keep" and facts.has_alpha and (opts.format or current) not in ("png", "webp"):
         fmt = "png"  # JPEG and BMP cannot carry the transparency being kept
     elif opts.format:
         fmt = opts.format
-    elif current and ext in loaded_extensions(opts.backend) and _ext_fits(current, ext):
-        return current, ext, True
-    elif current and f".{current}" in loaded_extensions(opts.backend):
-        fmt = current
+    elif keep and ext in loaded_extensions(opts.backend) and _ext_fits(keep, ext):
+        return keep, ext, True
+    elif keep and f".{keep}" in loaded_extensions(opts.backend):
+        fmt = keep
     else:
         fmt = "png"
     out_ext = FORMATS[fmt][1] if fmt in FORMATS else f".{fmt}"
@@ -99,7 +97,7 @@ def _caption(source: LintReport, rel: str, opts: PrepareOptions, mode: str, name
         return None, []
     if mode == "trigger":
         return opts.trigger, ["caption: the trigger word alone"]
-    cap_rel = os.path.splitext(rel)[0] + CAPTION_EXTENSION
+    cap_rel = os.path.splitext(rel)[0] + source.context.caption_ext
     path = source.root / cap_rel
     notes: list[str] = []
     text = None

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from fluxgen.dataset import transform
 from fluxgen.dataset.captions import template_fields
-from fluxgen.dataset.findings import default_caption_mode
+from fluxgen.dataset.findings import Finding, default_caption_mode, group_finding
+from fluxgen.dataset.images import DEFAULT_MAX_PIXELS
 from fluxgen.dataset.lint import LintReport, lint_dataset
 from fluxgen.dataset.naming import plan_outputs
-from fluxgen.dataset.scan import CAPTION_MODES, KINDS, canonical_backend, check_choice, check_folder
-from fluxgen.dataset.writer import FileReport, run_jobs
+from fluxgen.dataset.outdir import check_mask_dir, check_out, staged
+from fluxgen.dataset.scan import (
+    CAPTION_EXTENSION,
+    CAPTION_MODES,
+    KINDS,
+    canonical_backend,
+    check_caption_ext,
+    check_choice,
+    check_folder,
+)
+from fluxgen.dataset.writer import FileReport, OutputJob, run_jobs
 from fluxgen.errors import UserError
 
 __all__ = ["FileReport", "PrepareOptions", "PrepareResult", "prepare_dataset"]
 
 MAX_STYLE_PATCHES = 16
-TEMPLATE_FIELDS = {"trigger", "caption", "name"}
+TEMPLATE_FIELDS = ("trigger", "caption", "name")
 
 
 @dataclass
@@ -39,6 +50,8 @@ class PrepareOptions:
     captions: str | None = None
     caption_template: str | None = None
     dedupe: bool = True
+    caption_ext: str = CAPTION_EXTENSION
+    mask_dir: str | None = None  # with alpha="mask"; default: `<out>_masks` beside the output
 
 
 @dataclass
@@ -47,6 +60,7 @@ class PrepareResult:
     files: list[FileReport]
     lint: LintReport
     caption_mode: str
+    masks: Path | None = None
 
     @property
     def written(self) -> list[FileReport]:
@@ -64,42 +78,70 @@ def prepare_dataset(
     force: bool = False,
     *,
     workers: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> PrepareResult:
-    """Lint the source, write every usable image (and its caption) into `out`, then lint the result."""
+    """Lint the source, write every usable image (and its caption) into a fresh folder that replaces `out`
+    at the end, then lint the result."""
     opts = options or PrepareOptions()
     root = check_folder(src)
-    target = _check_out(root, Path(out), force)
+    target = check_out(root, Path(out), force)
     mode = _check_options(opts)
+    masks = check_mask_dir(root, target, opts.mask_dir, force) if opts.alpha == "mask" else None
     background = transform.parse_colour(opts.background)
     source = lint_dataset(root, kind=opts.kind, trigger=opts.trigger, backend=opts.backend,
-                          resolution=opts.resolution, caption_mode=mode, workers=workers)
+                          resolution=opts.resolution, caption_mode=mode, workers=workers,
+                          caption_ext=opts.caption_ext, max_pixels=max_pixels)
     reports, jobs = plan_outputs(source, opts, mode)
     for job in jobs:
         job.background = background
-    target.mkdir(parents=True, exist_ok=True)
-    for rel, done in run_jobs(root, target, jobs, force=force, workers=workers):
-        report = reports[rel]
-        report.outputs, report.notes, report.skipped = done.outputs, done.notes + report.notes, done.skipped
-    result_mode = "none" if mode == "none" else "captions"
+    _write(root, [target] + ([masks] if masks else []), jobs, reports, workers)
+    return PrepareResult(out=target, files=list(reports.values()), lint=_result_lint(target, opts, mode, workers),
+                         caption_mode=mode, masks=masks)
+
+
+def _write(root: Path, targets: list[Path], jobs: list[OutputJob], reports: dict[str, FileReport],
+           workers: int | None) -> None:
+    """Run the jobs into staging folders; a write error becomes one line naming the final path."""
+    temps: list[Path] = []
+    try:
+        with staged(targets, root) as temps:
+            mask_temp = temps[1] if len(temps) > 1 else None
+            for rel, done in run_jobs(root, temps[0], jobs, workers=workers, mask_dir=mask_temp):
+                report = reports[rel]
+                report.outputs, report.skipped, report.masks = done.outputs, done.skipped, done.masks
+                report.notes = done.notes + report.notes
+    except OSError as exc:
+        where = exc.filename or targets[0]
+        raise UserError(f"{_final(str(where), temps, targets)}: cannot write ({exc.strerror or exc}); pick an "
+                        "--out you can write to") from None
+    except UserError as exc:
+        raise UserError(_final(str(exc), temps, targets)) from None
+
+
+def _final(text: str, temps: list[Path], targets: list[Path]) -> str:
+    """Name the folder the user asked for, not the staging folder beside it."""
+    for temp, target in zip(temps, targets, strict=False):
+        text = text.replace(str(temp), str(target))
+    return text
+
+
+def _result_lint(target: Path, opts: PrepareOptions, mode: str, workers: int | None) -> LintReport:
+    """Lint the output as the trainer will read it; transparency kept on purpose is a note, not a warning."""
     lint = lint_dataset(target, kind=opts.kind, trigger=opts.trigger, backend=opts.backend,
-                        resolution=opts.resolution, caption_mode=result_mode, workers=workers)
-    return PrepareResult(out=target, files=list(reports.values()), lint=lint, caption_mode=mode)
+                        resolution=opts.resolution, caption_mode="none" if mode == "none" else "captions",
+                        workers=workers, caption_ext=opts.caption_ext)
+    kept = [f.path for f in lint.findings if f.id == "alpha"]
+    if opts.alpha == "keep" and kept:
+        lint.findings = [f for f in lint.findings if f.id != "alpha"] + [_alpha_kept(kept)]
+    return lint
 
 
-def _check_out(root: Path, out: Path, force: bool) -> Path:
-    """Refuse any --out that could touch the source: the same folder, inside it, or around it."""
-    target = out.expanduser().resolve()
-    if target == root:
-        raise UserError(f"{out}: --out is the source folder; pick a new folder so the source stays untouched")
-    if root in target.parents:
-        raise UserError(f"{out}: --out is inside the source folder {root}; pick a folder outside it")
-    if target in root.parents:
-        raise UserError(f"{out}: --out contains the source folder {root}; pick a folder beside it")
-    if target.exists() and not target.is_dir():
-        raise UserError(f"{out}: exists and is not a folder; pick another --out")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise UserError(f"{out}: folder is not empty; pass --force to write into it (existing files are replaced)")
-    return target
+def _alpha_kept(paths: list[str]) -> Finding:
+    return group_finding("alpha-kept", "info", paths,
+                         f"{len(paths)} image(s) keep their transparency, as asked; set alpha_mask = true on the "
+                         "sd-scripts subset and pass --masked_loss, or alpha_mask: true on the ai-toolkit dataset, "
+                         "or the transparent areas train as black",
+                         "set alpha_mask in the trainer's config (or prepare without --alpha keep to flatten them)")
 
 
 def _check_options(opts: PrepareOptions) -> str:
@@ -107,10 +149,13 @@ def _check_options(opts: PrepareOptions) -> str:
     opts.kind = check_choice(opts.kind, KINDS, "kind")
     opts.backend = canonical_backend(opts.backend)
     opts.trigger = opts.trigger.strip() if opts.trigger and opts.trigger.strip() else None
+    opts.caption_ext = check_caption_ext(opts.caption_ext)
     if opts.resolution < 64:
         raise UserError(f"--resolution {opts.resolution} is too small; use 64 or more (FLUX.1 LoRAs train at 512–1024)")
     if opts.alpha not in ("flatten", "mask", "keep"):
         raise UserError(f"--alpha '{opts.alpha}': choose flatten, mask or keep")
+    if opts.mask_dir is not None and opts.alpha != "mask":
+        raise UserError("--mask-dir needs --alpha mask (it is where the masks are written)")
     if opts.crop not in (None, "square"):
         raise UserError(f"--crop '{opts.crop}': the only crop is 'square'")
     if opts.format is not None and opts.format not in transform.FORMATS:
@@ -137,9 +182,11 @@ def _check_template(opts: PrepareOptions, explicit: str | None) -> None:
         fields = template_fields(template)
     except ValueError as exc:
         raise UserError(f"--caption-template '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
-    unknown = fields - TEMPLATE_FIELDS
+    unknown = sorted(fields - set(TEMPLATE_FIELDS))
     if unknown:
-        raise UserError(f"--caption-template: unknown field {{{sorted(unknown)[0]}}}; "
-                        "use {trigger}, {caption} or {name}")
+        close = difflib.get_close_matches(unknown[0], TEMPLATE_FIELDS, n=1)
+        hint = f" (did you mean {{{close[0]}}}?)" if close else ""
+        raise UserError(f"--caption-template: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
+                        "{name}")
     if "trigger" in fields and opts.trigger is None:
         raise UserError("--caption-template uses {trigger}; pass --trigger WORD")

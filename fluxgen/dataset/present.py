@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fluxgen.dataset.findings import DATASET_PATH, SEVERITIES, Finding, name_list
+from fluxgen.dataset.scan import display_name
 
 if TYPE_CHECKING:
     from fluxgen.dataset.lint import LintReport
@@ -55,33 +56,36 @@ def _plural(n: int, word: str) -> str:
 
 
 def prepare_lines(result: PrepareResult) -> list[Line]:
+    captions_ext = result.lint.context.caption_ext
     lines: list[Line] = []
     for item in result.files:
+        source = display_name(item.source)
         if item.skipped:
-            lines.append((f"{item.source}: skipped ({item.skipped})", "warning"))
+            lines.append((f"{source}: skipped ({display_name(item.skipped)})", "warning"))
             continue
-        images = [o for o in item.outputs if not o.endswith(".txt")]
+        images = [o for o in item.outputs if not o.endswith(captions_ext)]
         target = ", ".join(images) if len(images) <= 2 else f"{images[0]} … {images[-1]} ({len(images)} files)"
         what = "; ".join(item.notes) if item.notes else "copied unchanged"
-        lines.append((f"{item.source} → {target}: {what}", None))
-    written = sum(1 for o in _outputs(result) if not o.endswith(".txt") and not o.endswith("_mask.png"))
-    captions = sum(1 for o in _outputs(result) if o.endswith(".txt"))
+        lines.append((f"{source} → {target}: {what}", None))
+    outputs = [o for item in result.files for o in item.outputs]
+    written = sum(1 for o in outputs if not o.endswith(captions_ext))
+    captions = len(outputs) - written
     skipped = len(result.skipped)
     tail = f" ({skipped} skipped)" if skipped else ""
     lines.append((f"Wrote {_plural(written, 'image')} and {_plural(captions, 'caption')} to {result.out}{tail}.",
                   None))
+    if result.masks is not None:
+        count = sum(len(item.masks) for item in result.files)
+        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored): for "
+                      "ai-toolkit set the dataset's mask_path to this folder.", None))
     lines.append(("Lint of the result:", None))
     lines.extend(lint_lines(result.lint))
     return lines
 
 
-def _outputs(result: PrepareResult) -> list[str]:
-    return [o for item in result.files for o in item.outputs]
-
-
 def prepare_dict(result: PrepareResult) -> dict:
     """The `prepare --json` object: per-file outcomes and the result's lint."""
-    files = [{"source": f.source, "outputs": f.outputs, "notes": f.notes, "skipped": f.skipped}
-             for f in result.files]
-    return {"out": str(result.out), "caption_mode": result.caption_mode, "files": files,
-            "lint": result.lint.to_dict()}
+    files = [{"source": display_name(f.source), "outputs": f.outputs, "notes": f.notes,
+              "skipped": display_name(f.skipped) if f.skipped else None, "masks": f.masks} for f in result.files]
+    return {"out": str(result.out), "masks": str(result.masks) if result.masks else None,
+            "caption_mode": result.caption_mode, "files": files, "lint": result.lint.to_dict()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,11 @@ KINDS = ("subject", "style", "character", "concept")
 CAPTION_MODES = ("captions", "trigger", "none")
 
 
+# How a missing dataset folder is named to the user: the planner's --images option, or the DIR argument.
+IMAGES_HINT = "pass --images DIR with the folder of training images"
+ARGUMENT_HINT = "give the folder of training images as DIR"
+
+
 @dataclass
 class Scan:
     """Everything under a dataset folder that matters, as sorted paths relative to the root."""
@@ -45,10 +51,11 @@ class Scan:
     images: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     masks: list[str] = field(default_factory=list)
+    caption_ext: str = CAPTION_EXTENSION
 
     def caption_for(self, image_rel: str) -> str:
-        """`photo.jpg` → `photo.txt` in the same folder: the name both trainers look for."""
-        return _stem_rel(image_rel) + CAPTION_EXTENSION
+        """`photo.jpg` → `photo.txt` (or the chosen caption extension) in the same folder, as the trainers look."""
+        return _stem_rel(image_rel) + self.caption_ext
 
 
 def _stem_rel(rel: str) -> str:
@@ -62,14 +69,23 @@ def stem_key(rel: str) -> str:
     return _stem_rel(rel).casefold()
 
 
-def check_folder(path: str | os.PathLike[str]) -> Path:
-    """Resolve a dataset folder or raise the one-line error every command shows."""
+def check_folder(path: str | os.PathLike[str], hint: str = IMAGES_HINT) -> Path:
+    """Resolve a dataset folder or raise the one-line error; `hint` names the way the caller takes the folder."""
     root = Path(path).expanduser()
     if not root.exists():
-        raise UserError(f"{path}: no such folder; pass --images DIR with the folder of training images")
+        raise UserError(f"{path}: no such folder; {hint}")
     if not root.is_dir():
-        raise UserError(f"{path}: not a folder; pass --images DIR with the folder of training images")
+        raise UserError(f"{path}: not a folder; {hint}")
     return root.resolve()
+
+
+def check_caption_ext(value: str | None) -> str:
+    """`txt`, `.txt`, `.caption` → a dotted extension; refuse what cannot be a caption file's extension."""
+    text = CAPTION_EXTENSION if value is None else value.strip()
+    ext = text if text.startswith(".") else f".{text}"
+    if not re.fullmatch(r"\.[A-Za-z0-9_-]+", ext) or ext.lower() in IMAGE_LIKE_EXTENSIONS:
+        raise UserError(f"--caption-ext '{value}': not a caption extension; use e.g. .txt or .caption")
+    return ext
 
 
 def check_choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
@@ -99,12 +115,42 @@ def loaded_extensions(backend: str | None) -> frozenset[str]:
 
 
 def backend_label(backend: str | None) -> str:
-    return backend or "every trainer"
+    return backend or "the trainers"
 
 
-def scan_folder(root: Path) -> Scan:
+def trainers_loading(ext: str) -> list[str]:
+    """The backends whose image folder picks up files with this extension."""
+    return [name for name, exts in IMAGE_EXTENSIONS_BY_BACKEND.items() if ext.lower() in exts]
+
+
+def display_name(text: str) -> str:
+    """A file name as printable UTF-8: bytes that are not UTF-8 (kept by os.walk as surrogates) shown as `\\xe9`."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_utf8_name(text: str) -> bool:
+    return not any("\udc80" <= char <= "\udcff" for char in text)
+
+
+def repair_name(text: str) -> str:
+    """A UTF-8 name for one that is not: each stray byte read as Windows-1252, the usual origin (`café`)."""
+    return "".join(_byte_char(ord(c) - 0xDC00) if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
+def _byte_char(value: int) -> str:
+    try:
+        return bytes([value]).decode("cp1252")
+    except UnicodeDecodeError:
+        return "_"
+
+
+def scan_folder(root: Path, caption_ext: str = CAPTION_EXTENSION) -> Scan:
     """Walk recursively (as ai-toolkit does), skipping hidden entries and trainer cache folders."""
-    scan = Scan(root=root)
+    caption_ext = check_caption_ext(caption_ext)
+    scan = Scan(root=root, caption_ext=caption_ext)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
         rel_dir = Path(dirpath).relative_to(root).as_posix()
@@ -115,7 +161,7 @@ def scan_folder(root: Path) -> Scan:
             ext = os.path.splitext(name)[1].lower()
             if ext in IMAGE_LIKE_EXTENSIONS:
                 scan.images.append(rel)
-            elif ext == CAPTION_EXTENSION:
+            elif ext == caption_ext.lower():
                 scan.captions.append(rel)
     scan.images.sort()
     scan.captions.sort()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxgen.dataset import transform
+from fluxgen.dataset import geometry, transform
 from fluxgen.fsio import atomic_write
 
 PARALLEL_MIN = 8
@@ -20,6 +20,7 @@ class FileReport:
     outputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None
+    masks: list[str] = field(default_factory=list)  # relative to the mask folder
 
 
 @dataclass
@@ -39,6 +40,8 @@ class OutputJob:
     patches: int = 0
     resolution: int = 1024
     upscale: bool = False
+    caption_ext: str = ".txt"
+    mask_names: list[str] = field(default_factory=list)  # one per stem with --alpha mask, in the mask folder
 
 
 @dataclass
@@ -46,16 +49,17 @@ class JobResult:
     outputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None
+    masks: list[str] = field(default_factory=list)
 
 
-def run_jobs(root: Path, target: Path, jobs: list[OutputJob], *, force: bool,
-             workers: int | None) -> Iterator[tuple[str, JobResult]]:
+def run_jobs(root: Path, target: Path, jobs: list[OutputJob], *, workers: int | None,
+             mask_dir: Path | None = None) -> Iterator[tuple[str, JobResult]]:
     """(source, result) per job, in job order; a pool over files when there are enough of them."""
     from functools import partial
 
     from fluxgen.dataset.lint import default_workers
 
-    run = partial(run_job, root, target, force=force)
+    run = partial(run_job, root, target, mask_dir=mask_dir)
     sources = [job.source for job in jobs]
     count = workers if workers is not None else default_workers()
     if count <= 1 or len(jobs) < PARALLEL_MIN:
@@ -68,7 +72,8 @@ def run_jobs(root: Path, target: Path, jobs: list[OutputJob], *, force: bool,
         yield from zip(sources, pool.map(run, jobs, chunksize=chunk), strict=True)
 
 
-def run_job(root: Path, target: Path, job: OutputJob, *, force: bool) -> JobResult:
+def run_job(root: Path, target: Path, job: OutputJob, *, mask_dir: Path | None = None) -> JobResult:
+    """Decode, shape and write one source image; a file that cannot be decoded is skipped, a write error raises."""
     result = JobResult()
     try:
         data = (root / job.source).read_bytes()
@@ -77,24 +82,22 @@ def run_job(root: Path, target: Path, job: OutputJob, *, force: bool) -> JobResu
         result.skipped = f"cannot decode it ({exc})"
         return result
     result.notes = notes
-    for stem, (image, mask) in zip(job.stems, pictures, strict=True):
+    for i, (stem, (image, mask)) in enumerate(zip(job.stems, pictures, strict=False)):
         rel = stem + job.ext
         copy = job.same_format and not notes and job.patches == 0
-        atomic_write(target / rel, data if copy else transform.encode(image, job.fmt), force=force)
+        atomic_write(target / rel, data if copy else transform.encode(image, job.fmt))
         result.outputs.append(rel)
-        if mask is not None:
-            atomic_write(target / f"{stem}_mask.png", transform.encode(mask, "png"), force=force)
-            result.outputs.append(f"{stem}_mask.png")
+        if mask is not None and mask_dir is not None:
+            atomic_write(mask_dir / job.mask_names[i], transform.encode(mask, "png"))
+            result.masks.append(job.mask_names[i])
         if job.captions is not None:
-            atomic_write(target / f"{stem}.txt", job.captions, force=force)
-            result.outputs.append(f"{stem}.txt")
-    if job.patches:
-        result.notes.append(f"{len(job.stems)} overlapping style patches")
+            atomic_write(target / f"{stem}{job.caption_ext}", job.captions)
+            result.outputs.append(f"{stem}{job.caption_ext}")
     return result
 
 
 def _shape(data: bytes, job: OutputJob) -> tuple[list[tuple[object, object | None]], list[str]]:
-    """Decode and transform; returns (RGB image, mask or None) per output and the notes, in order."""
+    """Decode and transform; returns (image, mask or None) per output and the notes, in order."""
     im, notes = transform.open_upright(data, exif=job.exif)
     source_mode = im.mode
     im, mode_notes, _ = transform.to_rgba(im)
@@ -103,12 +106,15 @@ def _shape(data: bytes, job: OutputJob) -> tuple[list[tuple[object, object | Non
         notes.append("grayscale stored as RGB")
     if job.crop == "square" and im.width != im.height:
         notes.append(f"centre-cropped {im.width}×{im.height} to a square")
-        im = transform.centre_square(im)
-    pieces = [im.crop(box) for box in transform.patch_boxes(im.width, im.height, job.patches)] if job.patches else [im]
+        im = geometry.centre_square(im)
+    pieces = [im]
+    if job.patches:
+        pieces, patch_notes = _patches(im, job)
+        notes += patch_notes
     out = []
     alpha_note = None
     for piece in pieces:
-        piece, size_note = transform.fit_resolution(piece, job.resolution, upscale=job.upscale)
+        piece, size_note = geometry.fit_resolution(piece, job.resolution, upscale=job.upscale)
         if size_note and not job.patches:
             notes.append(size_note)
         rgb, mask, alpha_note = transform.split_alpha(piece, alpha=job.alpha, background=job.background)
@@ -120,3 +126,15 @@ def _shape(data: bytes, job: OutputJob) -> tuple[list[tuple[object, object | Non
     elif not job.same_format:
         notes.append(f"saved as {job.fmt.upper()}")
     return out, notes
+
+
+def _patches(im, job: OutputJob) -> tuple[list, list[str]]:
+    """Overlapping square crops of at least the training resolution; a small picture is enlarged first only
+    with --upscale."""
+    notes = []
+    if job.upscale and min(im.size) < job.resolution:
+        im, note = geometry.fit_resolution(im, job.resolution, upscale=True)
+        notes.append(f"{note} before cutting patches")
+    plan = geometry.patch_boxes(im.width, im.height, job.patches, job.resolution)
+    notes += [f"{len(plan.boxes)} overlapping style patches", *plan.notes]
+    return [im.crop(box) for box in plan.boxes], notes

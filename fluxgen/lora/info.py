@@ -139,6 +139,8 @@ def _alpha_warnings(info: LoraInfo) -> list[str]:
     if alpha["source"] == "tensors" and len(alpha["values"]) > 1:
         return [f"alpha varies across modules ({', '.join(alpha['values'])})"]
     if info.format == keys.PEFT and alpha["source"] in ("fluxgen.alpha", "ss_network_alpha"):
+        if any("fluxgen.lora_B_scaled_by" in group for group in info.metadata.values()):
+            return []  # the builtin trainer folded alpha/rank into lora_B: loading at scale 1 is what it trained
         if list(alpha["values"]) != list(info.ranks):
             return [f"metadata says alpha {', '.join(alpha['values'])} but peft keys store no alpha: "
                     "diffusers loads it with alpha = rank (scale 1)"]

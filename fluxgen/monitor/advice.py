@@ -7,8 +7,22 @@ trainers' own low-VRAM options (reference ai-toolkit.md §2.3, sd-scripts.md §7
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from fluxgen.events import Diagnosis, Event
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What is known about a run beyond its console, so a fix can be concrete: the plan's values (for fluxgen
+    options that use less memory), the trainer's Python and checkout, and the run folder (for `fluxgen resume`)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    python: str | None = None
+    trainer_dir: str | None = None
+    run_dir: str | None = None
 
 FIXES = {
     "gated_model": (
@@ -42,6 +56,10 @@ FIXES = {
         "Read the traceback just above that line in the log; fix the setting it names and start again "
         "(ai-toolkit resumes from its newest checkpoint by itself)."
     ),
+    "environment": (
+        "Install the trainer's requirements into the Python that runs it (pip install -r requirements.txt "
+        "in its checkout); `fluxgen doctor` checks every module the trainer imports."
+    ),
     "interrupted": (
         "Start the same job again to continue: ai-toolkit resumes from its newest checkpoint by itself "
         "(steps after the last save are lost); sd-scripts continues with "
@@ -70,7 +88,42 @@ _LOW_VRAM = {
         "scale_parameter=False warmup_init=False`) or 8-bit AdamW instead of AdamW"
     ),
 }
+# With a run folder, these fixes end with the command that continues the run.
+_RESUME_FIXES = {
+    "crash": "Read the traceback just above that line in train.log and fix what it names; then `fluxgen resume {run}` "
+             "continues from the last checkpoint.",
+    "interrupted": "Continue it with `fluxgen resume {run}` (from the last checkpoint; ai-toolkit loses the steps "
+                   "after its last save).",
+    "stall": FIXES["stall"].replace("stop it and resume from the last checkpoint",
+                                    "stop it (Ctrl-C) and continue with `fluxgen resume {run}`"),
+}
 _RAM_RE = re.compile(r"DefaultCPUAllocator|can't allocate memory", re.I)
+_KILLED_RE = re.compile(r"died with <Signals\.SIGKILL: 9>|returned non-zero exit status -9\b")
+_MISSING_MODULE_RE = re.compile(r"No module named '([^']+)'")
+# VRAM tiers (as `--vram` plans them, ref:sd-scripts §7) and what the next one down changes, per backend.
+_TIERS = (8, 10, 12, 16, 24, 48, 80)
+_SD_TIER = {16: "Adafactor and batch size 1", 12: "16 blocks swapped to the CPU", 10: "22 blocks swapped, fp8 T5-XXL",
+            8: "28 blocks swapped, fp8 T5-XXL"}
+
+
+def fix_for(code: str, context: RunContext | None = None) -> str:
+    """The fix of a diagnosis kind; with a run folder it names the `fluxgen resume` that continues the run."""
+    if context is not None and context.run_dir and code in _RESUME_FIXES:
+        return _RESUME_FIXES[code].format(run=context.run_dir)
+    return FIXES[code]
+
+
+def refine(code: str | None, message: str | None) -> str:
+    """A more precise kind than the parser's for a few crashes: a module the trainer's Python lacks."""
+    code = code or "crash"
+    if code == "crash" and _MISSING_MODULE_RE.search(message or ""):
+        return "environment"
+    return code
+
+
+def was_killed(message: str | None) -> bool:
+    """`accelerate launch` reporting that the trainer was SIGKILLed (by the kernel, when RAM ran out)."""
+    return bool(_KILLED_RE.search(message or ""))
 _PATH_RES = (
     re.compile(r"No such file or directory: '([^']+)'"),
     re.compile(r"file not found[^:]*: (.+)$", re.I),
@@ -81,11 +134,13 @@ _VOLUPTUOUS_RE = re.compile(
 )
 
 
-def from_error(event: Event, backend: str | None = None) -> Diagnosis:
+def from_error(event: Event, backend: str | None = None, context: RunContext | None = None) -> Diagnosis:
     """The diagnosis of one error event, with the fix for its kind."""
-    code, message = event.code or "crash", (event.message or "").strip()
-    if code == "out_of_memory":
-        return out_of_memory(event, backend)
+    code, message = refine(event.code, event.message), (event.message or "").strip()
+    if code == "out_of_memory" or (code == "crash" and was_killed(message)):
+        return out_of_memory(event, backend, killed=code != "out_of_memory", context=context)
+    if code == "environment":
+        return environment(message, context)
     if code == "nan_loss":
         at = f" at step {event.step}" if event.step is not None else ""
         return Diagnosis(code, f"The loss became NaN/inf{at}: training diverged.", FIXES[code])
@@ -109,42 +164,95 @@ def from_error(event: Event, backend: str | None = None) -> Diagnosis:
         return Diagnosis(code, f"The trainer rejected its command line: {message}", FIXES[code])
     if code == "bad_config":
         return Diagnosis(code, f"The trainer rejected a setting: {message}", FIXES[code])
-    return Diagnosis("crash", f"The trainer crashed: {message}", FIXES["crash"])
+    return Diagnosis("crash", f"The trainer crashed: {message}", fix_for("crash", context))
 
 
-def out_of_memory(event: Event | None, backend: str | None = None, killed: bool = False) -> Diagnosis:
+def environment(message: str, context: RunContext | None = None) -> Diagnosis:
+    """The trainer's Python lacks a module: its environment is incomplete, nothing about the run is wrong."""
+    m = _MISSING_MODULE_RE.search(message)
+    module = m[1] if m else "a module"
+    python = context.python if context and context.python else None
+    if python is None:
+        return Diagnosis("environment", f"The trainer's Python cannot import {module}.", FIXES["environment"])
+    where = f"{context.trainer_dir}/requirements.txt" if context and context.trainer_dir else "requirements.txt"
+    fix = (f"Install the trainer's requirements into {python}: `{python} -m pip install -r {where}`; then run "
+           "`fluxgen doctor`, which imports every module the trainer needs in that Python.")
+    return Diagnosis("environment", f"The trainer's Python ({python}) cannot import {module}.", fix)
+
+
+_WHERE = {"loading": " while loading the model", "caching": " while caching", "sampling": " while sampling"}
+
+
+def out_of_memory(event: Event | None, backend: str | None = None, killed: bool = False,
+                  context: RunContext | None = None) -> Diagnosis:
     message = (event.message or "") if event else ""
-    if killed or _RAM_RE.search(message):
-        what = (
-            "The trainer was killed (SIGKILL), which usually means the system ran out of RAM."
-            if killed
-            else "The system ran out of RAM (not GPU memory)."
-        )
-        return Diagnosis(
-            "out_of_memory",
-            what,
-            "Close other programs or add swap: FLUX.1 LoRA training wants 32 GB of RAM at least and "
-            "64 GB to be safe (seed:002 ran out at 32 GB while caching latents; seed:004). Fewer data "
-            "loader workers also help.",
-        )
     phase, step = (event.phase, event.step) if event else (None, None)
-    where = {
-        "loading": " while loading the model",
-        "caching": " while caching",
-        "sampling": " while sampling",
-    }
-    at = where.get(phase or "", "") + (f" at step {step}" if step else "")
-    options = [_LOW_VRAM[backend]] if backend in _LOW_VRAM else list(_LOW_VRAM.values())
-    fix = (
-        "Lower the batch size to 1, then the resolution (1024 → 768 → 512; seed:001). If it still does not "
-        "fit, use the low-VRAM settings: " + "; ".join(options) + "."
-    )
-    if phase == "sampling":
+    at = _WHERE.get(phase or "", "") + (f" at step {step}" if step else "")
+    if killed or _RAM_RE.search(message):
+        return _system_ram(killed, at, context)
+    values = context.values if context is not None else {}
+    if values:
+        fix = _memory_fix(values, backend, phase)
+    else:
+        options = [_LOW_VRAM[backend]] if backend in _LOW_VRAM else list(_LOW_VRAM.values())
         fix = (
-            "Sampling needs memory on top of training: lower the sample size, or skip the baseline sample "
-            "(ai-toolkit `train.skip_first_sample: true`). " + fix
+            "Lower the batch size to 1, then the resolution (1024 → 768 → 512; seed:001). If it still does not "
+            "fit, use the low-VRAM settings: " + "; ".join(options) + "."
         )
+        if phase == "sampling":
+            fix = (
+                "Sampling needs memory on top of training: lower the sample size, or skip the baseline sample "
+                "(ai-toolkit `train.skip_first_sample: true`). " + fix
+            )
     return Diagnosis("out_of_memory", f"The GPU ran out of memory{at}.", fix)
+
+
+def _system_ram(killed: bool, at: str, context: RunContext | None) -> Diagnosis:
+    what = (f"The trainer was killed (SIGKILL){at}, which usually means the system ran out of RAM."
+            if killed else f"The system ran out of RAM (not GPU memory){at}.")
+    workers = (context.values.get("workers") if context else None) or 0
+    fewer = "`--set train.workers=1` (fewer data-loader processes)" if workers > 1 else "fewer data-loader workers"
+    return Diagnosis("out_of_memory", what, (
+        "Close other programs or add swap: FLUX.1 LoRA training wants 32 GB of RAM at least and 64 GB to be safe "
+        f"(seed:002 ran out at 32 GB while caching latents; seed:004); {fewer} also helps. `fluxgen doctor` "
+        "shows this machine's RAM."))
+
+
+def _memory_fix(values: Mapping[str, Any], backend: str | None, phase: str | None) -> str:
+    """Less GPU memory as fluxgen options for this plan, cheapest first (seed:001's failure table: batch size 1,
+    768 px; then the next VRAM tier down, ref:sd-scripts §7)."""
+    steps = []
+    if phase == "sampling" and (values.get("sample_size") or 0) > 512:
+        steps.append("`--set samples.size=512` (samples need memory on top of training)")
+    if (values.get("batch_size") or 1) > 1:
+        steps.append("`--set train.batch_size=1`")
+    if values.get("gradient_checkpointing") is False:
+        steps.append("`--set train.gradient_checkpointing=true`")
+    resolution = max(values.get("resolution") or [1024])
+    if resolution > 512:
+        steps.append(f"`--set train.resolution=[{768 if resolution > 768 else 512}]`")
+    steps += _tier_steps(values, backend)
+    if not steps:
+        return ("This plan already uses fluxgen's lowest memory settings; train on a GPU with more memory "
+                "(seed:004: 24 GB at least, 48 GB recommended).")
+    return ("Train again with less memory, trying these in order: " + "; ".join(steps)
+            + " (seed:001's failure table: batch size 1, 768 px; sd-scripts' VRAM table, ref:sd-scripts §7).")
+
+
+def _tier_steps(values: Mapping[str, Any], backend: str | None) -> list[str]:
+    tier = values.get("vram_tier") or values.get("vram") or 24
+    lower = next((t for t in reversed(_TIERS) if t < tier), None)
+    if backend == "sd-scripts" and lower is not None:
+        return [f"`--vram {lower}` (the next VRAM tier down: {_SD_TIER.get(lower, 'fp8 base model')})"]
+    if backend == "ai-toolkit" and tier >= 24:
+        what = "low_vram and 8-bit quantization" if tier >= 48 else "ai-toolkit's low_vram mode"
+        return [f"`--vram {lower}` (the next VRAM tier down: {what})"]
+    if backend == "ai-toolkit":
+        return ["`--backend sd-scripts` (block swapping fits 8-16 GB cards; ai-toolkit has no lower setting)"]
+    if backend == "builtin":
+        return ["`--backend sd-scripts` for a real FLUX.1 on this card (the builtin trainer neither quantizes "
+                "nor swaps blocks)"]
+    return []
 
 
 def _dataset_error(message: str) -> Diagnosis:

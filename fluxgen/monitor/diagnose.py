@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from fluxgen.events import Diagnosis, Event, Summary
-from fluxgen.monitor.advice import FIXES, from_error, out_of_memory
+from fluxgen.monitor.advice import FIXES, RunContext, fix_for, from_error, out_of_memory, refine, was_killed
 
-__all__ = ["FIXES", "from_error", "summarize"]
+__all__ = ["FIXES", "RunContext", "fix_for", "from_error", "summarize"]
 
 INTERRUPT_EXIT_CODES = frozenset({130, 143, -2, -15})
 KILLED_EXIT_CODES = frozenset({137, -9})
@@ -25,6 +25,7 @@ PRIORITY = (
     "bad_argument",
     "no_data",
     "nan_loss",
+    "environment",
     "crash",
 )
 
@@ -85,11 +86,13 @@ def summarize(
     exit_code: int | None = None,
     final_lora_exists: bool | None = None,
     backend: str | None = None,
+    context: RunContext | None = None,
 ) -> Summary:
     """Status and diagnosis of a run. Without an exit code the text alone decides: only a final save counts
-    as completed, and a log that just stops is still running."""
+    as completed, and a log that just stops is still running. `context` (the plan's values, the trainer's
+    Python, the run folder) makes the fixes concrete."""
     f = _facts(events)
-    status, diagnosis = _judge(f, exit_code, final_lora_exists, backend)
+    status, diagnosis = _judge(f, exit_code, final_lora_exists, backend, context)
     return Summary(
         status=status,
         last_step=f.last_step,
@@ -101,22 +104,23 @@ def summarize(
     )
 
 
-def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend: str | None):
+def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend: str | None,
+           context: RunContext | None = None):
     if exit_code in INTERRUPT_EXIT_CODES or f.interrupted is not None:
-        return "interrupted", _interrupted(f)
+        return "interrupted", _interrupted(f, context)
     if f.errors:
-        return "failed", from_error(_main_error(f.errors), backend)
+        return "failed", _from_errors(f.errors, backend, context)
     if exit_code is None:
         if f.final_saved:
             return "completed", None
-        return "running", _watch(f.watch) if f.watch else None
+        return "running", _watch(f.watch, context) if f.watch else None
     if exit_code in KILLED_EXIT_CODES:
-        return "failed", out_of_memory(None, backend, killed=True)
+        return "failed", out_of_memory(None, backend, killed=True, context=context)
     if exit_code != 0:
         if f.survived:
-            return "failed", from_error(_main_error(f.survived), backend)
+            return "failed", _from_errors(f.survived, backend, context)
         return "failed", Diagnosis(
-            "crash", f"The trainer exited with code {exit_code} without an error message.", FIXES["crash"]
+            "crash", f"The trainer exited with code {exit_code} without an error message.", fix_for("crash", context)
         )
     if final_exists or (final_exists is None and (f.final_saved or f.trained)):
         return "completed", None
@@ -132,9 +136,18 @@ def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend:
     )
 
 
+def _from_errors(errors: list[Event], backend: str | None, context: RunContext | None) -> Diagnosis:
+    main = _main_error(errors)
+    if refine(main.code, main.message) == "crash" and any(was_killed(e.message) for e in errors):
+        # the kernel's OOM killer leaves no message of the trainer's own, only accelerate's report of the SIGKILL
+        return out_of_memory(main, backend, killed=True, context=context)
+    return from_error(main, backend, context)
+
+
 def _main_error(errors: list[Event]) -> Event:
     def rank(e: Event) -> int:
-        return PRIORITY.index(e.code) if e.code in PRIORITY else len(PRIORITY)
+        code = refine(e.code, e.message)
+        return PRIORITY.index(code) if code in PRIORITY else len(PRIORITY)
 
     best = min(rank(e) for e in errors)
     candidates = [e for e in errors if rank(e) == best]
@@ -143,14 +156,15 @@ def _main_error(errors: list[Event]) -> Event:
     return (own or candidates)[-1]
 
 
-def _interrupted(f: _Facts) -> Diagnosis:
+def _interrupted(f: _Facts, context: RunContext | None = None) -> Diagnosis:
     at = f" at step {f.last_step}" if f.last_step is not None else ""
     last = list(f.checkpoints.items())[-1] if f.checkpoints else None
     saved = f"; the last checkpoint is {last[0]}" if last else "; no checkpoint was saved"
     return Diagnosis(
-        "interrupted", f"The run was stopped (Ctrl-C or a signal){at}{saved}.", FIXES["interrupted"]
+        "interrupted", f"The run was stopped (Ctrl-C or a signal){at}{saved}.", fix_for("interrupted", context)
     )
 
 
-def _watch(event: Event) -> Diagnosis:
-    return Diagnosis(event.code or "stall", event.message or "", FIXES.get(event.code or "stall", ""))
+def _watch(event: Event, context: RunContext | None = None) -> Diagnosis:
+    code = event.code or "stall"
+    return Diagnosis(code, event.message or "", fix_for(code, context) if code in FIXES else "")

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from fluxgen.events import Diagnosis, Event, Summary
+from fluxgen.events import Event, Summary
 from fluxgen.runner import ChildRun, Ended, Launch, make_redactor
 from fluxgen.runs.record import Recorder
+from fluxgen.runs.verdict import classify, redact_result, run_context
+
+__all__ = ["AttemptResult", "FollowOptions", "classify", "run_attempt"]
 
 NOTE_WARNINGS = ("stall", "slowdown", "nan_loss", "oom_skipped", "resume_mismatch")
 
@@ -113,6 +116,17 @@ class Watch:
         self.events: list[Event] = []
         self.child: ChildRun | None = None
         self._unreadable_streams: set[str] = set()
+        self._view_gone = False
+
+    def show(self, method: str, *args: Any) -> None:
+        """Update the live view; a terminal that went away (closed window: SIGHUP, then EIO on every write) only
+        silences the view, the run is still followed and recorded to its end."""
+        if self._view_gone:
+            return
+        try:
+            getattr(self.view, method)(*args)
+        except OSError:
+            self._view_gone = True
 
     def output(self, stream: str, text: str) -> None:
         self.recorder.output(stream, text)
@@ -140,7 +154,7 @@ class Watch:
             self.follower.update(event)
             self._note(event)
         if events:
-            self.view.refresh()
+            self.show("refresh")
 
     def _in_context(self, event: Event) -> Event:
         """A stream's parser sees only its stream (ai-toolkit prints errors on stdout, its bar on stderr): an
@@ -159,7 +173,7 @@ class Watch:
             if warning.code == "stall" and self.options.on_stall == "stop" and self.child is not None:
                 self.recorder.note(f"stopping the trainer: {warning.message}")
                 self.child.stop("stall")
-        self.view.refresh(now)
+        self.show("refresh", now)
 
     def close(self) -> None:
         for stream, parser in self.parsers.items():
@@ -175,36 +189,44 @@ class Watch:
     def _note(self, e: Event) -> None:
         redact = self.recorder.redact
         if e.type == "checkpoint":
-            self.view.note(f"saved checkpoint step {e.step}: {redact(self._short(e.path or ''))}")
+            self.show("note", f"saved checkpoint step {e.step}: {redact(self._short(e.path or ''))}")
         elif e.type == "resume":
-            self.view.note(f"resumed from step {e.step}" + (f" ({redact(e.path)})" if e.path else ""))
+            self.show("note", f"resumed from step {e.step}" + (f" ({redact(e.path)})" if e.path else ""))
         elif e.type == "error":
-            self.view.note(f"trainer error: {redact(e.message or '')}")
+            self.show("note", f"trainer error: {redact(e.message or '')}")
         elif e.type == "warning" and e.code in NOTE_WARNINGS:
-            self.view.note(f"warning: {redact(e.message or '')}")
+            self.show("note", f"warning: {redact(e.message or '')}")
 
 
 def run_attempt(run_dir: Path, plan: Any, launch: Launch, number: int, *, what: str, options: FollowOptions,
                 t0: float | None = None, on_start: Callable[[int], None] | None = None,
-                expect_resume: int | None = None) -> AttemptResult:
-    """Run the trainer once, to its end, recording as it goes; classify how it ended."""
+                expect_resume: int | None = None, previous: dict[str, Any] | None = None) -> AttemptResult:
+    """Run the trainer once, to its end, recording as it goes; classify how it ended. `previous` is the run's
+    diagnosis before this attempt (a resume of a NaN run that trains nothing has not fixed it)."""
     from fluxgen.backends import get_backend
 
-    recorder = Recorder(run_dir, number, what=what, redact=make_redactor(launch.environ()), started=t0)
+    redact = make_redactor(launch.environ())
+    recorder = Recorder(run_dir, number, what=what, redact=redact, started=t0)
     watch = Watch(plan, recorder, options)
     child = ChildRun(launch, watch.output, on_tick=watch.tick, on_start=on_start, grace=options.grace,
                      tick=options.tick)
     watch.child = child
     try:
-        with watch.view:
+        watch.show("__enter__")
+        try:
             ended = child.run()
             watch.close()
             if expect_resume is not None:
                 _check_resume(watch, expect_resume)
+        finally:
+            watch.show("__exit__", None, None, None)
     finally:
         recorder.close()
     outputs = get_backend(plan.backend).find_outputs(plan, Path(run_dir))
-    summary = classify(plan, watch.events, ended, outputs, run_dir)
+    context = run_context(plan, launch, run_dir)
+    summary = classify(plan, watch.events, ended, outputs, run_dir, context=context, previous=previous,
+                       resumed=expect_resume is not None)
+    redact_result(summary, watch.events, redact)  # what goes on to the manifest, the report and stderr
     return AttemptResult(number, ended, summary, outputs, watch.events)
 
 
@@ -216,39 +238,3 @@ def _check_resume(watch: Watch, expected: int) -> None:
     said = f"step {seen}" if seen is not None else "the start (no resume in its log)"
     watch.take([Event("warning", code="resume_mismatch", step=seen, message=(
         f"The trainer continued from {said}, but the newest valid checkpoint is step {expected}."))])
-
-
-def classify(plan: Any, events: list[Event], ended: Ended, outputs: Any, run_dir: Path) -> Summary:
-    """Summarize the events with the exit code and the final file, then account for a stop fluxgen made."""
-    from fluxgen.monitor.diagnose import FIXES, summarize
-
-    summary = summarize(events, exit_code=ended.exit_code, final_lora_exists=outputs.final is not None,
-                        backend=plan.backend)
-    if ended.stop_reason == "stall":
-        stall = next((e for e in reversed(events) if e.code == "stall"), None)
-        message = stall.message if stall and stall.message else "The trainer made no progress."
-        summary.status = "failed"
-        summary.diagnosis = Diagnosis("stall", f"{message} fluxgen stopped it (--on-stall stop).", FIXES["stall"])
-    elif summary.status == "interrupted" or (ended.stop_reason and summary.status != "completed"):
-        summary.status = "interrupted"
-        summary.diagnosis = interrupted(plan, outputs, ended, summary, run_dir)
-    return summary
-
-
-def interrupted(plan: Any, outputs: Any, ended: Ended, summary: Summary, run_dir: Path) -> Diagnosis:
-    """Say where the run stopped and which checkpoint is the last one a resume continues from."""
-    from fluxgen.runs.checkpoints import resume_point
-
-    how = f"by {ended.stop_reason}" if ended.stop_reason else "by a signal"
-    at = f" at step {summary.last_step}" + (f"/{summary.total}" if summary.total else "") if summary.last_step else ""
-    point = resume_point(plan, Path(run_dir), move_broken=False)
-    if point.path is not None:
-        last = f"The last checkpoint is {point.path.relative_to(run_dir)} (step {point.step})."
-    else:
-        last = "No checkpoint was saved, so a resume starts again from step 0."
-    lost = ""
-    if plan.backend == "ai-toolkit" and summary.last_step and (point.step or 0) < summary.last_step:
-        lost = (f" ai-toolkit writes no checkpoint when it is stopped: steps after {point.step or 0} are lost "
-                "and will be trained again.")
-    return Diagnosis("interrupted", f"The run was stopped {how}{at}. {last}{lost}",
-                     f"Continue it with `fluxgen resume {run_dir}`.")

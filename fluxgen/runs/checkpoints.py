@@ -7,6 +7,7 @@ every candidate and moves broken ones out of the trainer's way before resuming.
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 import struct
@@ -68,31 +69,65 @@ class ResumePoint:
                 "skipped": [{"path": rel(p), "why": why} for p, why in self.skipped]}
 
 
-def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True) -> ResumePoint:
-    """The newest valid checkpoint/state of a run for its backend, with the trainer arguments that use it."""
+def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True, bad_from: int | None = None) -> ResumePoint:
+    """The newest valid checkpoint/state of a run for its backend, with the trainer arguments that use it.
+    `bad_from`: the step the loss became NaN at; what was saved from then on carries the divergence."""
     backend = plan.backend
     if backend == "sd-scripts":
-        return _sd_state(plan, Path(run_dir))
+        return _sd_state(plan, Path(run_dir), bad_from)
     from fluxgen.backends import get_backend
 
     outputs = get_backend(backend).find_outputs(plan, Path(run_dir))
     point = ResumePoint(None, None, ["--resume"] if backend == "builtin" else [])
     for step, path in sorted(outputs.checkpoints, key=lambda c: c[0], reverse=True):
-        problem = safetensors_problem(path)
+        problem = safetensors_problem(path) or _diverged(step, bad_from)
         if problem is None:
             if point.path is None:
                 point.step, point.path = step, path
             continue
         point.skipped.append((path, problem))
         if move_broken:
-            target = path.parent / SKIPPED_DIR / path.name
-            target.parent.mkdir(exist_ok=True)
-            path.replace(target)
-            point.moved.append((path, target))
+            point.moved.append((path, set_aside(path)))
+    if backend == "ai-toolkit" and move_broken:
+        _clear_the_way(plan, Path(run_dir), point)
     return point
 
 
-def _sd_state(plan: Any, run_dir: Path) -> ResumePoint:
+def _diverged(step: int, bad_from: int | None) -> str | None:
+    return f"saved after the loss became NaN at step {bad_from}" if bad_from is not None and step >= bad_from else None
+
+
+def set_aside(path: Path) -> Path:
+    """Move a file or folder into `fluxgen-skipped/` beside it (never over an earlier one): kept, but out of the
+    trainer's sight."""
+    folder = path.parent / SKIPPED_DIR
+    folder.mkdir(exist_ok=True)
+    target, n = folder / path.name, 2
+    while target.exists():
+        target, n = folder / f"{path.stem}.{n}{path.suffix}", n + 1
+    path.replace(target)
+    return target
+
+
+def _clear_the_way(plan: Any, run_dir: Path, point: ResumePoint) -> None:
+    """ai-toolkit continues from the newest `<name>*` file by ctime, whatever fluxgen chose (reference
+    ai-toolkit.md §4): after a run that saved its final `<name>.safetensors` and still failed (NaN, a crash in the
+    last sample) that is the final file. Set aside the final file and everything newer than the chosen checkpoint."""
+    name = plan.values["name"]
+    root = run_dir / "output" / name
+    since = point.path.stat().st_ctime_ns if point.path is not None else None
+    for path in sorted(root.glob(f"{glob.escape(name)}*")) if root.is_dir() else []:
+        if path == point.path:
+            continue
+        final = path.name == f"{name}.safetensors"
+        if final or since is None or path.stat().st_ctime_ns > since:
+            why = ("the final LoRA of an unfinished run (ai-toolkit would continue from it)" if final
+                   else "newer than the checkpoint to continue from (ai-toolkit would take it)")
+            point.skipped.append((path, why))
+            point.moved.append((path, set_aside(path)))
+
+
+def _sd_state(plan: Any, run_dir: Path, bad_from: int | None = None) -> ResumePoint:
     """sd-scripts continues from a `--save_state` folder: `<name>[-stepNNNNNNNN|-NNNNNN]-state` with its
     `train_state.json` ({"current_epoch", "current_step"}) and the LoRA weights (reference sd-scripts.md §5)."""
     out = run_dir / "output"
@@ -103,6 +138,7 @@ def _sd_state(plan: Any, run_dir: Path) -> ResumePoint:
         if not folder.is_dir() or not _SD_STATE_RE.fullmatch(folder.name[len(name):]):
             continue
         step, problem = _sd_state_step(folder)
+        problem = problem or _diverged(step, bad_from)
         if problem:
             skipped.append((folder, problem))
         else:

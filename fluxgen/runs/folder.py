@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,25 +65,62 @@ def run_label(run_dir: Path) -> str:
     return _STAMP_RE.sub("", run_dir.name)
 
 
-def intent_text(plan: Any, given: str | None) -> str:
-    """intent.yaml: the merged intent with absolute paths (it plans the same again), and how it was given."""
+@dataclass
+class GivenIntent:
+    """The intent as the user gave it: intent.yaml's text (the file, or the preset it names), and the command-line
+    overrides recorded beside it in the manifest. The merged result is the plan's, in plan.json."""
+
+    text: str
+    source: str | None = None  # the preset name, intent file or rendered config given as INTENT
+    overrides: list[dict[str, Any]] = field(default_factory=list)  # {"key", "value", "origin"}
+    command: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {"source": self.source, "overrides": self.overrides, "command": self.command}
+
+
+def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command: str | None = None) -> GivenIntent:
+    """What the user gave: an intent file's own text, a preset as `extends: <name>`, a rendered config's embedded
+    intent (what reproduce plans from), or nothing but options (`{}`)."""
     import yaml
 
-    lines = ["# The intent of this run. Plan it again with: fluxgen plan <this file>"]
-    if given:
-        lines.append(f"# given as: {given}")
-    lines.append(f"# from: {' < '.join(plan.chain) or 'the command line'}")
+    from fluxgen.intent import KINDS
+    from fluxgen.presets import embedded_intent
+
+    records = [{"key": key, "value": value, "origin": origin} for key, value, origin in overrides]
+    if ref is None:
+        text = "{}\n"
+    elif ref not in KINDS and Path(ref).expanduser().is_file():
+        path = Path(ref).expanduser()
+        embedded = embedded_intent(path)
+        if embedded is not None:
+            body = yaml.safe_dump(embedded.get("intent", {}), sort_keys=True, allow_unicode=True)
+            text = f"# the intent embedded in the header of {path.name}\n{body}"
+        else:
+            text = path.read_text(encoding="utf-8")
+    else:
+        text = f"extends: {ref}\n"
+    return GivenIntent(text, ref, records, command)
+
+
+def intent_text(plan: Any) -> str:
+    """intent.yaml for a plan made in code (no INTENT given by a user): its merged intent, absolute paths."""
+    import yaml
+
+    lines = ["# The intent of this run. Plan it again with: fluxgen plan <this file>",
+             f"# from: {' < '.join(plan.chain) or 'the command line'}"]
     body = yaml.safe_dump(plan.intent, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return "\n".join(lines) + "\n" + body
 
 
-def write_run_files(run_dir: Path, plan: Any, launch: Any, *, given: str | None, force: bool = False) -> list[str]:
+def write_run_files(run_dir: Path, plan: Any, launch: Any, *, given: GivenIntent | None,
+                    force: bool = False) -> list[str]:
     """Render the plan's files and plan.json into the run folder, then intent.yaml, command.json and the lint
     report; returns the names of the files that describe the run (hashed in the manifest)."""
     from fluxgen.render import render_plan_to
 
     written = render_plan_to(plan, run_dir, force=force)
-    atomic_write(run_dir / INTENT_NAME, intent_text(plan, given))
+    atomic_write(run_dir / INTENT_NAME, given.text if given is not None else intent_text(plan))
     atomic_write(run_dir / COMMAND_NAME, json.dumps(launch.record(), indent=2, ensure_ascii=False) + "\n")
     names = [p.name for p in written] + [INTENT_NAME, COMMAND_NAME]
     if plan.dataset_lint is not None:

@@ -56,12 +56,21 @@ def run_row(run_dir: Path) -> RunRow:
 
 
 def list_runs(runs_root: Path) -> list[RunRow]:
-    """Every run folder under runs_root, oldest first."""
+    """Every run folder under runs_root, oldest first; one whose record cannot be read is listed as `damaged`."""
     root = Path(runs_root)
     if not root.is_dir():
         return []
-    rows = [run_row(p) for p in sorted(root.iterdir()) if is_run_dir(p)]
+    rows = [_row_or_damaged(p) for p in sorted(root.iterdir()) if is_run_dir(p)]
     return sorted(rows, key=lambda r: (r.started or "", r.dir.name))
+
+
+def _row_or_damaged(run_dir: Path) -> RunRow:
+    from fluxgen.errors import UserError
+
+    try:
+        return run_row(run_dir)
+    except (UserError, OSError, ValueError, TypeError, AttributeError):
+        return RunRow(run_dir, run_label(run_dir), None, "damaged", None, None, None, None, 0)
 
 
 def age(started: str | None, now: datetime | None = None) -> str:

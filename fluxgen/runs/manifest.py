@@ -109,6 +109,7 @@ def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -
         "warnings": [],
         "checkpoints": [],
         "final_lora": None,
+        "final_lora_sha256": None,
         "samples": [],
         "attempts": [],
         "pid": os.getpid(),
@@ -134,11 +135,21 @@ def outputs_record(plan: Any, outputs: Any, run_dir: Path) -> dict[str, Any]:
         step, index = (int(m[1]), int(m[2])) if m else (None, None)
         prompt = prompts[index] if index is not None and index < len(prompts) else None
         samples.append({"step": step, "index": index, "path": _rel(path, run_dir), "prompt": prompt})
+    # Hashes say which file a checkpoint was when someone shares or compares it (a resume can re-save a name).
     return {
-        "checkpoints": [{"step": step, "path": _rel(path, run_dir)} for step, path in sorted(outputs.checkpoints)],
+        "checkpoints": [{"step": step, "path": _rel(path, run_dir), "sha256": _hash_or_none(path)}
+                        for step, path in sorted(outputs.checkpoints)],
         "final_lora": _rel(outputs.final, run_dir) if outputs.final else None,
+        "final_lora_sha256": _hash_or_none(outputs.final) if outputs.final else None,
         "samples": samples,
     }
+
+
+def _hash_or_none(path: Path) -> str | None:
+    try:
+        return sha256_file(path)
+    except OSError:  # removed between listing and hashing (the trainer pruned it)
+        return None
 
 
 def pid_alive(pid: Any) -> bool:

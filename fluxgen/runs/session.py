@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.errors import UserError
-from fluxgen.runner import Launch, build_launch
+from fluxgen.runner import Launch, build_launch, make_redactor
 from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
 from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
 
@@ -89,8 +89,9 @@ def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
     return {"launch": launch, "run_dir": where, "trainer": trainer, "unresolved": missing}
 
 
-def start_run(plan: Any, options: TrainOptions, *, given: str | None = None) -> RunResult:
-    """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved)."""
+def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResult:
+    """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
+    `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
     from fluxgen.runs.folder import new_run_dir, write_run_files
     from fluxgen.runs.manifest import initial_manifest
     from fluxgen.trainers import locate
@@ -105,6 +106,8 @@ def start_run(plan: Any, options: TrainOptions, *, given: str | None = None) -> 
         _discard(run_dir)
         raise
     manifest = initial_manifest(plan, trainer, run_dir, files)
+    if given is not None:
+        manifest["intent"] = given.record()
     manifest["t0"] = time.time()
     write_manifest(run_dir, manifest)
     return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
@@ -132,7 +135,7 @@ def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
     if status == "completed":
         raise UserError(f"{run_dir}: already completed; use `fluxgen reproduce {run_dir}` to train it again")
     plan = load_plan(run_dir)
-    point = resume_point(plan, run_dir)
+    point = resume_point(plan, run_dir, bad_from=diverged_at(run_dir, manifest))
     if plan.backend == "sd-scripts" and point.path is None:
         why = "; ".join(f"{p.name}: {w}" for p, w in point.skipped) or "none was saved"
         raise UserError(f"{run_dir}: no usable training state in output/ ({why}); sd-scripts resumes only from "
@@ -145,6 +148,18 @@ def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
     return _run(run_dir, plan, launch, trainer, manifest, options, what=what, extra=extra, expect=point.step)
 
 
+def diverged_at(run_dir: Path, manifest: dict[str, Any]) -> int | None:
+    """The step the loss became NaN at in the last attempt, when that is how the run ended."""
+    from fluxgen.runs.record import read_events
+
+    if (manifest.get("diagnosis") or {}).get("code") != "nan_loss":
+        return None
+    last = len(manifest.get("attempts") or [])
+    steps = [row["step"] for row in read_events(run_dir) if row.get("code") == "nan_loss"
+             and row.get("attempt") == last and isinstance(row.get("step"), int)]
+    return min(steps) if steps else None
+
+
 def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
          *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
     from fluxgen.trainers import checkout_commit
@@ -153,6 +168,7 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
     record = {"attempt": len(attempts) + 1, "what": what, "started": now_iso(), "argv": launch.argv,
               "trainer_commit": checkout_commit(trainer.dir), **(extra or {})}
     attempts.append(record)
+    previous = manifest.get("diagnosis") if attempts[:-1] else None
     manifest.update(status="running", pid=os.getpid(), ended=None, exit_code=None, diagnosis=None)
     write_manifest(run_dir, manifest)
     if options.announce is not None:
@@ -164,12 +180,14 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
 
     try:
         result = run_attempt(run_dir, plan, launch, record["attempt"], what=what, options=options.follow,
-                             t0=manifest.get("t0"), on_start=started, expect_resume=expect)
+                             t0=manifest.get("t0"), on_start=started, expect_resume=expect, previous=previous)
     except BaseException as exc:
-        _abandon(run_dir, manifest, record, exc)
+        _abandon(run_dir, manifest, record, exc, make_redactor(launch.environ()))
         raise
     _finish(run_dir, plan, manifest, record, result)
     report, report_error = _report(run_dir) if options.report else (None, None)
+    if report_error:
+        report_error = make_redactor(launch.environ())(report_error)
     return RunResult(run_dir, result, manifest, report, report_error)
 
 
@@ -191,9 +209,10 @@ def _finish(run_dir: Path, plan: Any, manifest: dict[str, Any], record: dict[str
     write_manifest(run_dir, manifest)
 
 
-def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], exc: BaseException) -> None:
+def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], exc: BaseException,
+             redact: Callable[[str], str]) -> None:
     """fluxgen itself failed mid-attempt (the trainer's group is already ended): say so in the record."""
-    what = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+    what = redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
     diagnosis = {"code": "crash", "message": f"fluxgen stopped following the run ({what}).",
                  "fix": f"Continue it with `fluxgen resume {run_dir}`."}
     record.update(ended=now_iso(), status="failed", diagnosis=diagnosis)

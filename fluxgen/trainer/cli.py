@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from fluxgen.trainer.config import load_config
 from fluxgen.trainer.console import Console
 
 EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
+TRAIN_MODULES = ("torch", "diffusers", "transformers", "peft", "safetensors")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +38,11 @@ def main(argv: list[str] | None = None, console: Console | None = None, stop=Non
     except FluxgenError as exc:
         console.error(_one_line(str(exc)))
         return exc.exit_code
+    missing = [m for m in TRAIN_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        console.error(f"the builtin trainer needs {', '.join(TRAIN_MODULES)}; missing here: {', '.join(missing)}; "
+                      "install them with: pip install 'fluxgen[train]'")
+        return 1
     from fluxgen.trainer.loop import Stop, TrainingInterrupted, train
 
     stop = stop if stop is not None else Stop()

@@ -161,6 +161,26 @@ def resolve(key: str, general: dict[str, Any], ds: dict[str, Any], sub: dict[str
     return None, None
 
 
+def _bucket_range(i: int, general: dict[str, Any], ds: dict[str, Any], args: SdArgs | None) -> list[Finding]:
+    """sd-scripts asserts min_bucket_reso <= resolution <= max_bucket_reso (defaults 256 and 1024)."""
+    res = resolve("resolution", general, ds, None, args)[0]
+    sides = [res] if isinstance(res, int) else [r for r in res if isinstance(r, int)] if isinstance(res, list) else []
+    low = resolve("min_bucket_reso", general, ds, None, args)[0]
+    high = resolve("max_bucket_reso", general, ds, None, args)[0]
+    low = 256 if low is None else low
+    high = 1024 if high is None else high
+    out = []
+    if sides and isinstance(low, int) and low > min(sides):
+        out.append(Finding("error", f"datasets[{i}].min_bucket_reso", f"{low} is above the resolution {min(sides)}; "
+                           "sd-scripts refuses a smallest bucket larger than the resolution",
+                           f"set min_bucket_reso = {min(sides)} or lower", "sd-bucket-range"))
+    if sides and isinstance(high, int) and high < max(sides):
+        out.append(Finding("error", f"datasets[{i}].max_bucket_reso", f"{high} is below the resolution {max(sides)}; "
+                           "sd-scripts refuses a largest bucket smaller than the resolution",
+                           f"set max_bucket_reso = {max(sides)} or higher", "sd-bucket-range"))
+    return out
+
+
 def dataset_rules(data: dict[str, Any], args: SdArgs | None) -> list[Finding]:
     """Rules on resolved values: resolution set somewhere, caption extension, FLUX bucket steps."""
     general = data.get("general") if isinstance(data.get("general"), dict) else {}
@@ -175,6 +195,8 @@ def dataset_rules(data: dict[str, Any], args: SdArgs | None) -> list[Finding]:
         if bucket and isinstance(steps, int) and steps % 64:
             out.append(Finding("error", f"datasets[{i}].bucket_reso_steps", f"{steps} is not a multiple of 64, "
                                "which FLUX training requires with buckets", "use 64", "sd-bucket-steps"))
+        if bucket:
+            out += _bucket_range(i, general, ds, args)
     for path, ds, sub in _subsets(data):
         if "image_dir" in sub and resolve("caption_extension", general, ds, sub, args)[0] is None:
             out.append(Finding("warning", f"{path}.caption_extension", "not set: captions are read from "

@@ -55,6 +55,11 @@ def truncated_jpeg(path: Path, seed: int = 11) -> Path:
     return path
 
 
+def listing(folder: Path) -> list[str]:
+    """Sorted names in a folder, leaving out hidden ones (prepare's marker file)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under root (to prove a folder was not touched)."""
     return {
@@ -82,5 +87,62 @@ def make():
     return SimpleNamespace(
         picture=picture, save=save, rotated_jpeg=rotated_jpeg, transparent_png=transparent_png,
         sixteen_bit_png=sixteen_bit_png, truncated_jpeg=truncated_jpeg, tree_digest=tree_digest,
-        heic_head=HEIC_HEAD,
+        heic_head=HEIC_HEAD, damaged_png=damaged_png, bytes_name=bytes_name, rgb_icc_profile=rgb_icc_profile,
+        srgb_colorants=(SRGB_RED, SRGB_GREEN, SRGB_BLUE), listing=listing,
     )
+
+
+def damaged_png(path: Path, seed: int = 21, zeroed: int = 50) -> Path:
+    """A PNG whose compressed pixel data has `zeroed` bytes overwritten with zeros (header and IEND intact)."""
+    save(picture(seed, (128, 128)), path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 4 + 40
+    data[start:start + zeroed] = bytes(zeroed)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def bytes_name(folder: Path, name: bytes) -> Path:
+    """A path whose file name is raw bytes (e.g. Latin-1 `caf\\xe9.jpg`), as a str the way os.walk returns it."""
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
+
+
+def _icc_tag(kind: bytes, body: bytes) -> bytes:
+    data = kind + b"\x00" * 4 + body
+    return data + b"\x00" * (-len(data) % 4)
+
+
+def _s15(value: float) -> bytes:
+    return int(round(value * 65536)).to_bytes(4, "big", signed=True)
+
+
+def rgb_icc_profile(description: str, red, green, blue, gamma: float = 2.2) -> bytes:
+    """A minimal ICC v2 matrix/TRC display profile with the given D50 colorants (XYZ triples)."""
+    import struct
+
+    text = description.encode("ascii") + b"\x00"
+    desc = struct.pack(">I", len(text)) + text + b"\x00" * 8 + b"\x00\x00\x00" + b"\x00" * 67
+    xyz = {name: b"".join(_s15(v) for v in triple)
+           for name, triple in (("wtpt", (0.9642, 1.0, 0.8249)), ("rXYZ", red), ("gXYZ", green), ("bXYZ", blue))}
+    curve = struct.pack(">IH", 1, int(round(gamma * 256)))
+    tags = [(b"desc", _icc_tag(b"desc", desc))]
+    tags += [(name.encode(), _icc_tag(b"XYZ ", body)) for name, body in xyz.items()]
+    tags += [(name, _icc_tag(b"curv", curve)) for name in (b"rTRC", b"gTRC", b"bTRC")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, blobs = struct.pack(">I", len(tags)), b""
+    for sig, blob in tags:
+        table += sig + struct.pack(">II", offset + len(blobs), len(blob))
+        blobs += blob
+    size = offset + len(blobs)
+    header = struct.pack(">I4sI4s4s4s", size, b"lcms", 0x02100000, b"mntr", b"RGB ", b"XYZ ")
+    header += b"\x00" * 12 + b"acsp" + b"\x00" * 24 + struct.pack(">I", 0)
+    header += _s15(0.9642) + _s15(1.0) + _s15(0.8249)
+    header += b"\x00" * (128 - len(header))
+    return header + table + blobs
+
+
+# sRGB's colorants adapted to D50; swapping red and green gives a profile whose "red" is sRGB's green.
+SRGB_RED, SRGB_GREEN, SRGB_BLUE = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)

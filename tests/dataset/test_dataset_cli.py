@@ -63,7 +63,7 @@ def test_lint_missing_folder(invoke, tmp_path):
     result = invoke("lint", tmp_path / "nope")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == f"error: {tmp_path / 'nope'}: no such folder; pass --images DIR with the folder of training images\n"
+    assert result.stderr == f"error: {tmp_path / 'nope'}: no such folder; give the folder of training images as DIR\n"
 
 
 @pytest.mark.parametrize(
@@ -105,9 +105,9 @@ def test_prepare_json(invoke, tmp_path, make):
     result = invoke("prepare", src, "--out", tmp_path / "out", "--json", "--captions", "none", "--resolution", "64",
                     "--format", "png", "--crop", "square")
     data = json.loads(result.stdout)
-    assert data["files"] == [{"source": "a.jpg", "outputs": ["a.png"], "skipped": None,
+    assert data["files"] == [{"source": "a.jpg", "outputs": ["a.png"], "skipped": None, "masks": [],
                               "notes": ["resized 128×128 → 64×64", "saved as PNG"]}]
-    assert data["lint"]["summary"]["errors"] == 0 and data["caption_mode"] == "none"
+    assert data["lint"]["summary"]["errors"] == 0 and data["caption_mode"] == "none" and data["masks"] is None
 
 
 @pytest.mark.parametrize(

@@ -103,3 +103,53 @@ def test_band_masks_cover_all_bits():
         for shift, mask in dedupe.band_masks(distance):
             covered |= mask << shift
         assert covered == (1 << 64) - 1 and len(dedupe.band_masks(distance)) == distance + 1
+
+
+def test_5000_identical_pictures_are_one_group_in_well_under_a_second():
+    import time
+
+    from fluxgen.dataset.advice import duplicate_findings
+    from fluxgen.dataset.images import ImageFacts
+
+    thumb = bytes(range(0, 256, 4))
+    facts = [ImageFacts(rel=f"{i:05}.jpg", width=64, height=64, digest="same", dhash=0x0F0F_3C3C_5A5A_9999,
+                        thumb=thumb) for i in range(5000)]
+    start = time.perf_counter()
+    groups = dedupe.look_alike_groups([f.dhash for f in facts], [f.thumb for f in facts])
+    findings, copies = duplicate_findings(facts, lambda i: "pixels")
+    elapsed = time.perf_counter() - start
+    assert groups == [list(range(5000))]
+    assert [(f.id, len(f.paths)) for f in findings] == [("duplicate", 5000)] and len(copies[0]) == 5000
+    assert elapsed < 0.5, elapsed
+
+
+def test_crowded_band_stays_fast_and_finds_planted_pairs():
+    """5000 different hashes that all share one 16-bit band: no all-pairs comparison inside that bucket."""
+    import time
+
+    rng = random.Random(7)
+    hashes = [(rng.getrandbits(48) << 16) for _ in range(5000)]
+    hashes[10] = hashes[11] ^ (1 << 40)
+    thumbs = [bytes([rng.randrange(256)] * 64) for _ in range(5000)]
+    thumbs[10] = thumbs[11]
+    start = time.perf_counter()
+    groups = dedupe.look_alike_groups(hashes, thumbs)
+    assert time.perf_counter() - start < 1.0
+    assert [10, 11] in groups
+
+
+def test_composition_search_is_not_all_pairs():
+    """20000 thumbnails: planted layouts are grouped, and the search does not build a 20000² matrix."""
+    import time
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    thumbs = [bytes(rng.integers(0, 256, 64, dtype=np.uint8)) for _ in range(20000)]
+    base = rng.integers(40, 200, 64)
+    for k, i in enumerate((5, 900, 17000)):
+        thumbs[i] = bytes(np.clip(base + rng.integers(-6, 7, 64) + 10 * k, 0, 255).astype(np.uint8))
+    start = time.perf_counter()
+    found = dedupe.composition_groups(thumbs)
+    assert time.perf_counter() - start < 3.0
+    assert found == [[5, 900, 17000]]

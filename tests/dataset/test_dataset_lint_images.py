@@ -70,13 +70,13 @@ def test_broken_file_with_unloaded_extension_is_a_warning(tmp_path, make):
     make.save(make.picture(1), tmp_path / "good.jpg")
     (tmp_path / "empty.gif").write_bytes(b"")
     finding = only(lint(tmp_path), "zero-byte")
-    assert finding.severity == "warning" and "skips it" in finding.message
+    assert finding.severity == "warning" and "no trainer loads .gif files, so it is skipped" in finding.message
 
 
 def test_decompression_bomb_limit(tmp_path, make):
     make.save(make.picture(1, (100, 100)), tmp_path / "big.png")
-    make.save(make.picture(2, (80, 80)), tmp_path / "small.png")
-    report = lint(tmp_path, max_pixels=8000)
+    make.save(make.picture(2, (60, 60)), tmp_path / "small.png")
+    report = lint(tmp_path, max_pixels=4000)  # above twice the limit: Pillow refuses it
     bomb = only(report, "decompression-bomb")
     assert bomb.path == "big.png" and bomb.severity == "error"
     assert "100×100" in bomb.message
@@ -197,16 +197,6 @@ def test_subfolders_are_walked(tmp_path, make):
     make.save(make.picture(2), tmp_path / "more" / "b.jpg")
     report = lint(tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in report.images] == ["a.jpg", "more/b.jpg"]
-
-
-def test_quick_mode_skips_decoding_and_hashing(tmp_path, make):
-    make.truncated_jpeg(tmp_path / "cut.jpg")
-    make.save(make.picture(1), tmp_path / "a.png")
-    make.save(make.picture(1), tmp_path / "b.png")
-    full, quick = lint(tmp_path), lint(tmp_path, quick=True)
-    assert {"truncated", "duplicate"} <= ids(full)
-    assert not {"truncated", "duplicate"} & ids(quick)
-    assert quick.image_count == 3 and full.image_count == 2
 
 
 def test_quick_mode_is_fast_for_100_images(tmp_path, make):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from monitor.captures import LOGS, read_capture
+from monitor.captures import read_capture, require_captures
 
 
 @pytest.fixture(scope="session")
 def logs():
-    if not LOGS.is_dir():
-        pytest.skip(f"the real console captures are not here: {LOGS}")
-    return LOGS
+    return require_captures()
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+from monitor.captures import LOGS, needs_captures, require_captures  # noqa: F401 - one definition for both suites
+
 FAKES = Path(__file__).parent / "fakes"
 AITK, SD = FAKES / "ai-toolkit", FAKES / "sd-scripts"
-LOGS = Path(__file__).resolve().parents[2].parent / "shared" / "logs"
+# The trainer children of the tests use one thread each: two pytest workers each running a torch trainer would
+# otherwise oversubscribe a 2-core machine many times over.
+QUIET_CHILD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 # The plan options every test run uses: the captures' shape (5 steps, saves and samples every 2) on a local model.
 AITK_ARGS = ("--steps", "5", "--set", "save.every=2", "--set", "samples.every=2")
 SD_ARGS = ("--backend", "sd-scripts", "--steps", "8", "--set", "save.every=2", "--set", "samples.every=4")

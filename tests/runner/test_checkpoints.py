@@ -56,6 +56,36 @@ def test_ai_toolkit_newest_valid_checkpoint_and_broken_ones_moved_aside(tmp_path
     assert point.to_dict(tmp_path)["path"] == "output/skull/skull_000000004.safetensors"
 
 
+def test_ai_toolkit_gets_nothing_newer_than_the_chosen_checkpoint(tmp_path: Path) -> None:
+    """ai-toolkit takes the newest `<name>*` by ctime: the final file of a failed run, or an older checkpoint
+    written again later, would win over the checkpoint fluxgen chose."""
+    root = tmp_path / "output" / "skull"
+    for step in (2, 4):
+        lora(root / f"skull_{step:09d}.safetensors")
+    lora(root / "skull.safetensors")
+    lora(root / "skull_000000002.safetensors")  # rewritten after step 4's save: newer by ctime
+    (root / SKIPPED_DIR).mkdir()
+    (root / SKIPPED_DIR / "skull.safetensors").write_bytes(b"from an earlier resume")
+    point = resume_point(plan("ai-toolkit"), tmp_path)
+    assert point.step == 4
+    assert sorted(p.name for p in root.glob("skull*")) == ["skull_000000004.safetensors"]
+    assert sorted(p.name for p in (root / SKIPPED_DIR).iterdir()) == [
+        "skull.2.safetensors", "skull.safetensors", "skull_000000002.safetensors"]
+    assert (root / SKIPPED_DIR / "skull.safetensors").read_bytes() == b"from an earlier resume"
+    assert {p.name for p, _ in point.skipped} == {"skull.safetensors", "skull_000000002.safetensors"}
+
+
+def test_checkpoints_saved_after_the_loss_went_nan_are_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "output" / "skull"
+    for step in (2, 4, 6):
+        lora(root / f"skull_{step:09d}.safetensors")
+    point = resume_point(plan("ai-toolkit"), tmp_path, bad_from=4)
+    assert point.step == 2
+    assert [(p.name, why) for p, why in point.skipped] == [
+        ("skull_000000006.safetensors", "saved after the loss became NaN at step 4"),
+        ("skull_000000004.safetensors", "saved after the loss became NaN at step 4")]
+
+
 def test_builtin_resumes_with_its_flag(tmp_path: Path) -> None:
     lora(tmp_path / "output" / "skull_000000003.safetensors")
     point = resume_point(plan("builtin"), tmp_path)

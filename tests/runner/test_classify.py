@@ -79,3 +79,18 @@ def test_a_run_that_finished_despite_the_signal_stays_completed(tmp_path: Path) 
     events = [*TRAINED, Event("checkpoint", step=2, path="skull.safetensors", final=True)]
     s = classify(plan(), events, end(0, "SIGINT"), Outputs(tmp_path / "skull.safetensors"), tmp_path)
     assert s.status == "completed"
+
+
+def test_a_resume_of_a_nan_run_that_trains_nothing_is_not_completed(tmp_path: Path) -> None:
+    events = [Event("resume", step=2), Event("checkpoint", step=2, path="skull.safetensors", final=True)]
+    previous = {"code": "nan_loss", "message": "The loss became NaN/inf at step 1: training diverged.", "fix": ""}
+    s = classify(plan(), events, end(0), Outputs(tmp_path / "skull.safetensors"), tmp_path, previous=previous,
+                 resumed=True)
+    assert (s.status, s.diagnosis.code) == ("failed", "nan_loss")
+    assert s.diagnosis.message.startswith("The trainer continued at step 2 and trained no step")
+    trained = classify(plan(), [*events[:1], *TRAINED], end(0), Outputs(tmp_path / "skull.safetensors"), tmp_path,
+                       previous=previous, resumed=True)
+    assert trained.status == "completed"
+    other = classify(plan(), events, end(0), Outputs(tmp_path / "skull.safetensors"), tmp_path,
+                     previous={"code": "crash"}, resumed=True)
+    assert other.status == "completed"  # e.g. a crash after the final save: the final file is good

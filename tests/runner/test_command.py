@@ -21,10 +21,17 @@ def plan_for(backend: str, images: Path, model: Path):
 def test_ai_toolkit_command(images: Path, model_dir: Path, tmp_path: Path) -> None:
     trainer = TrainerEnv("ai-toolkit", Path("/opt/ai-toolkit"), "/opt/venv/bin/python", "test", "test",
                          "27a03a91", "run.py")
-    launch = build_launch(plan_for("ai-toolkit", images, model_dir), tmp_path, trainer)
-    assert launch.argv == ["/opt/venv/bin/python", "/opt/ai-toolkit/run.py", "config.yaml"]
+    plan = plan_for("ai-toolkit", images, model_dir)
+    launch = build_launch(plan, tmp_path, trainer)
+    # ai-toolkit would read `<toolkit>/config/config.yaml` first if it exists: the real launch names the run's file
+    assert launch.argv == ["/opt/venv/bin/python", "/opt/ai-toolkit/run.py", str(tmp_path / "config.yaml")]
     assert launch.env == {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
     assert launch.cwd == tmp_path
+    from fluxgen.backends import ai_toolkit
+
+    relative = build_launch(plan, Path("runs/x"), trainer).argv[-1]
+    assert relative == str(Path.cwd() / "runs/x/config.yaml")
+    assert ai_toolkit.build_command(plan, trainer)[0][-1] == "config.yaml"  # command.txt's "run from this folder" form
 
 
 def test_sd_scripts_command_runs_accelerate_with_its_flags(images: Path, model_dir: Path, tmp_path: Path) -> None:
@@ -88,3 +95,31 @@ def test_launch_record_is_command_json(tmp_path: Path) -> None:
     record = launch.record({"HF_TOKEN": "hf_secret_value", "TERM": "xterm"})
     assert record == {"argv": ["python", "run.py", "config.yaml"], "env": {"COLUMNS": "200", "HF_TOKEN": "***"},
                       "cwd": str(tmp_path)}
+
+
+def test_user_config_is_checked_strictly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A typo in the user config would silently fall back to the vendored trainer: it is an error instead."""
+    from helpers import cli_run
+
+    config = tmp_path / "cfg" / "fluxgen" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[ai-toolkit]\ndirr = "/opt/ai-toolkit"\npython = 3\n\n[sd-scripst]\ndir = "/opt/sd"\n',
+                      encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    from fluxgen.errors import ConfigErrors
+
+    with pytest.raises(ConfigErrors) as caught:
+        locate("ai-toolkit")
+    assert sorted(str(caught.value).splitlines()) == [
+        f"{config}: ai-toolkit.dirr: unknown key (did you mean 'dir'?)",
+        f"{config}: ai-toolkit.python: must be a string (a path), not int 3",
+        f"{config}: sd-scripst: unknown section (did you mean 'sd-scripts'?)"]
+    result = cli_run("doctor", "--backend", "ai-toolkit", "--json")
+    assert result.exit_code == 0  # doctor reports it as a failed check rather than stopping
+    import json
+
+    check = json.loads(result.stdout)["backends"]["ai-toolkit"][0]
+    assert check["topic"] == "user config" and "dirr: unknown key (did you mean 'dir'?)" in check["detail"]
+    config.write_text('[ai-toolkit]\ndir = ""\n', encoding="utf-8")
+    with pytest.raises(ConfigErrors, match=r"ai-toolkit\.dir: is empty; give a path or remove the line"):
+        locate("ai-toolkit")

@@ -15,6 +15,30 @@ from helpers import cli_run
 PIN = pins()["ai-toolkit"]["commit"]
 
 
+@pytest.fixture(autouse=True)
+def _light_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import check really imports: the tests give each backend a light module list (torch takes seconds)."""
+    for backend in trainers.REQUIRED_MODULES:
+        monkeypatch.setitem(trainers.REQUIRED_MODULES, backend, ("json",))
+
+
+def python_with(tmp_path: Path, modules: dict[str, str]) -> str:
+    """A Python that sees extra top-level modules (name -> source of its __init__.py), as a trainer's venv would."""
+    import os
+    import stat
+    import sys
+
+    site = tmp_path / "site"
+    for name, source in modules.items():
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text(source, encoding="utf-8")
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{site}" exec "{sys.executable}" "$@"\n', encoding="utf-8")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    assert os.access(wrapper, os.X_OK)
+    return str(wrapper)
+
+
 def checkout(folder: Path, commit: str, *, packed: bool = False) -> Path:
     """A trainer checkout with its own git metadata (HEAD on a branch, loose or packed ref)."""
     (folder / ".git" / "refs" / "heads").mkdir(parents=True)
@@ -74,8 +98,38 @@ def test_python_that_cannot_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def test_missing_imports_are_listed_with_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(trainers.REQUIRED_MODULES, "builtin", ("json", "fluxgen_no_such_module"))
     check = by_topic(check_backend("builtin"))["imports"]
-    assert (check.status, check.detail) == ("fail", "cannot import fluxgen_no_such_module")
+    assert (check.status, check.detail) == ("fail", "cannot import fluxgen_no_such_module (ModuleNotFoundError: No "
+                                                    "module named 'fluxgen_no_such_module')")
     assert check.fix.endswith("-m pip install 'fluxgen[train]'")
+
+
+def test_a_module_that_is_there_but_fails_to_import_is_reported(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    """Finding a module is not importing it: an extension that raises at import stops the trainer all the same."""
+    python = python_with(tmp_path, {"gpu_ext": "raise RuntimeError('Found no NVIDIA driver on your system')\n"})
+    monkeypatch.setenv("FLUXGEN_SD_SCRIPTS_PYTHON", python)
+    monkeypatch.setitem(trainers.REQUIRED_MODULES, "sd-scripts", ("json", "gpu_ext"))
+    check = by_topic(check_backend("sd-scripts"))["imports"]
+    assert (check.status, check.detail) == ("fail", "cannot import gpu_ext (RuntimeError: Found no NVIDIA driver on "
+                                                    "your system)")
+
+
+def test_triton_with_a_cuda_torch_and_no_driver_is_ai_toolkits_import_crash(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Path) -> None:
+    torch = ("class version:\n    cuda = '13.0'\n"
+             "class cuda:\n    @staticmethod\n    def is_available():\n        return False\n")
+    python = python_with(tmp_path, {"torch": torch, "triton": ""})
+    monkeypatch.setenv("FLUXGEN_AI_TOOLKIT_DIR", str(checkout(tmp_path / "aitk", PIN)))
+    monkeypatch.setenv("FLUXGEN_AI_TOOLKIT_PYTHON", python)
+    monkeypatch.setitem(trainers.REQUIRED_MODULES, "ai-toolkit", ("torch",))
+    report = doctor(("ai-toolkit",), tmp_path)
+    triton = next(c for c in report["backends"]["ai-toolkit"] if c["topic"] == "triton")
+    assert triton["status"] == "fail" and "Found no NVIDIA driver on your system" in triton["detail"]
+    assert triton["fix"] == f"{python} -m pip uninstall -y triton, or install a CPU-only torch build"
+    assert report["ready"] == []
+    (tmp_path / "site" / "triton" / "__init__.py").unlink()
+    (tmp_path / "site" / "triton").rmdir()
+    assert "triton" not in {c.topic for c in check_backend("ai-toolkit")}
 
 
 def test_token_presence_never_its_value(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from runner.support import AITK, LOGS, SD
+from runner.support import AITK, LOGS, SD, needs_captures
 
 from fluxgen.monitor import parse_streams
 from fluxgen.monitor.diagnose import summarize
 from helpers import make_images
 
-pytestmark = pytest.mark.skipif(not LOGS.is_dir(), reason=f"the real captures are not at {LOGS}")
+pytestmark = needs_captures
 
 
 def signature(events) -> list[tuple]:

@@ -122,7 +122,8 @@ def test_runs_table_and_status(fake_env, images: Path, model_dir: Path, tmp_path
     status = cli_run("status", bad.name)
     assert status.exit_code == 0
     assert "diagnosis (out_of_memory): The GPU ran out of memory at step 3." in status.stdout
-    assert "  fix: Lower the batch size to 1" in status.stdout
+    assert ("  fix: Train again with less memory, trying these in order: `--set train.resolution=[768]`; `--vram 16` "
+            "(the next VRAM tier down: ai-toolkit's low_vram mode)") in status.stdout
 
 
 def test_a_run_whose_fluxgen_died_is_stale(fake_env, images: Path, model_dir: Path, tmp_path: Path) -> None:
@@ -139,3 +140,90 @@ def test_unknown_run_is_one_line(fake_env, tmp_path: Path) -> None:
     result = cli_run("status", "nope")
     assert result.exit_code == 1
     assert result.stderr == "error: nope: no such run in runs; `fluxgen runs --runs runs` lists them\n"
+
+
+def test_resume_of_a_nan_run_continues_before_the_divergence(fake_env, images: Path, model_dir: Path,
+                                                             tmp_path: Path) -> None:
+    """ai-toolkit resumes from the newest file by ctime: after a NaN run that is the final LoRA (step 5), which
+    would train nothing. fluxgen sets aside the final file and the checkpoints saved after the NaN step."""
+    run = trained(images, model_dir, tmp_path, FAKE_SCENARIO="nan")
+    first = manifest(run)
+    assert (first["status"], first["diagnosis"]["code"], first["final_lora"]) == (
+        "failed", "nan_loss", "output/cyber-skull/cyber-skull.safetensors")
+    result = cli_run("resume", str(run), env={"FAKE_SCENARIO": "success"})
+    assert result.exit_code == 0, result.stderr
+    m = manifest(run)
+    attempt = m["attempts"][1]
+    assert (attempt["resume"]["step"], attempt["resumed_from"], m["status"], m["last_step"]) == (2, 2, "completed", 5)
+    skipped = {s["path"]: s["why"] for s in attempt["resume"]["skipped"]}
+    assert skipped["output/cyber-skull/cyber-skull_000000004.safetensors"].startswith("saved after the loss became NaN")
+    assert "final LoRA of an unfinished run" in skipped["output/cyber-skull/cyber-skull.safetensors"]
+    aside = run / "output/cyber-skull/fluxgen-skipped"
+    assert sorted(p.name for p in aside.iterdir()) == ["cyber-skull.safetensors", "cyber-skull_000000004.safetensors"]
+    steps = [e["step"] for e in map(json.loads, (run / "events.jsonl").read_text().splitlines())
+             if e["type"] == "progress" and e["attempt"] == 2]
+    assert steps == [3, 4, 5]
+    assert not any(w["code"] == "resume_mismatch" for w in m["warnings"])
+
+
+def test_reproduce_compares_the_trainer_pin_from_a_config_file_alone(fake_env, images: Path, model_dir: Path,
+                                                                     tmp_path: Path, monkeypatch) -> None:
+    """A config file carries the pin it was rendered for in its header: compared with the local checkout."""
+    from fluxgen.trainers import pins
+
+    original = trained(images, model_dir, tmp_path)
+    theirs = tmp_path / "from-a-colleague.yaml"
+    theirs.write_bytes((original / "config.yaml").read_bytes())
+    checkout = tmp_path / "my-ai-toolkit"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / ".git" / "HEAD").write_text("f" * 40 + "\n")
+    monkeypatch.setenv("FLUXGEN_AI_TOOLKIT_DIR", str(checkout))
+    pin = pins()["ai-toolkit"]["commit"]
+    data = json.loads(cli_run("reproduce", str(theirs), "--dry-run", "--json").stdout)
+    assert (f"trainer ai-toolkit differs: theirs at {pin[:12]} (the pin their config was rendered for), yours at "
+            f"{'f' * 12} (your checkout)") in data["differences"]
+    from_folder = json.loads(cli_run("reproduce", str(original), "--dry-run", "--json").stdout)
+    assert any(n.startswith(f"trainer ai-toolkit differs: theirs at {pin[:12]}") for n in from_folder["differences"])
+
+
+def test_the_header_pin_is_read_in_every_form(tmp_path: Path) -> None:
+    from fluxgen.runs.reproduce import read_source
+
+    body = '# fluxgen-intent: {"chain":[],"intent":{}}\njob: extension\n'
+    for line in ("# trainer pin: ai-toolkit 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350",
+                 "# trainer pin: 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350",
+                 "# trainer: ai-toolkit 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350"):
+        config = tmp_path / "config.yaml"
+        config.write_text(f"{line}\n{body}", encoding="utf-8")
+        assert read_source(config).trainer_pin == "27a03a91f23eb1b757d5ec2e80ee3e129cfcc350", line
+    config.write_text(body, encoding="utf-8")
+    assert read_source(config).trainer_pin is None
+
+
+def test_reproduce_without_their_model_says_pass_model(fake_env, images: Path, model_dir: Path,
+                                                       tmp_path: Path) -> None:
+    import shutil
+
+    theirs = tmp_path / "their-model"
+    shutil.copytree(model_dir, theirs)
+    original = trained(images, theirs, tmp_path)
+    shutil.rmtree(theirs)
+    result = cli_run("reproduce", str(original), "--dry-run")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {original / 'config.yaml'}: their base model {theirs} is not on this machine; "
+                             "pass --model PATH (your copy: a diffusers folder, or the transformer file)\n")
+    mapped = cli_run("reproduce", str(original), "--model", str(model_dir), "--dry-run")
+    assert mapped.exit_code == 0, mapped.stderr
+
+
+def test_runs_lists_a_damaged_record_instead_of_stopping(fake_env, images: Path, model_dir: Path,
+                                                         tmp_path: Path) -> None:
+    good = trained(images, model_dir, tmp_path)
+    broken = tmp_path / "runs" / "cyber-skull-20200101-000000"
+    broken.mkdir()
+    (broken / "manifest.json").write_text('{"status": "runn', encoding="utf-8")
+    result = cli_run("runs")
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+    assert rows[broken.name][1:4] == ["-", "damaged", "-/-"] and rows[good.name][2] == "completed"
+    assert json.loads(cli_run("runs", "--json").stdout)[0]["status"] == "damaged"

@@ -49,6 +49,9 @@ def test_rejected_dataset_key(fake_env, images: Path, model_dir: Path, tmp_path:
 def test_out_of_memory_names_the_sd_scripts_options(fake_env, images: Path, model_dir: Path, tmp_path: Path) -> None:
     result = sd_train(images, model_dir, FAKE_SCENARIO="oom")
     assert result.exit_code == 1
-    assert "--blocks_to_swap" in result.stderr and "ai-toolkit" not in result.stderr.splitlines()[-1]
+    last = result.stderr.splitlines()[-1]
+    # fluxgen options for this plan (24 GB tier, 1024 px, batch size 1), not trainer keys
+    assert "`--set train.resolution=[768]`" in last and "`--vram 16` (the next VRAM tier down" in last
+    assert "batch_size" not in last and "--blocks_to_swap" not in last and "ai-toolkit" not in last
     events = [json.loads(line) for line in (only_run(tmp_path / "runs") / "events.jsonl").read_text().splitlines()]
     assert any(e["type"] == "error" and e.get("code") == "out_of_memory" for e in events)

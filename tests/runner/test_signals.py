@@ -101,3 +101,20 @@ def test_a_trainer_that_ignores_signals_is_killed_after_the_grace(fake_env, imag
     m = manifest(run)
     assert (m["status"], m["attempts"][0]["killed"], m["exit_code"]) == ("interrupted", True, -9)
     assert wait_group_gone(m["attempts"][0]["pid"]) == []
+
+
+def test_a_closed_terminal_stops_the_run_like_sigterm(fake_env, images: Path, model_dir: Path,
+                                                      tmp_path: Path) -> None:
+    """Closing the terminal sends fluxgen SIGHUP (the trainer, in its own session, gets nothing): the trainer
+    must not be left running and the run must not stay `running`."""
+    proc = start(images, model_dir, tmp_path, fake_env, AITK_ARGS)
+    wait_for(tmp_path / "runs", "*/train.log", "Saved checkpoint to")
+    run = only_run(tmp_path / "runs")
+    wait_for(run, "events.jsonl", '"step": 3')
+    out, err = interrupt(proc, signal.SIGHUP)
+    assert proc.returncode == 130, err
+    m = manifest(run)
+    assert (m["status"], m["attempts"][0]["stop_reason"]) == ("interrupted", "SIGHUP")
+    assert m["diagnosis"]["message"].startswith("The run was stopped by SIGHUP at step 3/5.")
+    assert m["exit_code"] == -15  # forwarded as SIGTERM, which ai-toolkit does not handle
+    assert wait_group_gone(m["attempts"][0]["pid"]) == []

@@ -39,6 +39,8 @@ def test_success_leaves_a_complete_record(fake_env, images: Path, model_dir: Pat
     assert m["trainer"]["pin"] == "27a03a91f23eb1b757d5ec2e80ee3e129cfcc350"
     assert m["dataset"]["fingerprint"] == json.loads((run / "plan.json").read_text())["values"]["fingerprint"]
     assert all(sha256_file(run / name) == digest for name, digest in m["files"].items())
+    assert m["final_lora_sha256"] == sha256_file(run / m["final_lora"])
+    assert all(c["sha256"] == sha256_file(run / c["path"]) for c in m["checkpoints"])
     assert len(m["attempts"]) == 1 and "pid" not in m
     assert not group_members(m["attempts"][0]["pid"])
 
@@ -47,7 +49,7 @@ def test_success_leaves_a_complete_record(fake_env, images: Path, model_dir: Pat
     with (run / "metrics.csv").open(newline="") as fh:
         assert [row["step"] for row in csv.DictReader(fh)] == ["1", "2", "3", "4", "5"]
     command = json.loads((run / "command.json").read_text())
-    assert command["cwd"] == str(run.resolve()) and command["argv"][-1] == "config.yaml"
+    assert command["cwd"] == str(run.resolve()) and command["argv"][-1] == str(run.resolve() / "config.yaml")
     assert command["env"]["HF_TOKEN"] == "***"
     for name in ("train.log", "events.jsonl", "command.json", "manifest.json"):
         assert "hf_never_written_anywhere" not in (run / name).read_text()
@@ -123,7 +125,8 @@ def test_dry_run_prints_the_command_and_creates_nothing(fake_env, images: Path, 
     result = cli_run(*train_args(images, model_dir, "--dry-run"))
     assert result.exit_code == 0, result.stderr
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
-    assert lines["command"].endswith("tests/runner/fakes/ai-toolkit/run.py config.yaml")
+    assert "tests/runner/fakes/ai-toolkit/run.py " in lines["command"]
+    assert lines["command"].endswith(f"{tmp_path}/runs/cyber-skull-<timestamp>/config.yaml'")
     assert lines["env"] == "COLUMNS=200 PYTHONIOENCODING=utf-8 PYTHONUNBUFFERED=1"
     assert lines["run folder"].startswith("runs/cyber-skull-<timestamp>")
     assert not (tmp_path / "runs").exists()
@@ -175,3 +178,50 @@ def test_missing_trainer_checkout_is_one_line(fake_env, images: Path, model_dir:
     assert result.stderr.splitlines()[-1].startswith(f"error: {tmp_path / 'no-checkout' / 'run.py'}: no ai-toolkit "
                                                      "checkout there ($FLUXGEN_AI_TOOLKIT_DIR)")
     assert not (tmp_path / "runs").exists()
+
+
+def test_ai_toolkit_reads_the_run_config_not_one_in_its_own_folder(fake_env, images: Path, model_dir: Path,
+                                                                   tmp_path: Path, monkeypatch) -> None:
+    """ai-toolkit looks for `<toolkit>/config/<arg>` before the argument: a config.yaml left there must not be
+    trained instead of the run's own (reference ai-toolkit.md §4)."""
+    import shutil
+
+    from runner.support import FAKES
+
+    toolkit = tmp_path / "fakes"
+    shutil.copytree(FAKES, toolkit, ignore=shutil.ignore_patterns("__pycache__"))
+    decoy = toolkit / "ai-toolkit" / "config" / "config.yaml"
+    decoy.parent.mkdir()
+    decoy.write_text("job: extension\nconfig:\n  name: someone-else\n  process: []\n", encoding="utf-8")
+    monkeypatch.setenv("FLUXGEN_AI_TOOLKIT_DIR", str(toolkit / "ai-toolkit"))
+    result = train(images, model_dir)
+    assert result.exit_code == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    assert json.loads((run / "command.json").read_text())["argv"][-1] == str(run.resolve() / "config.yaml")
+    assert manifest(run)["final_lora"] == "output/cyber-skull/cyber-skull.safetensors"
+
+
+def test_intent_yaml_is_the_intent_as_given(fake_env, images: Path, model_dir: Path, tmp_path: Path) -> None:
+    """intent.yaml holds what the user gave (the file's own text; a preset as `extends:`), the command-line
+    overrides are recorded beside it, and the merged intent is plan.json's."""
+    mine = tmp_path / "my-skull.yaml"
+    text = "# my own intent\nextends: cyber-skull\nnetwork:\n  rank: 16  # small\n"
+    mine.write_text(text, encoding="utf-8")
+    result = cli_run("train", str(mine), "--images", str(images), "--steps", "5", "--set", f"model.base={model_dir}",
+                     "--set", "save.every=2", "--no-report")
+    assert result.exit_code == 0, result.stderr
+    run = only_run(tmp_path / "runs")
+    assert (run / "intent.yaml").read_text(encoding="utf-8") == text
+    m = manifest(run)
+    assert m["intent"]["source"] == str(mine)
+    assert [(o["key"], o["origin"]) for o in m["intent"]["overrides"]] == [
+        ("dataset.path", "command line --images"), ("train.steps", "command line --steps"),
+        ("model.base", f"command line --set model.base={model_dir}"), ("save.every", "command line --set save.every=2")]
+    assert m["intent"]["command"].startswith(f"fluxgen train {mine} --images {images} --steps 5 --set")
+    merged = json.loads((run / "plan.json").read_text())["intent"]
+    assert merged["network"]["rank"] == 16 and merged["dataset"]["path"] == str(images)
+
+
+def test_a_preset_name_is_recorded_as_extends(fake_env, images: Path, model_dir: Path, tmp_path: Path) -> None:
+    assert train(images, model_dir).exit_code == 0
+    assert (only_run(tmp_path / "runs") / "intent.yaml").read_text(encoding="utf-8") == "extends: cyber-skull\n"

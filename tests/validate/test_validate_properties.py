@@ -130,7 +130,9 @@ def _dataset_value(kind: str) -> st.SearchStrategy[Any]:
 
 
 def _level(level: str) -> st.SearchStrategy[dict[str, Any]]:
-    skip = {"image_dir", "metadata_file", "conditioning_data_dir", "subsets", "bucket_reso_steps"}
+    # Bucket bounds and the resolution are related (min ≤ resolution ≤ max): drawn together in dataset_configs.
+    skip = {"image_dir", "metadata_file", "conditioning_data_dir", "subsets", "bucket_reso_steps", "resolution",
+            "min_bucket_reso", "max_bucket_reso"}
     fields = {k: st.one_of(*[_dataset_value(t) for t in spec.types])
               for k, spec in sd_scripts_dataset_schema().level(level).items() if k not in skip}
     return st.fixed_dictionaries({}, optional=fields)
@@ -140,6 +142,10 @@ def _level(level: str) -> st.SearchStrategy[dict[str, Any]]:
 def dataset_configs(draw: st.DrawFn) -> dict[str, Any]:
     subsets = [{**draw(_level("subsets")), "image_dir": "/data/images"} for _ in range(draw(st.integers(1, 2)))]
     dataset = {**draw(_level("datasets")), "subsets": subsets, "bucket_reso_steps": draw(st.sampled_from([64, 128]))}
+    resolution = draw(st.integers(4, 32)) * 64
+    dataset["resolution"] = resolution
+    dataset["min_bucket_reso"] = draw(st.integers(1, resolution // 64)) * 64
+    dataset["max_bucket_reso"] = draw(st.integers(resolution // 64, 64)) * 64
     return {"general": draw(_level("general")), "datasets": [dataset]}
 
 

@@ -6,7 +6,8 @@ the files the real trainer writes. Environment knobs:
 
     FAKE_SPEED      time divisor (default 50)
     FAKE_SCENARIO   success | oom | nan | crash | stall | slowdown | gated | no-data | bad-dataset-key |
-                    disk-full | hang  (default success)
+                    disk-full | hang | killed (sd-scripts: SIGKILL, as the kernel's OOM killer) |
+                    missing-module | token-error (ai-toolkit: echoes HF_TOKEN's value)  (default success)
     FAKE_AT_STEP    the training step the scenario strikes at (default 3)
     FAKE_STALL      seconds of silence for `stall` (real seconds, not divided; default 3)
     FAKE_SLOWDOWN   how many times slower each step gets for `slowdown` (default 10)

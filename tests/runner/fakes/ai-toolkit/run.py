@@ -11,6 +11,7 @@ success and on Ctrl-C ("Job stopped", no checkpoint), 1 on an error, killed by S
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -207,16 +208,39 @@ class Job:
             self.fail("OOM during training step 3 times in a row, aborting training", "RuntimeError")
         if replay.strikes(step, "crash"):
             self.fail("CUDA error: an illegal memory access was encountered", "RuntimeError")
+        if replay.strikes(step, "token-error"):  # a trainer that prints the credential it was given
+            token = os.environ.get("HF_TOKEN", "")
+            self.fail(f"could not upload the sample grid with token {token}: connection reset", "RuntimeError")
         if replay.strikes(step, "hang"):
             replay.ignore_signals()
 
 
+def find_config(arg: str) -> Path:
+    """The trainer's lookup (reference ai-toolkit.md §4): `<toolkit>/config/<arg>` first, then with an extension
+    appended, and only then the argument itself as a path."""
+    inside = Path(__file__).resolve().parent / "config" / arg  # an absolute arg replaces the folder, as os.path.join does
+    for candidate in (inside, *(Path(f"{inside}{ext}") for ext in (".json", ".jsonc", ".yaml", ".yml"))):
+        if candidate.is_file():
+            return candidate
+    return Path(arg)
+
+
+def missing_module() -> None:
+    """A checkout whose Python lacks a requirement: run.py fails while importing, before any job output."""
+    frames = lines_between(MISSING_ERR, "Traceback", "FileNotFoundError")[:3]
+    err("\n".join(frames) + "\nModuleNotFoundError: No module named 'oyaml'\n")
+    sys.exit(1)
+
+
 def main(argv: list[str]) -> int:
-    job = Job(Path(argv[1]))
+    if SCENARIO == "missing-module":
+        missing_module()
+    config = find_config(argv[1])
+    job = Job(config)
     try:
         job.start()
         job.root.mkdir(parents=True, exist_ok=True)
-        (job.root / "config.yaml").write_text(Path(argv[1]).read_text(encoding="utf-8"), encoding="utf-8")
+        (job.root / "config.yaml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
         job.load_model()
         start = job.resume()
         job.load_dataset()

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -178,6 +179,8 @@ class Job:
             sys.exit(1)
         if replay.strikes(step, "hang"):
             replay.ignore_signals()
+        if replay.strikes(step, "killed"):  # the kernel's OOM killer: no word from the trainer, accelerate reports it
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def sample(self, step: int) -> None:
         prompts_file = Path(self.a["sample_prompts"])
