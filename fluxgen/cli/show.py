@@ -14,13 +14,13 @@ def _short(value: Any, width: int = 60) -> str:
 
 
 def print_plan(plan: Any) -> None:
+    import shutil
+
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from fluxgen.plan import HEADLINE
-
-    import shutil
 
     console = Console(soft_wrap=False, width=max(shutil.get_terminal_size((120, 24)).columns, 100))
     table = Table(title=Text(f"plan {plan.values['name']} · {plan.backend} · {plan.hash}"), show_lines=False)
