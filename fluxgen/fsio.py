@@ -97,12 +97,20 @@ def _graph_size(node: Any, limit: int) -> int:
     return size(node)
 
 
-def load_yaml_file(path: Path) -> Any:
+def read_text_file(path: Path) -> str:
+    """A user's text file as UTF-8, or one line saying why it cannot be read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder; give a file") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    return load_yaml_text(text, str(path))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def load_yaml_file(path: Path) -> Any:
+    return load_yaml_text(read_text_file(path), str(path))
