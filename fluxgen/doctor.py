@@ -139,8 +139,7 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
     if found.error:
         checks.append(Check("imports", "fail", found.error, f"{trainer.python} -m pip install{where}"))
     elif failed:
-        detail = "cannot import " + "; ".join(f"{m} ({why})" for m, why in failed.items())
-        checks.append(Check("imports", "fail", detail, f"{trainer.python} -m pip install{where}"))
+        checks.append(Check("imports", "fail", _import_failures(failed), f"{trainer.python} -m pip install{where}"))
     else:
         checks.append(Check("imports", "ok", f"all {len(modules)} modules it needs import"))
     if trainer.backend == "ai-toolkit" and _triton_without_driver(found.facts):
@@ -149,6 +148,14 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
             "while importing its extensions with `Found no NVIDIA driver on your system` (reference ai-toolkit.md "
             "§0, §10)"), f"{trainer.python} -m pip uninstall -y triton, or install a CPU-only torch build"))
     return checks
+
+
+def _import_failures(failed: dict[str, str]) -> str:
+    """`cannot import a, b (not installed); c fails: RuntimeError: …`."""
+    missing = [m for m, why in failed.items() if why.startswith("ModuleNotFoundError")]
+    broken = [f"{m} fails: {why}" for m, why in failed.items() if m not in missing]
+    parts = ([f"cannot import {', '.join(missing)} (not installed)"] if missing else []) + broken
+    return "; ".join(parts)
 
 
 def _triton_without_driver(facts: dict[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
     fluxgen.runs.session    start_run(plan, TrainOptions) / resume_run(run_dir, TrainOptions) -> RunResult
     fluxgen.runs.attempt    run_attempt(...): one trainer process, followed live and classified
-    fluxgen.runs.folder     new_run_dir, find_run, write_run_files, load_plan
+    fluxgen.runs.verdict    classify(...): how an attempt ended, with what only the runner knows; redaction
+    fluxgen.runs.folder     new_run_dir, find_run, given_intent, write_run_files, load_plan
     fluxgen.runs.manifest   read_manifest / write_manifest, environment facts
     fluxgen.runs.record     train.log, events.jsonl, metrics.csv as a run goes
     fluxgen.runs.checkpoints resume_point: the newest valid checkpoint or saved state

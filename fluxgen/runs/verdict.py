@@ -16,13 +16,17 @@ from fluxgen.events import Diagnosis, Event, Summary
 
 def run_context(plan: Any, launch: Any, run_dir: Path) -> Any:
     """What the monitor's advice needs to name fluxgen options and commands for this run."""
+    from fluxgen.errors import UserError
     from fluxgen.monitor.advice import RunContext
     from fluxgen.trainers import locate
 
     trainer_dir = None
     if plan.backend != "builtin":
-        found = locate(plan.backend, dict(launch.environ()))
-        trainer_dir = str(found.dir) if found.dir else None
+        try:
+            found = locate(plan.backend, dict(launch.environ()))
+            trainer_dir = str(found.dir) if found.dir else None
+        except UserError:  # the user config changed under the run: the advice just names no folder
+            pass
     python = launch.argv[0] if launch.argv else None
     return RunContext(dict(plan.values), python, trainer_dir, str(run_dir))
 

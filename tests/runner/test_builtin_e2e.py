@@ -16,23 +16,32 @@ PLAN = ("--backend", "builtin", "--steps", "60", "--set", "save.every=5", "--set
         "--set", "train.optimizer=adamw", "--no-report")
 
 
-@pytest.mark.slow
-def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for key, value in QUIET_CHILD.items():  # one thread per trainer: two test workers may each run one
+@pytest.fixture
+def one_thread(monkeypatch: pytest.MonkeyPatch):
+    """One thread for torch here (`fluxgen model tiny` runs in-process) and in every trainer started: with two
+    test workers each running a trainer, more threads than cores make every step crawl."""
+    import torch
+
+    for key, value in QUIET_CHILD.items():
         monkeypatch.setenv(key, value)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.slow
+def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     one_thread: None) -> None:
+    monkeypatch.chdir(tmp_path)
     built = cli_run("model", "tiny", str(tmp_path / "tiny"))
-    import time as _t; print('T', _t.monotonic(), 'built = cli_run("mod', flush=True)
     assert built.exit_code == 0, built.stderr
     images = make_images(tmp_path / "skull", 3, size=64)
     args = ["train", "cyber-skull", "--images", str(images), "--set", f"model.base={tmp_path / 'tiny'}", *PLAN]
 
     proc = start_cli(args, {}, tmp_path)
-    import time as _t; print('T', _t.monotonic(), 'proc = start_cli(arg', flush=True)
     wait_for(tmp_path / "runs", "*/train.log", "saved checkpoint step 5:", timeout=60)
-    import time as _t; print('T', _t.monotonic(), 'wait_for(tmp_path / ', flush=True)
     out, err = interrupt(proc, signal.SIGINT, timeout=60)
-    import time as _t; print('T', _t.monotonic(), 'out, err = interrupt', flush=True)
     assert proc.returncode == 130, err
     run = only_run(tmp_path / "runs")
     first = manifest(run)
@@ -40,7 +49,6 @@ def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch
     assert wait_group_gone(first["attempts"][0]["pid"]) == []
 
     resumed = cli_run("resume", str(run))
-    import time as _t; print('T', _t.monotonic(), 'resumed = cli_run("r', flush=True)
     assert resumed.exit_code == 0, resumed.stderr
     m = manifest(run)
     expected = m["attempts"][1]["resume"]["step"]
@@ -56,7 +64,6 @@ def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch
     assert meta["fluxgen.plan_hash"] == m["plan_hash"]
 
     again = cli_run("reproduce", str(run), "--no-report")
-    import time as _t; print('T', _t.monotonic(), 'again = cli_run("rep', flush=True)
     assert again.exit_code == 0, again.stderr
     copy = Path(again.stdout.split("run folder: ", 1)[1].splitlines()[0])
     assert (copy / "train.yaml").read_bytes() == (run / "train.yaml").read_bytes()

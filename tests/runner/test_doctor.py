@@ -98,8 +98,7 @@ def test_python_that_cannot_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def test_missing_imports_are_listed_with_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(trainers.REQUIRED_MODULES, "builtin", ("json", "fluxgen_no_such_module"))
     check = by_topic(check_backend("builtin"))["imports"]
-    assert (check.status, check.detail) == ("fail", "cannot import fluxgen_no_such_module (ModuleNotFoundError: No "
-                                                    "module named 'fluxgen_no_such_module')")
+    assert (check.status, check.detail) == ("fail", "cannot import fluxgen_no_such_module (not installed)")
     assert check.fix.endswith("-m pip install 'fluxgen[train]'")
 
 
@@ -110,8 +109,8 @@ def test_a_module_that_is_there_but_fails_to_import_is_reported(monkeypatch: pyt
     monkeypatch.setenv("FLUXGEN_SD_SCRIPTS_PYTHON", python)
     monkeypatch.setitem(trainers.REQUIRED_MODULES, "sd-scripts", ("json", "gpu_ext"))
     check = by_topic(check_backend("sd-scripts"))["imports"]
-    assert (check.status, check.detail) == ("fail", "cannot import gpu_ext (RuntimeError: Found no NVIDIA driver on "
-                                                    "your system)")
+    assert (check.status, check.detail) == ("fail", "gpu_ext fails: RuntimeError: Found no NVIDIA driver on your "
+                                                    "system")
 
 
 def test_triton_with_a_cuda_torch_and_no_driver_is_ai_toolkits_import_crash(monkeypatch: pytest.MonkeyPatch,

@@ -98,6 +98,7 @@ def test_stall_can_stop_the_run(fake_env, images: Path, model_dir: Path, tmp_pat
     run = only_run(tmp_path / "runs")
     m = manifest(run)
     assert (m["status"], m["diagnosis"]["code"]) == ("failed", "stall")
+    assert f"continue with `fluxgen resume {Path('runs') / run.name}`" in m["diagnosis"]["fix"]
     assert m["attempts"][0]["stop_reason"] == "stall" and m["attempts"][0]["seconds"] < 10
     assert "stopping the trainer: No progress for" in (run / "train.log").read_text()
     assert not group_members(m["attempts"][0]["pid"])
