@@ -3,6 +3,7 @@ reproduce — and the outputs checked."""
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -68,3 +69,27 @@ def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch
     copy = Path(again.stdout.split("run folder: ", 1)[1].splitlines()[0])
     assert (copy / "train.yaml").read_bytes() == (run / "train.yaml").read_bytes()
     assert manifest(copy)["status"] == "completed"
+
+    inspected = cli_run("lora", "inspect", str(run / m["final_lora"]), "--json")
+    assert inspected.exit_code == 0, inspected.stderr
+    info = json.loads(inspected.stdout)
+    assert (info["format"], info["trigger"], info["steps"]) == ("peft/diffusers", "CSKULL", 60)
+    assert info["ranks"] == {"32": 20} and info["fluxgen"]["plan_hash"] == m["plan_hash"]
+    _generate_with(tmp_path / "tiny", run / m["final_lora"])
+
+
+def _generate_with(model: Path, lora: Path) -> None:
+    """The LoRA loads into a FluxPipeline built from the tiny folder and changes what it generates."""
+    import numpy as np
+    import torch
+    from diffusers import FluxPipeline
+
+    pipe = FluxPipeline.from_pretrained(str(model), torch_dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    kwargs = dict(prompt="CSKULL", height=64, width=64, num_inference_steps=2, guidance_scale=1.0,
+                  output_type="np", max_sequence_length=32)
+    plain = pipe(generator=torch.Generator().manual_seed(0), **kwargs).images[0]
+    pipe.load_lora_weights(str(lora))
+    styled = pipe(generator=torch.Generator().manual_seed(0), **kwargs).images[0]
+    assert styled.shape == (64, 64, 3) and np.isfinite(styled).all()
+    assert not np.allclose(plain, styled), "the LoRA did not change the output"
