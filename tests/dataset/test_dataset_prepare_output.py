@@ -91,6 +91,17 @@ def test_force_leaves_only_the_new_output(tmp_path, make):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]  # no temporary folders left
 
 
+def test_output_folder_gets_the_usual_permissions(tmp_path, make):
+    import os
+    import stat
+
+    src = tmp_path / "src"
+    make.save(make.picture(1), src / "a.jpg")
+    (tmp_path / "plain").mkdir()
+    out = run(src, tmp_path / "out").out
+    assert stat.S_IMODE(os.stat(out).st_mode) == stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
+
+
 def test_force_refuses_a_folder_prepare_did_not_write(tmp_path, make):
     src = tmp_path / "src"
     make.save(make.picture(1), src / "a.jpg")
