@@ -165,14 +165,18 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     r.take("dataset", "dataset.path", None, "")
     r.values["dataset"] = str(folder)
     resolution = max(r.given("train.resolution") or [1024])
+    caption_ext = r.given("dataset.caption_ext") or ".txt"
+    caption_ext = caption_ext if caption_ext.startswith(".") else "." + caption_ext
     report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
-                          resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True)
+                          resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
+                          caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
     if r.backend == "sd-scripts":
         _top_level_only(r, report, folder)
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
-    r.set("fingerprint", fingerprint_dataset(folder), "content hash of the images and captions")
+    r.set("fingerprint", fingerprint_dataset(folder, caption_ext=caption_ext), "content hash of the images and "
+          f"their {caption_ext} captions")
     if lint:
         _lint_advice(r, report)
     return report

@@ -87,24 +87,34 @@ def _toml_item(value: Any) -> str:
 
 
 def _toml_string(value: str, *, in_array: bool = False) -> str:
-    """TOML string escaping is delegated to tomli-w, the maintained TOML writer; one inline value, no key.
+    """A TOML string that tomllib and sd-scripts' reader (`toml` 0.10.2) both read back as `value`.
 
-    sd-scripts reads its TOML with the `toml` 0.10.2 package, which misreads some basic strings that tomllib reads
-    correctly: ones that start with an escaped double quote, and (in arrays) any raw comma. Such values are written
-    as literal strings, or with commas escaped; the few that neither form can carry are refused."""
+    tomli-w, the maintained TOML writer, does the escaping. `toml` 0.10.2 misreads some valid strings (ones that
+    start with escaped quotes, raw commas inside arrays, some escape mixes), so each candidate form is read back with
+    both readers and the first that round-trips is used; a value no form can carry is refused."""
     import tomli_w
 
-    control = any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value)
-    if value.startswith('"'):
-        if "'" in value or control or (in_array and ("," in value or value.endswith("\\"))):
-            raise UserError(f"{value!r}: a value that starts with a double quote cannot also hold an apostrophe, a "
-                            "comma, a final backslash or a control character in sd-scripts' TOML; rephrase it")
-        return f"'{value}'"
-    if in_array and "," in value and "\\u" in value:
-        raise UserError(f"{value!r}: a list item with both a comma and a backslash-u cannot be read back by "
-                        "sd-scripts' TOML reader; rephrase it")
     basic = tomli_w.dumps({"v": value})[len("v = "):].rstrip("\n")
-    return basic.replace(",", "\\u002c") if in_array else basic
+    candidates = [basic.replace(",", "\\u002c") if in_array else basic]
+    if "'" not in value and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        candidates.append(f"'{value}'")
+    for candidate in candidates:
+        if _reads_back(candidate, value, in_array):
+            return candidate
+    raise UserError(f"{value!r}: sd-scripts' TOML reader (toml 0.10.2) cannot read this text back exactly; rephrase it")
+
+
+def _reads_back(candidate: str, value: str, in_array: bool) -> bool:
+    import tomllib
+
+    import toml
+
+    doc = f"v = [{candidate}, 'x']\n" if in_array else f"v = {candidate}\n"
+    want = [value, "x"] if in_array else value
+    try:
+        return tomllib.loads(doc)["v"] == want and toml.loads(doc)["v"] == want
+    except (tomllib.TOMLDecodeError, toml.TomlDecodeError, IndexError, ValueError):
+        return False
 
 
 def text_line(value: Any) -> str:

@@ -37,7 +37,6 @@ def test_toml_string_round_trip_both_readers(s: str) -> None:
     try:
         doc = f"k = {toml_value(s)}\n"
     except UserError:
-        assert s.startswith('"')
         return
     assert tomllib.loads(doc) == {"k": s}
     assert toml.loads(doc) == {"k": s}
@@ -51,8 +50,8 @@ def test_ordinary_hard_values_are_not_refused() -> None:
 
 
 def test_values_toml_cannot_carry_are_refused() -> None:
-    for value in ('""\'', ['"a,b']):
-        with pytest.raises(UserError, match="rephrase it"):
+    for value in ('""\'', '""\t'):
+        with pytest.raises(UserError, match="cannot read this text back exactly; rephrase it"):
             toml_value(value)
 
 

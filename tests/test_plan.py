@@ -195,3 +195,15 @@ def test_builtin_maps_what_it_cannot_do_with_a_warning(skull20: Path, monkeypatc
     assert skull.values["optimizer"] == "adamw" and "bitsandbytes" in skull.origins["optimizer"]
     monkeypatch.setattr("fluxgen.rules.capabilities.bitsandbytes_available", lambda: True)
     assert plan("cyber-skull", images=str(skull20), backend="builtin").values["optimizer"] == "adamw8bit"
+
+
+def test_caption_extension_reaches_lint_and_fingerprint(tmp_path: Path) -> None:
+    images = make_images(tmp_path / "ce", 12, size=256)
+    for txt in images.glob("*.txt"):
+        txt.rename(txt.with_suffix(".caption"))
+    p = plan(kind="subject", images=str(images), trigger="CSKULL", sets=["dataset.caption_ext=.caption"])
+    assert not any("caption" in w.message and "no image" in w.message for w in p.warnings)
+    before = p.values["fingerprint"]
+    (images / "img_000.caption").write_text("CSKULL, changed", encoding="utf-8")
+    after = plan(kind="subject", images=str(images), trigger="CSKULL", sets=["dataset.caption_ext=.caption"])
+    assert after.values["fingerprint"] != before

@@ -97,10 +97,8 @@ def check(plan: Any, files: dict[str, str]) -> None:
     compare(expected_args(plan), flat, "args.toml")
     dataset = tomllib.loads(files["dataset.toml"])
     compare(expected_dataset(plan), _flatten(dataset), "dataset.toml")
-    try:
-        import toml
-    except ImportError:
-        return
+    import toml
+
     for name in ("args.toml", "dataset.toml"):
         if toml.loads(files[name]) != tomllib.loads(files[name]):
             from fluxgen.errors import RenderMismatch
