@@ -190,3 +190,33 @@ def test_small_resolutions_keep_buckets_valid(tmp_path: Path, skull20: Path) -> 
     broken = dataset.replace(f"min_bucket_reso = {ds['min_bucket_reso']}", "min_bucket_reso = 256")
     report = validate_text(broken, "sd-scripts-dataset", "dataset.toml")
     assert any(f.rule == "sd-bucket-range" and f.severity == "error" for f in report.findings)
+
+
+@pytest.mark.parametrize("backend", ("ai-toolkit", "sd-scripts", "builtin"))
+def test_every_file_render_writes_validates_clean(backend: str, tmp_path: Path, skull20: Path) -> None:
+    from fluxgen.validate import validate_file
+
+    plan = build_plan("cyber-skull", PlanOptions(images=str(skull20), backend=backend))
+    written = render_plan_to(plan, tmp_path)
+    for path in written:
+        if path.name == "plan.json":
+            with pytest.raises(UserError, match="this is a fluxgen plan, not a trainer file"):
+                validate_file(path)
+            continue
+        report = validate_file(path)
+        assert [f for f in report.findings if f.severity != "info"] == [], (path, report.lines())
+
+
+def test_validator_reads_builtin_configs_and_sample_prompts(tmp_path: Path) -> None:
+    from fluxgen.validate import validate_file
+
+    config = tmp_path / "train.yaml"
+    config.write_text("model: {path: m}\ndataset: {folder: d}\nsave: {output_dir: o, evry: 5}\n", encoding="utf-8")
+    report = validate_file(config)
+    assert report.kind == "builtin-config" and [f.path for f in report.errors] == ["save.evry"]
+    prompts = tmp_path / "sample_prompts.txt"
+    prompts.write_text("a skull --w 1000 --h 1024 --q 3 --s many\n --w 512\n", encoding="utf-8")
+    report = validate_file(prompts)
+    assert report.kind == "sd-scripts-sample-prompts"
+    rules = sorted(f.rule for f in report.findings)
+    assert rules == ["sd-prompt-empty", "sd-prompt-option", "sd-prompt-size", "sd-prompt-value"]

@@ -18,7 +18,18 @@ from typing import Any
 
 from fluxgen.errors import RenderMismatch, UserError
 from fluxgen.validate.ai_toolkit import validate_ai_toolkit
-from fluxgen.validate.report import KIND_AITK, KIND_SD_ARGS, KIND_SD_COMMAND, KIND_SD_DATASET, Finding, Report
+from fluxgen.validate.report import (
+    BACKEND_OF_KIND,
+    KIND_AITK,
+    KIND_BUILTIN,
+    KIND_COMMAND,
+    KIND_SD_ARGS,
+    KIND_SD_COMMAND,
+    KIND_SD_DATASET,
+    KIND_SD_PROMPTS,
+    Finding,
+    Report,
+)
 from fluxgen.validate.sd_dataset import validate_sd_dataset
 from fluxgen.validate.sd_scripts import validate_sd_args, validate_sd_command
 
@@ -28,7 +39,7 @@ __all__ = [
     "validate_sd_dataset", "validate_text",
 ]
 COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
-BACKENDS = {"ai-toolkit", "sd-scripts"}
+BACKENDS = {"ai-toolkit", "sd-scripts", "builtin"}
 
 
 def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
@@ -84,7 +95,18 @@ def check_rendered_files(files: Mapping[str, str], accept: Collection[str] = (),
 def detect_kind(path: Path, text: str, backend: str | None = None) -> tuple[str, Any]:
     """(kind, parsed data) from the suffix and content: YAML -> ai-toolkit; TOML with general/datasets ->
     dataset, other TOML -> args; scripts -> command line. `backend` refuses files that trainer cannot read."""
+    from fluxgen.validate.fluxgen_files import header_backend
+
     suffix = path.suffix.lower()
+    rendered_for = header_backend(text)
+    if rendered_for is not None and rendered_for != "sd-scripts" and path.name == "command.txt":
+        return KIND_COMMAND, rendered_for
+    if suffix == ".txt" and "train_network" not in text and re.search(r" --[whdsg] \S", text):
+        return _need(KIND_SD_PROMPTS, backend, path), None
+    if suffix == ".json" and {"values", "origins"} <= set(_parse(text, "json", str(path)) or {}):
+        raise UserError(f"{path}: this is a fluxgen plan, not a trainer file; validate the config next to it")
+    if rendered_for == "builtin" or (suffix in {".yaml", ".yml"} and _looks_builtin(text)):
+        return _need(KIND_BUILTIN, backend, path), _parse(text, "plain-yaml", str(path))
     if suffix in COMMAND_SUFFIXES and (suffix != ".txt" or "train_network" in text):
         return _need(KIND_SD_COMMAND, backend, path), None
     fmt = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}.get(suffix) or _sniff(text, path)
@@ -98,8 +120,14 @@ def detect_kind(path: Path, text: str, backend: str | None = None) -> tuple[str,
     return _need(KIND_SD_ARGS, backend, path), data
 
 
+def _looks_builtin(text: str) -> bool:
+    """The builtin trainer's config has top-level model/dataset/save sections and no job/config."""
+    tops = set(re.findall(r"^([A-Za-z_]+)\s*:", text, re.M))
+    return {"model", "dataset", "save"} <= tops and not {"job", "config"} & tops
+
+
 def _need(kind: str, backend: str | None, path: Path) -> str:
-    owner = "ai-toolkit" if kind == KIND_AITK else "sd-scripts"
+    owner = BACKEND_OF_KIND[kind]
     if backend is not None and backend != owner:
         raise UserError(f"{path}: looks like a {kind} file, which {backend} does not read; "
                         f"drop --backend or use --backend {owner}")
@@ -120,10 +148,14 @@ def _sniff(text: str, path: Path) -> str:
 
 
 def _format_of(kind: str) -> str:
-    return "yaml" if kind == KIND_AITK else "toml"
+    return {KIND_AITK: "yaml", KIND_BUILTIN: "plain-yaml"}.get(kind, "toml")
 
 
 def _parse(text: str, fmt: str, source: str) -> Any:
+    if fmt == "plain-yaml":
+        from fluxgen.fsio import load_yaml_text
+
+        return load_yaml_text(text, source)
     if fmt == "yaml":
         from fluxgen.validate.aitk_yaml import load_aitk_yaml
 
@@ -144,6 +176,14 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
 def _dispatch(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
               env: Mapping[str, str] | None) -> Report:
+    from fluxgen.validate import fluxgen_files
+
+    if kind == KIND_BUILTIN:
+        return fluxgen_files.validate_builtin(data, source)
+    if kind == KIND_SD_PROMPTS:
+        return fluxgen_files.validate_sample_prompts(text, source)
+    if kind == KIND_COMMAND:
+        return fluxgen_files.validate_command_file(text, source, str(data))
     if kind == KIND_AITK:
         parsed, findings = data if isinstance(data, tuple) else (data, [])
         report = validate_ai_toolkit(parsed, source, text=text, env=env)

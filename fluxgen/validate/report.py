@@ -12,8 +12,12 @@ KIND_AITK = "ai-toolkit-config"
 KIND_SD_ARGS = "sd-scripts-args"
 KIND_SD_DATASET = "sd-scripts-dataset"
 KIND_SD_COMMAND = "sd-scripts-command"
+KIND_SD_PROMPTS = "sd-scripts-sample-prompts"
+KIND_BUILTIN = "builtin-config"
+KIND_COMMAND = "launch-command"
 BACKEND_OF_KIND = {KIND_AITK: "ai-toolkit", KIND_SD_ARGS: "sd-scripts", KIND_SD_DATASET: "sd-scripts",
-                   KIND_SD_COMMAND: "sd-scripts"}
+                   KIND_SD_COMMAND: "sd-scripts", KIND_SD_PROMPTS: "sd-scripts", KIND_BUILTIN: "builtin",
+                   KIND_COMMAND: "any"}
 
 
 @dataclass(frozen=True)

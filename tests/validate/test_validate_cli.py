@@ -105,7 +105,7 @@ def test_command_with_ai_toolkit_backend_is_a_usage_error() -> None:
      "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
      "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n", "anchors/aliases expand to more than"),
     ("notes.md", "just some notes\n", "cannot tell which trainer file this is"),
-    ("sample_prompts.txt", "a cat --w 512\n", "cannot tell which trainer file this is"),
+    ("notes.txt", "a cat and a dog\n", "cannot tell which trainer file this is"),
 ])
 def test_unreadable_files_exit_1_with_one_line(tmp_path, name, text, message) -> None:
     import re
