@@ -174,4 +174,8 @@ def differences(source: Source, plan: Any) -> list[str]:
                    if k not in MACHINE_KEYS and source.plan.values.get(k) != plan.values.get(k)]
         if changed:
             notes.append("plan values differ: " + ", ".join(changed[:12]) + (" …" if len(changed) > 12 else ""))
+    elif source.plan_hash and source.plan_hash != plan.hash:
+        notes.append(f"plan differs from the one in the file (theirs {source.plan_hash}, yours {plan.hash}): the "
+                     "same intent resolves differently here (data, paths or what this machine supports); "
+                     "`fluxgen plan` on the file shows every value and its origin")
     return notes
