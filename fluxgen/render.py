@@ -46,16 +46,23 @@ def _escape_string(value: str, unsafe: re.Pattern[str] | None) -> str:
     return text
 
 
-def yaml_value(value: Any) -> str:
-    """One YAML flow scalar or flow sequence/mapping."""
-    if value is None:
-        return "null"
+def _bool_or_number(value: Any) -> str | None:
+    """Booleans and numbers are written the same way in YAML and TOML; anything else is None."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         return fmt_float(value)
+    return None
+
+
+def yaml_value(value: Any) -> str:
+    """One YAML flow scalar or flow sequence/mapping."""
+    if value is None:
+        return "null"
+    if (plain := _bool_or_number(value)) is not None:
+        return plain
     if isinstance(value, str):
         return _escape_string(value, _YAML_UNSAFE_RE)
     if isinstance(value, list | tuple):
@@ -69,12 +76,8 @@ def toml_value(value: Any) -> str:
     """One TOML value that tomllib and the `toml` 0.10.2 package (what sd-scripts uses) read identically."""
     if value is None:
         raise TypeError("TOML has no null; leave the key out instead")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return fmt_float(value)
+    if (plain := _bool_or_number(value)) is not None:
+        return plain
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, list | tuple):
