@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -307,6 +306,3 @@ def _float_like(text: str) -> bool:
         return False
     return True
 
-
-def path_of(p: str | Path) -> Path:
-    return Path(p).expanduser()

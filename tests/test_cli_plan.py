@@ -57,6 +57,7 @@ def test_explain_keys_and_unknown_key(skull20: Path) -> None:
     r = cli_run("explain", "cyber-skull", "steps", "alpha", "--images", str(skull20))
     assert r.exit_code == 0
     assert "steps = 2000" in r.stdout and "100 × 20 images" in r.stdout and "alpha = 32.0" in r.stdout
+    assert "seed:000: fal.ai best practices" in r.stdout  # cited guides are named
     r = cli_run("explain", "cyber-skull", "stpes", "--images", str(skull20))
     assert r.exit_code == 1 and "did you mean 'steps'?" in r.stderr
 

@@ -63,12 +63,6 @@ def render_files(plan: Any, templates: dict[str, str], argv: list[str], env: dic
     return files
 
 
-def relative_or_abs(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)
-
 
 @dataclass
 class Outputs:
