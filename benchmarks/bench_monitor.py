@@ -23,23 +23,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-LOGS = REPO.parent / "shared" / "logs"
-CAPTURES = {
-    "ai-toolkit": [
-        "fresh-run.stdout",
-        "fresh-run.stderr",
-        "resume.stdout",
-        "resume.stderr",
-        "missing-dataset.stdout",
-        "missing-dataset.stderr",
-    ],
-    "sd-scripts": [
-        "success-cols200.log",
-        "console-log-simple.stdout",
-        "console-log-simple.stderr",
-        "bad-dataset-key.log",
-    ],
-}
+sys.path.insert(0, str(REPO / "tests"))
+from monitor.captures import AI_TOOLKIT_FILES, LOGS, SD_SCRIPTS_FILES  # noqa: E402  (the suite's list of captures)
+
+CAPTURES = {"ai-toolkit": AI_TOOLKIT_FILES, "sd-scripts": SD_SCRIPTS_FILES}
 # The replaying child: the capture's start-up, then N steps drawn by tqdm's own formatter (two redraws per
 # step, as sd-scripts does), a rich warning glued to the bar every 25 steps, then the capture's ending.
 CHILD = textwrap.dedent("""

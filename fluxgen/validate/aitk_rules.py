@@ -3,7 +3,7 @@ function from one process to findings, so each can be tested on its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fluxgen.knowledge import AitkSchema
@@ -185,30 +185,24 @@ def is_unquoted_name(value: Any) -> bool:
 
 def unquoted_name(data: Any, path: str) -> list[Finding]:
     """Find unquoted `[name]` anywhere in the document."""
-    if is_unquoted_name(data):
-        return [Finding("error" if path.startswith("config.") else "warning", path or "(document)",
-                        "unquoted [name] is a YAML list ['name'], not the [name] tag", "write \"[name]\" in quotes",
-                        "aitk-unquoted-name")]
-    out: list[Finding] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            out += unquoted_name(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            out += unquoted_name(value, f"{path}[{i}]")
-    return out
+    return [Finding("error" if where.startswith("config.") else "warning", where or "(document)",
+                    "unquoted [name] is a YAML list ['name'], not the [name] tag", "write \"[name]\" in quotes",
+                    "aitk-unquoted-name") for where, node in _nodes(data, path) if is_unquoted_name(node)]
 
 
 def loose_floats(data: Any, path: str) -> list[Finding]:
     """Exponent numbers without a dot anywhere (also inside free-form mappings such as optimizer_params)."""
-    if isinstance(data, LooseFloat):
-        return [Finding("warning", path, f"'{data.text}' is a float to ai-toolkit but a string to PyYAML and most "
-                        "YAML tools", f"write {data.portable()}", "aitk-loose-float")]
-    out: list[Finding] = []
+    return [Finding("warning", where, f"'{node.text}' is a float to ai-toolkit but a string to PyYAML and most "
+                    "YAML tools", f"write {node.portable()}", "aitk-loose-float")
+            for where, node in _nodes(data, path) if isinstance(node, LooseFloat)]
+
+
+def _nodes(data: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every value of a parsed document with its dotted path (`a.b[0].c`)."""
+    yield path, data
     if isinstance(data, dict):
         for key, value in data.items():
-            out += loose_floats(value, f"{path}.{key}" if path else str(key))
+            yield from _nodes(value, f"{path}.{key}" if path else str(key))
     elif isinstance(data, list):
         for i, value in enumerate(data):
-            out += loose_floats(value, f"{path}[{i}]")
-    return out
+            yield from _nodes(value, f"{path}[{i}]")
