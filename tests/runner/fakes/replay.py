@@ -121,12 +121,15 @@ def write_image(path: Path) -> None:
     Image.new("RGB", (16, 16), (40, 80, 120)).save(path)
 
 
-WORKER = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: time.sleep(1)"
+# Like torch's data-loader workers: deaf to Ctrl-C, and gone within a moment of its parent's death (torch's
+# workers watch their parent's pid and exit when it changes).
+WORKER = ("import os, signal, sys, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nparent = int(sys.argv[1])\n"
+          "while os.getppid() == parent: time.sleep(0.1)")
 
 
 def spawn_worker() -> subprocess.Popen:
-    """A data-loader worker stand-in that ignores Ctrl-C: it lives until it is ended or its group is killed."""
-    return subprocess.Popen([sys.executable, "-c", WORKER])
+    """A data-loader worker stand-in that ignores Ctrl-C and exits when its parent dies, as torch's workers do."""
+    return subprocess.Popen([sys.executable, "-c", WORKER, str(os.getpid())])
 
 
 def ignore_signals() -> None:
