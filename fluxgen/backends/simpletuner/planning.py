@@ -31,7 +31,10 @@ def plan_settings(r: Any) -> None:
     if precision == "no_change" and r.values["vram"] < 24:
         r.warn("without quantisation FLUX.1 needs a bit over 30 GB in SimpleTuner", "st:FLUX")
     chosen = r.values.get("optimizer", "adamw")
-    r.set("st_optimizer", OPTIMIZERS.get(chosen, chosen),
+    named = OPTIMIZERS.get(chosen, chosen)
+    if named == "adamw_bf16" and r.values["precision"] not in ("bf16", "auto"):
+        named = "optimi-adamw"  # adamw_bf16 keeps its state in bf16; an fp32/fp16 run gets optimi's AdamW
+    r.set("st_optimizer", named,
           f"SimpleTuner's name for {chosen} (st:optimizer_param)" if chosen in OPTIMIZERS else
           "given as SimpleTuner's own optimizer name")
     r.set("mixed_precision", MIXED_PRECISION[r.values["precision"]],
