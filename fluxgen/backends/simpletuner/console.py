@@ -19,7 +19,8 @@ RECORD = re.compile(r"^(?:\[RANK \d+\] )?\d{4}-\d\d-\d\d [\d:,.]+ \[(?P<level>[A
                     r"(?P<msg>.*)$", re.I)
 TRAIN_BAR = re.compile(r"^Epoch \d+/\d+,? Steps")
 CHECKPOINT = re.compile(r"^Saving current state to (?P<path>\S*checkpoint-(?P<step>\d+))$")
-RESUMED = re.compile(r"^Resuming from checkpoint (?P<path>\S*checkpoint-(?P<step>\d+))")
+RESUMED = re.compile(r"^(?:Resuming from checkpoint|Loading states from) (?P<path>\S*checkpoint-(?P<step>\d+))")
+ARGPARSE_ERROR = re.compile(r"^[\w.-]+\.py: error: (?P<msg>.+)$")  # its parser stopping on config.json
 SAMPLING = re.compile(r"^Processing \d+ local validation work items")
 # Messages that start a phase, by their first words.
 PHASES = (
@@ -29,7 +30,7 @@ PHASES = (
 )
 # SimpleTuner's own warnings that are advice for a real run, not trouble with this one.
 QUIET_WARNINGS = re.compile(r"^No cache file found, creating new one|expects around \d+ or more inference steps"
-                            r"|requires an alignment value of 64px")
+                            r"|requires an alignment value of 64px|^Key \w+ not found in the current backend config")
 
 
 class Parser(ConsoleParser):
@@ -38,6 +39,7 @@ class Parser(ConsoleParser):
     def __init__(self) -> None:
         super().__init__()
         self._pending: tuple[int, Bar] | None = None  # the current step's bar, until its own loss is certain
+        self._start: int | None = None  # the step the training bar started at
 
     def handle(self, lineno: int, text: str) -> None:
         if "%|" in text:
@@ -47,24 +49,28 @@ class Parser(ConsoleParser):
             return
         record = RECORD.match(text.strip())
         if record is None:
-            self.scan(lineno, text)
+            if match := ARGPARSE_ERROR.match(text.strip()):
+                self.error(lineno, f"config.json: {match['msg']}")
+            else:
+                self.scan(lineno, text)
             return
         self._record(lineno, record["level"], record["msg"].strip())
 
     def _bar(self, lineno: int, bar: Bar) -> None:
         """The bar is drawn when the step counter moves, with the previous step's loss still in its postfix, and
         again by `set_postfix` with this step's loss once the step's checkpoint and validation are done; so a step's
-        progress event goes out when the next step starts (or the console ends)."""
+        progress event goes out when the next step starts (or the console ends). The first drawing is where the
+        run starts (0, or the resumed step), not a step done."""
         self.total = bar.total
-        if self._pending is None or bar.n < self._pending[1].n:
-            self.set_phase("training", lineno)
-            if self.step is None or bar.n > self.step:
-                self.step = bar.n if bar.n else self.step
-            self._pending = (lineno, bar) if bar.n else None
-            return
-        if bar.n > self._pending[1].n:
-            self.flush()
         self.set_phase("training", lineno)
+        if self._start is None or bar.n < (self._pending[1].n if self._pending else self._start):
+            self._start, self._pending = bar.n, None
+            self.step = bar.n if bar.n else self.step
+            return
+        if bar.n == self._start and self._pending is None:
+            return
+        if self._pending is not None and bar.n > self._pending[1].n:
+            self.flush()
         self.step = bar.n
         self._pending = (lineno, bar)
 

@@ -46,6 +46,8 @@ def config_dict(plan: Any) -> dict[str, Any]:
     }
     if len(prompts) > 1:
         config["user_prompt_library"] = PROMPTS
+    if v["timestep_sampling"] == "uniform":
+        config["flow_use_uniform_schedule"] = True
     if v["train_text_encoder"]:
         config["train_text_encoder"] = True
     return config
@@ -72,8 +74,7 @@ def datasets_list(plan: Any) -> list[dict[str, Any]]:
 
 
 def _prompts(plan: Any) -> list[str]:
-    if plan.values["caption_mode"] == "none":
-        return prompts_with_trigger(plan)
+    """Validation prompts with `[trigger]` replaced: SimpleTuner has no placeholder of its own."""
     return prompts_with_trigger(plan)
 
 

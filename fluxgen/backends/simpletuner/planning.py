@@ -20,29 +20,55 @@ MIXED_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp32": "no", "auto": "bf16"}
 BUCKET_STEP = 64
 
 
-def plan_settings(r: Any) -> None:
-    """SimpleTuner's own values; the common rules have set the generic ones already."""
-    tier = r.values["vram_tier"]
+SCHEDULERS = ("linear", "sine", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
+# fluxgen's timestep samplers SimpleTuner has for FLUX: sigmoid (its default) and uniform (st:cmd_args).
+TIMESTEPS = ("sigmoid", "uniform")
+
+
+def timesteps(r: Any) -> None:
+    r.take("timestep_sampling", "train.timestep_sampling", "sigmoid",
+           "sigmoid timestep sampling, SimpleTuner's default for flow-matching models (st:cmd_args)")
+
+
+def memory(r: Any, tier: int) -> None:
+    """Quantisation per tier from the FLUX quickstart's VRAM figures; AdamW in bf16, SimpleTuner's default."""
     precision = PRECISION_BY_TIER[tier]
     r.set("base_model_precision", precision, _precision_reason(tier, precision))
+    r.take("optimizer", "train.optimizer", "adamw", "AdamW, as SimpleTuner's FLUX example (adamw_bf16) (st:examples)")
+    r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (st:optimizer_param)")
     if tier <= 8:
         r.warn(f"{r.values['vram']} GB: SimpleTuner's FLUX guide names a 10 GB card as the absolute minimum even "
                "with NF4; expect out-of-memory", "st:FLUX")
-    if precision == "no_change" and r.values["vram"] < 24:
-        r.warn("without quantisation FLUX.1 needs a bit over 30 GB in SimpleTuner", "st:FLUX")
+
+
+def settings(r: Any) -> None:
+    """SimpleTuner's own values; the common rules have set the generic ones already."""
     chosen = r.values.get("optimizer", "adamw")
     named = OPTIMIZERS.get(chosen, chosen)
     if named == "adamw_bf16" and r.values["precision"] not in ("bf16", "auto"):
         named = "optimi-adamw"  # adamw_bf16 keeps its state in bf16; an fp32/fp16 run gets optimi's AdamW
-    r.set("st_optimizer", named,
-          f"SimpleTuner's name for {chosen} (st:optimizer_param)" if chosen in OPTIMIZERS else
-          "given as SimpleTuner's own optimizer name")
+    r.set("st_optimizer", named, f"SimpleTuner's name for {chosen} (st:optimizer_param)" if chosen in OPTIMIZERS
+          else "given as SimpleTuner's own optimizer name")
     r.set("mixed_precision", MIXED_PRECISION[r.values["precision"]],
-          "SimpleTuner's mixed_precision for the plan's precision (st:FLUX)")
+          "SimpleTuner's mixed_precision for the plan's precision (st:cmd_args)")
     r.set("resolution_type", "pixel_area", "resolution is the side of a square of the same area, as ai-toolkit "
           "and sd-scripts read it; buckets keep the aspect ratio (st:multiaspect)")
     r.set("bucket_step", BUCKET_STEP, "FLUX buckets align to 64 px (st:multiaspect)")
     _check_placeholders(r.values)
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    from fluxgen.backends.simpletuner.keys import KEYS
+
+    names = tuple(OPTIMIZERS) + tuple(n for n in KEYS["optimizers"]["names"] if n not in OPTIMIZERS)
+    return {"optimizer": names, "lr_scheduler": SCHEDULERS, "timestep_sampling": TIMESTEPS}
+
+
+def plan_settings(r: Any) -> None:
+    """All of the above in the order the common rules call them (memory after the VRAM tier is known)."""
+    timesteps(r)
+    memory(r, r.values["vram_tier"])
+    settings(r)
 
 
 def _precision_reason(tier: int, precision: str) -> str:
