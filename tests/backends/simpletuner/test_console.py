@@ -54,3 +54,9 @@ def test_incremental_feeding_gives_the_same_events(size: int) -> None:
         got += parser.feed(text[i:i + size])
     got += parser.close()
     assert [e.to_dict() for e in got] == events("train-tiny-cpu.log")
+
+
+def test_missing_dataset_folder() -> None:
+    (error,) = events("missing-dataset.log", "error")
+    assert (error["code"], error["phase"]) == ("missing_file", "caching")
+    assert error["message"].startswith("FileNotFoundError: The following dataset directories do not exist")
