@@ -2,6 +2,7 @@
 
     <simpletuner-python> st_loader.py config FILE.json      -> {"ok": bool, "errors": [...], "args": {...}}
     <simpletuner-python> st_loader.py datasets FILE.json [CONFIG.json]
+    <simpletuner-python> st_loader.py corpus FOLDER...       -> {"<folder index>:<relative path>": verdict}
 
 `config` goes through SimpleTuner's JSON loader and argument parser (`load_config`); `datasets` builds and validates
 each entry with its data-backend config classes (`create_backend_config(...).validate`), with the args of CONFIG
@@ -90,7 +91,7 @@ if __name__ == "__main__":
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         if what == "corpus":
-            result = corpus(target)
+            result = {f"{i}:{rel}": got for i, folder in enumerate(sys.argv[2:]) for rel, got in corpus(folder).items()}
         else:
             result = load_config_file(target) if what == "config" else check_datasets(target, *sys.argv[3:4])
     print("ST-LOADER " + json.dumps(result))
