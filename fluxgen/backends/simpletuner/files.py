@@ -41,7 +41,7 @@ def config_dict(plan: Any) -> dict[str, Any]:
         "validation_num_inference_steps": v["sample_steps"], "validation_guidance": v["sample_guidance"],
         "validation_seed": v["sample_seed"], "validation_resolution": f"{v['sample_size']}x{v['sample_size']}",
         "data_backend_config": DATASETS, "output_dir": OUTPUT_DIR, "cache_dir": CACHE_DIR,
-        "report_to": "none", "push_to_hub": False,
+        "report_to": "none", "push_to_hub": False, "tracker_run_name": v["name"],
         "disable_benchmark": True, "resume_from_checkpoint": "latest", "modelspec_comment": _comment(plan),
     }
     if len(prompts) > 1:
