@@ -73,3 +73,19 @@ def test_env_recipe() -> None:
     folder = Path(environment.__file__).parent
     assert "transformers<5.23" in (folder / recipe.constraints).read_text(encoding="utf-8")
     assert (folder / recipe.sitecustomize).is_file()
+
+
+def test_sitecustomize_makes_pinning_a_no_op_without_an_accelerator(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("an accelerator answers here: pinning stays as it is")
+    shutil.copy(Path(environment.__file__).with_name("sitecustomize.py"), tmp_path / "sitecustomize.py")
+    code = ("import sys; lazy = 'torch' not in sys.modules; import torch; t = torch.zeros(2); "
+            "print(lazy, t.pin_memory() is t)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=True)
+    assert done.stdout.split() == ["True", "True"]
