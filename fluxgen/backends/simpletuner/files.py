@@ -67,7 +67,8 @@ def datasets_list(plan: Any) -> list[dict[str, Any]]:
     if v["caption_mode"] == "captions":
         images["caption_file_extensions"] = [v["caption_ext"]]
     else:
-        images["instance_prompt"] = v["trigger"] if v["caption_mode"] == "trigger" else ""
+        # SimpleTuner refuses an empty instance prompt; without captions the name stands in and is always dropped
+        images["instance_prompt"] = v["trigger"] if v["caption_mode"] == "trigger" else v["name"]
     text = {"id": TEXT_CACHE_ID, "dataset_type": "text_embeds", "default": True, "type": "local",
             "cache_dir": f"{CACHE_DIR}/text"}
     return [images, text]

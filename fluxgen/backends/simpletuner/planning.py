@@ -54,6 +54,9 @@ def settings(r: Any) -> None:
     r.set("resolution_type", "pixel_area", "resolution is the side of a square of the same area, as ai-toolkit "
           "and sd-scripts read it; buckets keep the aspect ratio (st:multiaspect)")
     r.set("bucket_step", BUCKET_STEP, "FLUX buckets align to 64 px (st:multiaspect)")
+    if r.values["caption_mode"] == "none":
+        r.set("caption_dropout", 1.0, "no captions: SimpleTuner refuses an empty instance prompt, so the name stands "
+              "in as one and every caption is dropped (st:prompts)")
     _check_placeholders(r.values)
 
 

@@ -74,6 +74,13 @@ def test_trigger_only_captions_use_the_instance_prompt() -> None:
     assert (text["dataset_type"], text["default"], text["cache_dir"]) == ("text_embeds", True, "cache/text")
 
 
+def test_no_captions_drop_every_stand_in_caption() -> None:
+    p = plan(caption_mode="none", trigger=None)
+    (images, _), config = files.datasets_list(p), files.config_dict(p)
+    assert (images["caption_strategy"], images["instance_prompt"]) == ("instanceprompt", "cyber-skull")
+    assert config["caption_dropout_probability"] == 1.0
+
+
 def test_local_folder_and_schnell() -> None:
     local = files.config_dict(plan(base_model_kind="local", model_path="/models/tiny"))
     assert (local["pretrained_model_name_or_path"], local["model_flavour"]) == ("/models/tiny", "dev")
