@@ -46,6 +46,8 @@ def config_dict(plan: Any) -> dict[str, Any]:
     }
     if len(prompts) > 1:
         config["user_prompt_library"] = PROMPTS
+    if v.get("optimizer_args"):  # `k=v,k=v`, which SimpleTuner passes to the optimizer (st:optimizer_param)
+        config["optimizer_config"] = ",".join(f"{k}={val}" for k, val in v["optimizer_args"].items())
     if v["timestep_sampling"] == "uniform":
         config["flow_use_uniform_schedule"] = True
     if v["train_text_encoder"]:
@@ -60,7 +62,7 @@ def datasets_list(plan: Any) -> list[dict[str, Any]]:
         "id": DATASET_ID, "type": "local", "instance_data_dir": v["dataset"],
         "caption_strategy": CAPTION_STRATEGY[v["caption_mode"]],
         "resolution": max(v["resolution"]), "resolution_type": v["resolution_type"],
-        "minimum_image_size": min(v["resolution"]), "repeats": v["repeats"] - 1,
+        "repeats": v["repeats"] - 1,
         "crop": not v["buckets"], "crop_aspect": "square", "crop_style": "center",
         "cache_dir_vae": f"{CACHE_DIR}/vae/{DATASET_ID}", "metadata_backend": "discovery",
     }

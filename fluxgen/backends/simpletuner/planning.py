@@ -13,7 +13,7 @@ from fluxgen.errors import UserError
 PRECISION_BY_TIER = {80: "no_change", 48: "no_change", 24: "int8-quanto", 16: "int4-quanto", 12: "nf4-bnb",
                      10: "nf4-bnb", 8: "nf4-bnb"}
 # fluxgen's optimizer names (the ones ai-toolkit and sd-scripts use) -> SimpleTuner's (st:optimizer_param).
-OPTIMIZERS = {"adamw": "adamw_bf16", "adamw8bit": "bnb-adamw8bit", "adafactor": "adafactor", "prodigy": "prodigy",
+OPTIMIZERS = {"adamw": "adamw_bf16", "adamw8bit": "bnb-adamw8bit", "adafactor": "torch-adafactor", "prodigy": "prodigy",
               "lion": "bnb-lion", "lion8bit": "bnb-lion8bit"}
 MIXED_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp32": "no", "auto": "bf16"}
 # FLUX latents are 8x downsampled and packed 2x2, so bucket sides are multiples of 64 (st:multiaspect).

@@ -35,6 +35,17 @@ def kind_of(data: Any) -> str | None:
     return None
 
 
+def recognizes(path: Any, text: str) -> bool:
+    """`fluxgen validate` routes a file here when it is JSON shaped like a SimpleTuner config or dataset list."""
+    if not str(path).lower().endswith(".json"):
+        return False
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return kind_of(data) in (KIND_CONFIG, KIND_DATASETS)
+
+
 def validate_text(text: str, source: str) -> Report:
     """Every finding about one SimpleTuner JSON file; the kind is read from its shape."""
     try:

@@ -12,7 +12,8 @@ from helpers import cli_run, make_images
 
 PLAN = ("--backend", "simpletuner", "--steps", "4", "--vram", "80", "--set", "save.every=2",
         "--set", "samples.every=2", "--set", "train.resolution=[64]", "--set", "samples.size=64",
-        "--set", "samples.steps=2", "--set", "train.precision=fp32")
+        "--set", "samples.steps=2", "--set", "train.precision=fp32",
+        "--set", "train.optimizer=adamw")
 
 
 @pytest.fixture
