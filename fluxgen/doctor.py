@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-TRAINER_BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
+from fluxgen.backends import BACKENDS
+
+TRAINER_BACKENDS = tuple(BACKENDS)
 MIN_VRAM_GB = {"ai-toolkit": 24, "sd-scripts": 8}
 MIN_RAM_GB, GOOD_RAM_GB, MIN_DISK_GB = 32, 64, 50
 
@@ -95,7 +97,7 @@ def check_backend(backend: str, imports: dict[str, ImportProbe] | None = None) -
         trainer = locate(backend)
     except UserError as exc:  # the user config file is damaged: say so here rather than stop every check
         return [Check("user config", "fail", str(exc).replace("\n", "; "), "fix the file as said, or remove it")]
-    checks = [] if backend == "builtin" else _checkout(trainer)
+    checks = [] if trainer.dir is None else _checkout(trainer)
     return checks + _python(trainer, imports)
 
 
@@ -142,7 +144,7 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
         checks.append(Check("imports", "fail", _import_failures(failed), f"{trainer.python} -m pip install{where}"))
     else:
         checks.append(Check("imports", "ok", f"all {len(modules)} modules it needs import"))
-    if trainer.backend == "ai-toolkit" and _triton_without_driver(found.facts):
+    if "triton" in BACKENDS[trainer.backend].env_recipe().remove_without_gpu and _triton_without_driver(found.facts):
         checks.append(Check("triton", "fail", (
             "torch is a CUDA build, no NVIDIA driver answers and triton is installed: every ai-toolkit run stops "
             "while importing its extensions with `Found no NVIDIA driver on your system` (reference ai-toolkit.md "

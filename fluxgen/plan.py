@@ -99,7 +99,7 @@ def build_plan(ref: str | None, options: PlanOptions | None = None) -> Plan:
 
 
 def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
-    from fluxgen.backends import canonical_name
+    from fluxgen.backends import BACKENDS, canonical_name
     from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
     from fluxgen.rules.memory import plan_memory
@@ -107,7 +107,6 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
     from fluxgen.rules.steps import plan_steps
-    from fluxgen.rules.trainer_settings import plan_trainer_settings
     from fluxgen.rules.training import plan_training
 
     intent = layered.intent
@@ -116,7 +115,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     _identity(r, layered)
     lint_report = _dataset(r, lint)
     for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples,
-                 plan_trainer_settings, plan_capabilities):
+                 BACKENDS[backend].plan_settings, plan_capabilities):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:

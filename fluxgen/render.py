@@ -215,10 +215,10 @@ def render_plan(plan: Any) -> dict[str, str]:
 
     backend = get_backend(plan.backend)
     files = backend.render(plan)
-    if getattr(backend, "VALIDATE", None):
+    if backend.rendered_kinds:
         from fluxgen.validate import check_rendered
 
-        for name, kind in backend.VALIDATE.items():
+        for name, kind in backend.rendered_kinds.items():
             check_rendered(files[name], kind, name)
     return files
 

@@ -52,17 +52,10 @@ class Launch:
 
 def build_launch(plan: Any, run_dir: Path, trainer: Any = None, extra_args: Iterable[str] = ()) -> Launch:
     """The trainer command for a plan, run from the run folder; `extra_args` e.g. resume flags. Starts nothing."""
-    import inspect
-
     from fluxgen.backends import get_backend
 
-    backend = get_backend(plan.backend)
-    kwargs: dict[str, Any] = {}
-    if "config_path" in inspect.signature(backend.build_command).parameters:
-        # a trainer that could take another file for a relative name gets the run's own file, absolute
-        kwargs["config_path"] = Path(run_dir).absolute() / next(iter(backend.FILES))
-    argv, env = backend.build_command(plan, trainer, **kwargs)
-    return Launch([*argv, *extra_args], dict(env), Path(run_dir))
+    launch = get_backend(plan.backend).command(plan, Path(run_dir), trainer=trainer)
+    return Launch([*launch.argv, *extra_args], launch.env, launch.cwd)
 
 
 def is_secret(name: str) -> bool:

@@ -10,12 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from fluxgen.backends import BACKENDS
 from fluxgen.paths import PROJECT_DIR, VENDOR_DIR, user_config_dir
 
-ENV_NAMES = {
-    "ai-toolkit": ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON"),
-    "sd-scripts": ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON"),
-}
+# Backend -> (checkout variable, Python variable) for the trainers that run from a checkout of their own.
+ENV_NAMES: dict[str, tuple[str, ...]] = {name: b.env_vars for name, b in BACKENDS.items() if b.env_vars}
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def _config_problem(err: Any, sections: list[str], keys: list[str]) -> str:
 def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     """Resolve the checkout and Python for a backend without checking they work (`fluxgen doctor` checks)."""
     environ = dict(os.environ if environ is None else environ)
-    if backend == "builtin":
+    if BACKENDS[backend].env_recipe().source == "self":
         return TrainerEnv(backend, None, sys.executable, "fluxgen itself", "the current Python")
     dir_var, py_var = ENV_NAMES[backend]
     section = user_config().get(backend, {})
@@ -119,16 +118,9 @@ def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     return TrainerEnv(backend, folder.resolve(), python, dir_source, py_source, pin["commit"], pin["entry"])
 
 
-# Modules each trainer imports at start-up (import names), checked by `fluxgen doctor` in the trainer's Python.
-# ai-toolkit imports every extension on a `job: extension` run (reference ai-toolkit.md §10), so its list is long.
-REQUIRED_MODULES: dict[str, tuple[str, ...]] = {
-    "ai-toolkit": ("torch", "torchvision", "torchaudio", "torchao", "diffusers", "transformers", "peft",
-                   "safetensors", "accelerate", "optimum.quanto", "oyaml", "lycoris", "kornia", "albumentations",
-                   "cv2", "av", "dotenv", "huggingface_hub"),
-    "sd-scripts": ("torch", "accelerate", "transformers", "diffusers", "safetensors", "toml", "voluptuous",
-                   "einops", "sentencepiece", "huggingface_hub"),
-    "builtin": ("torch", "diffusers", "transformers", "peft", "safetensors", "sentencepiece"),
-}
+# Modules each trainer imports at start-up (import names, from its backend's env recipe), checked by
+# `fluxgen doctor` in the trainer's Python.
+REQUIRED_MODULES: dict[str, tuple[str, ...]] = {name: b.env_recipe().required_modules for name, b in BACKENDS.items()}
 # Distributions whose versions go into a run's manifest.
 KEY_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "peft", "safetensors", "huggingface_hub",
                 "bitsandbytes", "optimum-quanto", "torchao", "xformers")

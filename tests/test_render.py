@@ -164,7 +164,7 @@ def test_every_vram_tier_renders_files_the_validator_accepts(backend: str, vram:
 
 
 def test_render_refuses_output_its_own_validator_rejects(monkeypatch: pytest.MonkeyPatch, skull20: Path) -> None:
-    from fluxgen.backends import ai_toolkit
+    from fluxgen.backends.ai_toolkit import files as ai_toolkit
     from fluxgen.errors import RenderMismatch
 
     original = ai_toolkit.render

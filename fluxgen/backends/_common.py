@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fluxgen import __version__
+from fluxgen.backends.base import Outputs
 from fluxgen.render import header_lines, render_template, shell_join
 
 # Environment every trainer gets: unbuffered output so progress arrives as it happens, UTF-8, wide rich logs.
@@ -62,12 +61,4 @@ def render_files(plan: Any, templates: dict[str, str], argv: list[str], env: dic
     files["command.txt"] = command_file(plan, argv, env)
     return files
 
-
-
-@dataclass
-class Outputs:
-    """What a trainer left on disk: the final LoRA, step checkpoints, sample images."""
-
-    final: Path | None
-    checkpoints: list[tuple[int, Path]] = field(default_factory=list)
-    samples: list[Path] = field(default_factory=list)
+__all__ = ["BASE_ENV", "Outputs", "command_file", "context", "lora_metadata", "prompts_with_trigger", "render_files"]

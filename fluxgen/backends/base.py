@@ -8,10 +8,12 @@ registry checks that each one has every piece below.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # typing only: importing these at start-up would make `fluxgen --help` heavy
@@ -19,6 +21,8 @@ if TYPE_CHECKING:  # typing only: importing these at start-up would make `fluxge
     from fluxgen.plan import Plan
     from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
+    from fluxgen.trainers import TrainerEnv
+    from fluxgen.validate.report import Report
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,10 @@ class Backend(ABC):
     """A trainer fluxgen can plan for, render, launch, follow and resume."""
 
     name: ClassVar[str]  # canonical name: "ai-toolkit", "sd-scripts", "builtin", "simpletuner"
-    aliases: ClassVar[tuple[str, ...]] = ()  # other spellings accepted on the command line ("kohya")
+    aliases: ClassVar[tuple[str, ...]] = ()  # other spellings accepted on the command line ("kohya", "sd_scripts")
+    choice_aliases: ClassVar[tuple[str, ...]] = ()  # the aliases listed in --backend choices ("kohya")
     templates: ClassVar[dict[str, str]] = {}  # rendered file -> template under templates/ (empty: a dict serialiser)
+    rendered_kinds: ClassVar[dict[str, str]] = {}  # rendered file -> fluxgen.validate kind, checked on every render
     image_extensions: ClassVar[frozenset[str]]  # image files the trainer loads (".png", ".jpg"…)
     env_vars: ClassVar[tuple[str, ...]] = ()  # FLUXGEN_<NAME>_DIR / _PYTHON style overrides, in lookup order
     diagnoses: ClassVar[Sequence[DiagnosisRule]] = ()  # checked before the shared table
@@ -84,17 +90,25 @@ class Backend(ABC):
         """Relative file name -> text, `command.txt` included; every file re-parsed and compared with the plan."""
 
     @abstractmethod
-    def validate(self, path: Path, text: str) -> list[Any]:
+    def validate(self, path: Path, text: str) -> Report:
         """Findings about a rendered or hand-written file of this trainer (unknown keys, types, conflicts)."""
 
-    @abstractmethod
     def import_config(self, paths: Sequence[Path]) -> Any:
         """A trainer file (or command line) as intent values, each with the file:line it came from."""
+        from fluxgen.errors import UserError
+
+        raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import {self.name} files yet")
 
     # launching and following
     @abstractmethod
-    def command(self, plan: Plan, run_dir: Path, resume: Any | None = None) -> Launch:
-        """argv, env overrides and working folder for a run (a fresh start, or from a resume point)."""
+    def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
+                trainer: TrainerEnv | None = None) -> Launch:
+        """argv, env overrides and working folder for a run (a fresh start, or from a resume point's
+        `extra_args`); `trainer` is where its checkout and Python are (default: located as `doctor` does)."""
+
+    def console_module(self) -> ModuleType:
+        """The module reading this trainer's console: `parse(lines)`, and a `Parser` class for live streams."""
+        return importlib.import_module(f"{type(self).__module__}.console")
 
     @abstractmethod
     def new_parser(self) -> Any:

@@ -6,8 +6,10 @@ import json
 
 import click
 
+from fluxgen.backends import BACKENDS
+
 KIND = click.Choice(["subject", "style", "character", "concept"], case_sensitive=False)
-BACKEND = click.Choice(["ai-toolkit", "sd-scripts", "kohya", "builtin"], case_sensitive=False)
+BACKEND = click.Choice(BACKENDS.choices(), case_sensitive=False)
 CAPTIONS = click.Choice(["captions", "trigger", "none"], case_sensitive=False)
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 

@@ -1,4 +1,4 @@
-"""What the pinned trainers read: typed, cached views of the JSON in fluxgen/data (built by build_data.py).
+"""What the pinned trainers read: typed, cached views of the JSON in each backend package (built by build_data.py).
 
 The facts come from the reference notes at the pinned commits (recorded in each file's provenance); fluxgen's
 validators and renderers use these instead of hard-coding option names.
@@ -13,7 +13,14 @@ from typing import Any
 
 from fluxgen.paths import PACKAGE_DIR
 
-DATA_DIR = PACKAGE_DIR / "data"
+BACKENDS_DIR = PACKAGE_DIR / "backends"
+# Data file (as build_data names it) -> where it lives: beside the backend it describes.
+DATA_FILES = {
+    "ai_toolkit_keys.json": BACKENDS_DIR / "ai_toolkit" / "keys.json",
+    "sd_scripts_args.json": BACKENDS_DIR / "sd_scripts" / "args.json",
+    "sd_scripts_dataset.json": BACKENDS_DIR / "sd_scripts" / "dataset.json",
+    "sd_scripts_network_args.json": BACKENDS_DIR / "sd_scripts" / "network_args.json",
+}
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class AitkSchema:
 
 
 def _load(name: str) -> dict[str, Any]:
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return json.loads(DATA_FILES[name].read_text(encoding="utf-8"))
 
 
 def _tuple(value: Any) -> tuple[Any, ...] | None:

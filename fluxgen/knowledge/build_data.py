@@ -1,7 +1,7 @@
-"""Regenerate fluxgen/data/*.json from the trainer reference notes, so the data follows the pinned commits.
+"""Regenerate the backends' knowledge JSON from the trainer reference notes, so the data follows the pinned commits.
 
 Run by hand when a pin moves:  python -m fluxgen.knowledge.build_data [REFERENCE_DIR [OUT_DIR]]
-(defaults: ../shared/reference beside the repository, and fluxgen/data). fluxgen itself only reads the JSON.
+(defaults: ../shared/reference beside the repository, and each file's place in its backend package). fluxgen itself only reads the JSON.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fluxgen.knowledge import _build_aitk as aitk
-from fluxgen.knowledge import _build_sd as sd
+from fluxgen.backends.ai_toolkit import build_keys as aitk
+from fluxgen.backends.sd_scripts import build_reference as sd
+from fluxgen.knowledge import DATA_FILES
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 EXPECTED_SD_ARGS = 215
 
@@ -93,11 +93,12 @@ def render_all(ref: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     ref = Path(args[0]) if args else DEFAULT_REFERENCE
-    out = Path(args[1]) if len(args) > 1 else DATA_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args[1]) if len(args) > 1 else None
     for name, text in render_all(ref).items():
-        (out / name).write_text(text, encoding="utf-8")
-        print(f"wrote {out / name}")
+        target = out / name if out is not None else DATA_FILES[name]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
     return 0
 
 

@@ -100,10 +100,6 @@ _RESUME_FIXES = {
 _RAM_RE = re.compile(r"DefaultCPUAllocator|can't allocate memory", re.I)
 _KILLED_RE = re.compile(r"died with <Signals\.SIGKILL: 9>|returned non-zero exit status -9\b")
 _MISSING_MODULE_RE = re.compile(r"No module named '([^']+)'")
-# VRAM tiers (as `--vram` plans them, ref:sd-scripts §7) and what the next one down changes, per backend.
-_TIERS = (8, 10, 12, 16, 24, 48, 80)
-_SD_TIER = {16: "Adafactor and batch size 1", 12: "16 blocks swapped to the CPU", 10: "22 blocks swapped, fp8 T5-XXL",
-            8: "28 blocks swapped, fp8 T5-XXL"}
 
 
 def fix_for(code: str, context: RunContext | None = None) -> str:
@@ -231,7 +227,7 @@ def _memory_fix(values: Mapping[str, Any], backend: str | None, phase: str | Non
     resolution = max(values.get("resolution") or [1024])
     if resolution > 512:
         steps.append(f"`--set train.resolution=[{768 if resolution > 768 else 512}]`")
-    steps += _tier_steps(values, backend)
+    steps += _tier_steps(values, backend, phase)
     if not steps:
         return ("This plan already uses fluxgen's lowest memory settings; train on a GPU with more memory "
                 "(seed:004: 24 GB at least, 48 GB recommended).")
@@ -239,20 +235,13 @@ def _memory_fix(values: Mapping[str, Any], backend: str | None, phase: str | Non
             + " (seed:001's failure table: batch size 1, 768 px; sd-scripts' VRAM table, ref:sd-scripts §7).")
 
 
-def _tier_steps(values: Mapping[str, Any], backend: str | None) -> list[str]:
-    tier = values.get("vram_tier") or values.get("vram") or 24
-    lower = next((t for t in reversed(_TIERS) if t < tier), None)
-    if backend == "sd-scripts" and lower is not None:
-        return [f"`--vram {lower}` (the next VRAM tier down: {_SD_TIER.get(lower, 'fp8 base model')})"]
-    if backend == "ai-toolkit" and tier >= 24:
-        what = "low_vram and 8-bit quantization" if tier >= 48 else "ai-toolkit's low_vram mode"
-        return [f"`--vram {lower}` (the next VRAM tier down: {what})"]
-    if backend == "ai-toolkit":
-        return ["`--backend sd-scripts` (block swapping fits 8-16 GB cards; ai-toolkit has no lower setting)"]
-    if backend == "builtin":
-        return ["`--backend sd-scripts` for a real FLUX.1 on this card (the builtin trainer neither quantizes "
-                "nor swaps blocks)"]
-    return []
+def _tier_steps(values: Mapping[str, Any], backend: str | None, phase: str | None) -> list[str]:
+    """The trainer's own lighter settings (its next VRAM tier, or another trainer)."""
+    if backend is None:
+        return []
+    from fluxgen.backends import get_backend
+
+    return get_backend(backend).low_vram_advice(dict(values), phase)
 
 
 def _dataset_error(message: str) -> Diagnosis:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from fluxgen.events import Event
 from fluxgen.monitor.text import LineSplitter
@@ -202,3 +202,35 @@ def _same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return a == b or (math.isnan(a) and math.isnan(b))
+
+
+class LineParser:
+    """The incremental form of a line-based `parse(lines)`: each new line is parsed with the lines since the
+    last step, so what spans lines (a traceback's last line, the step of the final save) reads as in one pass."""
+
+    ANCHORS = ("progress", "resume")
+
+    def __init__(self, parse: Callable[[list[str]], list[Event]]) -> None:
+        self.parse = parse
+        self._buf = ""
+        self._window: list[str] = []
+        self._offset = 0
+
+    def feed(self, chunk: str) -> list[Event]:
+        self._buf += chunk
+        *lines, self._buf = self._buf.split("\n")
+        return [e for line in lines for e in self._line(line)]
+
+    def close(self) -> list[Event]:
+        rest, self._buf = self._buf, ""
+        return self._line(rest) if rest.strip() else []
+
+    def _line(self, line: str) -> list[Event]:
+        self._window.append(line)
+        n = len(self._window)
+        new = [e for e in self.parse(self._window) if e.line == n]
+        for e in new:
+            e.line = self._offset + n
+        if any(e.type in self.ANCHORS for e in new):
+            self._offset, self._window = self._offset + n - 1, [line]
+        return new

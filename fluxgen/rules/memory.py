@@ -18,6 +18,11 @@ def tier_of(vram: int) -> int:
     return fitting[-1] if fitting else TIERS[0]
 
 
+def next_tier_down(tier: int) -> int | None:
+    """The documented tier below this one, None at the lowest."""
+    return next((t for t in reversed(TIERS) if t < tier), None)
+
+
 def plan_memory(r: Resolver) -> None:
     vram = r.take("vram", "vram", 24, "24 GB, the guides' minimum for FLUX LoRA training (seed:004)")
     tier = r.set("vram_tier", tier_of(vram), f"documented tier for {vram} GB (ref:sd-scripts §7)")

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fluxgen.events import Event, Summary
+from fluxgen.monitor.common import LineParser
 from fluxgen.runner import ChildRun, Ended, Launch, make_redactor
 from fluxgen.runs.record import Recorder
 from fluxgen.runs.verdict import classify, redact_result, run_context
 
-__all__ = ["AttemptResult", "FollowOptions", "classify", "run_attempt"]
+__all__ = ["AttemptResult", "FollowOptions", "LineParser", "classify", "run_attempt"]
 
 NOTE_WARNINGS = ("stall", "slowdown", "nan_loss", "oom_skipped", "resume_mismatch")
 
@@ -46,43 +47,10 @@ class AttemptResult:
     events: list[Event]
 
 
-class LineParser:
-    """The incremental form of a line-based `parse(lines)`: each new line is parsed with the lines since the
-    last step, so what spans lines (a traceback's last line, the step of the final save) reads as in one pass."""
-
-    ANCHORS = ("progress", "resume")
-
-    def __init__(self, parse: Callable[[list[str]], list[Event]]) -> None:
-        self.parse = parse
-        self._buf = ""
-        self._window: list[str] = []
-        self._offset = 0
-
-    def feed(self, chunk: str) -> list[Event]:
-        self._buf += chunk
-        *lines, self._buf = self._buf.split("\n")
-        return [e for line in lines for e in self._line(line)]
-
-    def close(self) -> list[Event]:
-        rest, self._buf = self._buf, ""
-        return self._line(rest) if rest.strip() else []
-
-    def _line(self, line: str) -> list[Event]:
-        self._window.append(line)
-        n = len(self._window)
-        new = [e for e in self.parse(self._window) if e.line == n]
-        for e in new:
-            e.line = self._offset + n
-        if any(e.type in self.ANCHORS for e in new):
-            self._offset, self._window = self._offset + n - 1, [line]
-        return new
-
-
 def stream_parser(backend: str) -> Any:
-    from fluxgen.monitor import parser_module
+    from fluxgen.backends import get_backend
 
-    module = parser_module(backend)
-    return module.Parser() if hasattr(module, "Parser") else LineParser(module.parse)
+    return get_backend(backend).new_parser()
 
 
 class Renumber:

@@ -69,7 +69,7 @@ def check_trainer(trainer: Any) -> None:
     """A missing checkout fails here, in one line, rather than as a trainer that cannot start."""
     from fluxgen.trainers import ENV_NAMES
 
-    if trainer.backend == "builtin" or (trainer.entry_path is not None and trainer.entry_path.is_file()):
+    if trainer.dir is None or (trainer.entry_path is not None and trainer.entry_path.is_file()):
         return
     var = ENV_NAMES[trainer.backend][0]
     raise UserError(f"{trainer.entry_path}: no {trainer.backend} checkout there ({trainer.dir_source}); fetch it "

@@ -16,8 +16,10 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from fluxgen.backends.ai_toolkit.validator import validate_ai_toolkit
+from fluxgen.backends.sd_scripts.dataset_toml import validate_sd_dataset
+from fluxgen.backends.sd_scripts.validator import validate_sd_args, validate_sd_command
 from fluxgen.errors import RenderMismatch, UserError
-from fluxgen.validate.ai_toolkit import validate_ai_toolkit
 from fluxgen.validate.report import (
     BACKEND_OF_KIND,
     KIND_AITK,
@@ -30,8 +32,6 @@ from fluxgen.validate.report import (
     Finding,
     Report,
 )
-from fluxgen.validate.sd_dataset import validate_sd_dataset
-from fluxgen.validate.sd_scripts import validate_sd_args, validate_sd_command
 
 __all__ = [
     "Finding", "Report", "KIND_AITK", "KIND_SD_ARGS", "KIND_SD_COMMAND", "KIND_SD_DATASET", "check_rendered",
@@ -39,7 +39,6 @@ __all__ = [
     "validate_sd_dataset", "validate_text",
 ]
 COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
-BACKENDS = {"ai-toolkit", "sd-scripts", "builtin"}
 
 
 def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
@@ -47,7 +46,11 @@ def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str
     from fluxgen.fsio import read_text_file
 
     path = Path(path)
-    text = read_text_file(path)
+    return validate_loaded(path, read_text_file(path), backend, env)
+
+
+def validate_loaded(path: Path, text: str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
+    """validate_file for a file already read: what `Backend.validate` runs."""
     backend = _canonical_backend(backend)
     kind, data = detect_kind(path, text, backend)
     return _dispatch(kind, data, text, str(path), path.parent, env)
@@ -157,7 +160,7 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
         return load_yaml_text(text, source)
     if fmt == "yaml":
-        from fluxgen.validate.aitk_yaml import load_aitk_yaml
+        from fluxgen.backends.ai_toolkit.yaml_loader import load_aitk_yaml
 
         return load_aitk_yaml(text, source)
     if fmt == "json":
@@ -203,7 +206,4 @@ def _canonical_backend(backend: str | None) -> str | None:
         return None
     from fluxgen.backends import canonical_name
 
-    name = canonical_name(backend)
-    if name not in BACKENDS:
-        raise UserError(f"fluxgen validate checks {' and '.join(sorted(BACKENDS))} files, not {name}")
-    return name
+    return canonical_name(backend)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fluxgen.knowledge import (
-    DATA_DIR,
+    DATA_FILES,
     ai_toolkit_schema,
     pinned_commits,
     sd_scripts_args,
@@ -85,10 +85,10 @@ def test_pinned_commits_are_recorded() -> None:
                                 "sd-scripts": "48d368fa557731ad0488c07304dfeba8c07910eb"}
     for name in ("sd_scripts_args.json", "sd_scripts_dataset.json", "sd_scripts_network_args.json",
                  "ai_toolkit_keys.json"):
-        prov = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))["provenance"]
+        prov = json.loads(DATA_FILES[name].read_text(encoding="utf-8"))["provenance"]
         assert len(prov["commit"]) == 40 and prov["generated_by"] == "fluxgen/knowledge/build_data.py"
 
 
 def test_build_data_regenerates_the_shipped_files(shared) -> None:
     for name, text in render_all(shared / "reference").items():
-        assert (DATA_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: rerun build_data"
+        assert DATA_FILES[name].read_text(encoding="utf-8") == text, f"{name} is stale: rerun build_data"

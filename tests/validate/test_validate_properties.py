@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fluxgen.backends.ai_toolkit.validator import CHOICES
 from fluxgen.errors import RenderMismatch
 from fluxgen.knowledge import (
     ai_toolkit_schema,
@@ -26,7 +27,6 @@ from fluxgen.validate import (
     validate_sd_args,
     validate_sd_dataset,
 )
-from fluxgen.validate.ai_toolkit import CHOICES
 
 SAFE_TEXT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_/.-0123456789", min_size=1, max_size=12)
 NUMBER = st.one_of(st.integers(0, 10_000), st.floats(0, 10, allow_nan=False, allow_infinity=False))

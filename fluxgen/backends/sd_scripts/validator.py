@@ -8,12 +8,12 @@ import tomllib
 from pathlib import Path, PurePath
 from typing import Any
 
+from fluxgen.backends.sd_scripts.args import SdArgs, args_from_argv, args_from_toml
+from fluxgen.backends.sd_scripts.checks import CONFLICT_RULES
+from fluxgen.backends.sd_scripts.dataset_toml import cross_check
+from fluxgen.backends.sd_scripts.required import REQUIRED_RULES
+from fluxgen.backends.sd_scripts.values import check_values
 from fluxgen.validate.report import KIND_SD_ARGS, KIND_SD_COMMAND, Finding, Report
-from fluxgen.validate.sd_args import SdArgs, args_from_argv, args_from_toml
-from fluxgen.validate.sd_dataset import cross_check
-from fluxgen.validate.sd_required import REQUIRED_RULES
-from fluxgen.validate.sd_rules import CONFLICT_RULES
-from fluxgen.validate.sd_values import check_values
 from fluxgen.validate.shell import ShellCommand, split_script
 
 SCRIPT = "flux_train_network.py"

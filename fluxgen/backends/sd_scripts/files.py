@@ -107,7 +107,7 @@ def check(plan: Any, files: dict[str, str]) -> None:
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    from fluxgen.backends.ai_toolkit import _flatten as flat
+    from fluxgen.backends.ai_toolkit.files import _flatten as flat
 
     return flat(data, prefix)
 

@@ -8,9 +8,9 @@ import difflib
 import re
 from typing import Any
 
+from fluxgen.backends.sd_scripts.args import SdArgs
 from fluxgen.knowledge import sd_scripts_args, sd_scripts_network_args
 from fluxgen.validate.report import Finding
-from fluxgen.validate.sd_args import SdArgs
 
 # torch.optim classes: sd-scripts looks an unlisted, undotted --optimizer_type up there (case-sensitive).
 TORCH_OPTIMIZERS = ("ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "RAdam",

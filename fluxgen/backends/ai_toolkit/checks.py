@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from fluxgen.backends.ai_toolkit.yaml_loader import LooseFloat
 from fluxgen.knowledge import AitkSchema
-from fluxgen.validate.aitk_yaml import LooseFloat
 from fluxgen.validate.report import Finding
 
 Ctx = dict[str, Any]  # proc, path, config, schema, flux

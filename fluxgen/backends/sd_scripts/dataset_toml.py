@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fluxgen.backends.sd_scripts.args import SdArgs
+from fluxgen.backends.sd_scripts.checks import CAPTION_OPTIONS, caches_latents, caches_text_encoder
 from fluxgen.knowledge import DatasetKey, sd_scripts_dataset_schema
 from fluxgen.validate.report import KIND_SD_DATASET, Finding, Report, describe, did_you_mean
-from fluxgen.validate.sd_args import SdArgs
-from fluxgen.validate.sd_rules import CAPTION_OPTIONS, caches_latents, caches_text_encoder
 
 LEVEL_NAMES = {"general": "[general]", "datasets": "[[datasets]]", "subsets": "[[datasets.subsets]]"}
 _PY = {"str": str, "bool": bool, "int": int, "float": float, "dict": dict, "list": list}

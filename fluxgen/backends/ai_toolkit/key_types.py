@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxgen.validate.aitk_yaml import LooseFloat
+from fluxgen.backends.ai_toolkit.yaml_loader import LooseFloat
 from fluxgen.validate.report import describe
 
 NUMERIC = {"int", "float", "number"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from fluxgen.backends.sd_scripts.args import SdArgs
+from fluxgen.backends.sd_scripts.values import split_network_args
 from fluxgen.knowledge import sd_scripts_facts
 from fluxgen.validate.report import Finding
-from fluxgen.validate.sd_args import SdArgs
-from fluxgen.validate.sd_values import split_network_args
 
 Rule = Callable[[SdArgs], list[Finding]]
 CAPTION_OPTIONS = ("shuffle_caption", "caption_dropout_rate", "token_warmup_step", "caption_tag_dropout_rate")

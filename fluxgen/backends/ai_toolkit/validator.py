@@ -9,9 +9,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from fluxgen.backends.ai_toolkit import checks as aitk_rules
+from fluxgen.backends.ai_toolkit.key_types import check_type
 from fluxgen.knowledge import AitkSchema, KeySpec, ai_toolkit_schema
-from fluxgen.validate import aitk_rules
-from fluxgen.validate.aitk_types import check_type
 from fluxgen.validate.report import KIND_AITK, Report, did_you_mean
 
 # Sub-sections read from a section's key (section -> key -> schema section).

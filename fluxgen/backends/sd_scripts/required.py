@@ -4,9 +4,9 @@ run only when every option is known (no unread --config_file)."""
 
 from __future__ import annotations
 
+from fluxgen.backends.sd_scripts.args import SdArgs
+from fluxgen.backends.sd_scripts.checks import Rule, one
 from fluxgen.validate.report import Finding
-from fluxgen.validate.sd_args import SdArgs
-from fluxgen.validate.sd_rules import Rule, one
 
 
 def rule_network_module(a: SdArgs) -> list[Finding]:
