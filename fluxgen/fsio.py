@@ -180,3 +180,60 @@ def read_text_file(path: Path, *, limit: int = MAX_TEXT_BYTES) -> str:
 
 def load_yaml_file(path: Path) -> Any:
     return load_yaml_text(read_text_file(path), str(path))
+
+
+STAGING_PREFIX = ".fluxgen-staging-"
+
+
+def write_set(files: dict[str, str | bytes], out_dir: Path, *, force: bool = False) -> list[Path]:
+    """Write a set of files all or nothing: each into a hidden staging folder inside `out_dir`, then moved in.
+    Without force, each move is a hard link that fails if the name appeared meanwhile (no check-then-replace
+    race), and a failed set removes what it had moved. The caller holds out_dir's lock (fluxgen.locks)."""
+    import shutil
+
+    out_dir = Path(out_dir)
+    targets = [out_dir / name for name in files]
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise UserError(f"{existing[0]}: already exists; pass --force to overwrite it or choose another --out")
+    for stale in out_dir.glob(STAGING_PREFIX + "*"):  # left by a command that was killed; we hold the lock
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot write here ({exc.strerror or exc}); choose another folder") from None
+    moved: list[Path] = []
+    try:
+        for name, data in files.items():
+            atomic_write(stage / name, data, force=True)
+        for name, target in zip(files, targets, strict=True):
+            _move_in(stage / name, target, force)
+            moved.append(target)
+    except BaseException:
+        if not force:
+            for path in moved:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return targets
+
+
+def _move_in(src: Path, target: Path, force: bool) -> None:
+    try:
+        if force:
+            os.replace(src, target)
+        else:
+            try:
+                os.link(src, target)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: the lock keeps other fluxgen commands out
+                if target.exists():
+                    raise FileExistsError(target) from None
+                os.replace(src, target)
+    except FileExistsError:
+        raise UserError(f"{target}: appeared while fluxgen was writing; nothing was written, run it again "
+                        "(with --force to overwrite)") from None
+    except OSError as exc:
+        raise UserError(f"{target}: cannot write it ({exc.strerror or exc}); nothing was written") from None
