@@ -185,17 +185,14 @@ def check_no_substitution_tokens(plan: Any) -> None:
 
 
 def write_files(files: dict[str, str], out_dir: Path, *, force: bool = False) -> list[Path]:
-    """Write every file atomically; refuse to replace any existing one without force (checked before writing)."""
-    from fluxgen.fsio import atomic_write
+    """Write the set all or nothing, one command at a time per folder; refuse to replace any existing file
+    without force."""
+    from fluxgen.fsio import write_set
+    from fluxgen.locks import hold
 
     out_dir = Path(out_dir)
-    targets = [out_dir / name for name in files]
-    existing = [p for p in targets if p.exists()]
-    if existing and not force:
-        raise UserError(f"{existing[0]}: already exists; pass --force to overwrite it or choose another --out")
-    for path, text in zip(targets, files.values(), strict=True):
-        atomic_write(path, text, force=force)
-    return targets
+    with hold(out_dir / ".fluxgen-lock", str(out_dir)):
+        return write_set(files, out_dir, force=force)
 
 
 def compare(expected: dict[str, Any], actual: dict[str, Any], source: str) -> None:

@@ -115,9 +115,16 @@ class ChildRun:
     """Run one launch to its end: stream its output to `on_output`, forward signals, leave no process behind."""
 
     def __init__(self, launch: Launch, on_output: OutputHandler, *, on_tick: TickHandler | None = None,
-                 on_start: Callable[[int], None] | None = None, grace: float = 10.0, tick: float = 0.25) -> None:
+                 on_start: Callable[[int], None] | None = None, grace: float = 10.0, tick: float = 0.25,
+                 orphan_grace: float = 5.0) -> None:
         self.launch, self.on_output, self.on_tick, self.on_start = launch, on_output, on_tick, on_start
-        self.grace, self.tick = grace, tick
+        self.grace, self.tick, self.orphan_grace = grace, tick, orphan_grace
+        self._inodes: set[int] = set()
+        self._orphans_seen: dict[int, float] = {}
+        self._last_scan = 0.0
+        self._exited_at: float | None = None
+        self._abandon = False
+        self.ended_orphans: list[int] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self._queue: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
         self._stop_reason: str | None = None
@@ -160,6 +167,9 @@ class ChildRun:
             self.proc = subprocess.Popen(
                 self.launch.argv, cwd=str(self.launch.cwd), env=self.launch.environ(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+            from fluxgen.proctree import pipe_inodes
+
+            self._inodes = pipe_inodes([self.proc.stdout.fileno(), self.proc.stderr.fileno()])
             if self.on_start is not None:
                 self.on_start(self.proc.pid)
             if self._stop_reason is not None:  # a signal came while the child was being started
@@ -192,7 +202,7 @@ class ChildRun:
         decoders = {name: codecs.getincrementaldecoder("utf-8")(errors="replace") for name in ("stdout", "stderr")}
         open_streams = set(decoders)
         last_tick = 0.0
-        while open_streams:
+        while open_streams and not self._abandon:
             try:
                 name, chunk = self._queue.get(timeout=self.tick)
             except queue.Empty:
@@ -220,7 +230,29 @@ class ChildRun:
             self.kill()
         if self.proc is not None and self.proc.poll() is not None:
             self._reap()  # the trainer is gone: whatever it left in its group holds our pipes open
+            self._exited_at = self._exited_at or now
+        if now - self._last_scan >= 1.0:
+            self._last_scan = now
+            self._end_orphans(now)
 
+    def _end_orphans(self, now: float) -> None:
+        """Processes the dead trainer left holding our pipes are ended after `orphan_grace` seconds (torch's
+        workers leave by themselves within a few); if the pipes still do not close, stop reading them."""
+        from fluxgen.proctree import orphans_holding
+
+        if self.proc is None or not self._inodes:
+            return
+        found = orphans_holding(self.proc.pid, self._inodes)
+        self._orphans_seen = {pid: self._orphans_seen.get(pid, now) for pid in found}
+        for pid, since in self._orphans_seen.items():
+            if now - since >= self.orphan_grace:
+                self.ended_orphans.append(pid)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if self._exited_at is not None and now - self._exited_at >= self.orphan_grace + 3.0:
+            self._abandon = True  # nothing we can end holds them: judge the run on what came
     def _reap(self) -> None:
         """No orphans: SIGKILL anything still alive in the trainer's process group."""
         if self.proc is None:

@@ -115,7 +115,10 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, capti
         style_patches=style_patches, format=fmt, captions=captions, caption_template=caption_template,
         dedupe=dedupe, caption_ext=caption_ext, mask_dir=mask_dir,
     )
-    result = prepare_dataset(_folder(folder), out, options, force=force)
+    from fluxgen.dataset.pool import stops_unwind
+
+    with stops_unwind():  # SIGTERM/SIGHUP remove the staging folder and end the workers, as Ctrl-C does
+        result = prepare_dataset(_folder(folder), out, options, force=force)
     if as_json:
         click.echo(json.dumps(prepare_dict(result), indent=2, ensure_ascii=False))
     else:

@@ -116,12 +116,13 @@ def inspect_all(root: Path, rels: list[str], *, quick: bool, max_pixels: int,
     count = workers if workers is not None else default_workers()
     if quick or count <= 1 or len(rels) < PARALLEL_MIN:
         return [job(rel) for rel in rels]
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+
+    from fluxgen.dataset.pool import worker_pool
 
     chunk = max(1, min(32, len(rels) // (count * 4)))
     try:
-        with ProcessPoolExecutor(max_workers=count) as pool:
+        with worker_pool(count) as pool:
             return list(pool.map(job, rels, chunksize=chunk))
     except (BrokenProcessPool, OSError):
         return [job(rel) for rel in rels]

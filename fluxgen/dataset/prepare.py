@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,17 +95,23 @@ def prepare_dataset(
     reports, jobs = plan_outputs(source, opts, mode)
     for job in jobs:
         job.background = background
-    _write(root, [target] + ([masks] if masks else []), jobs, reports, workers)
+
+    def recheck() -> None:  # under the lock: another prepare may have written --out since the check above
+        check_out(root, Path(out), force)
+        if masks:
+            check_mask_dir(root, target, opts.mask_dir, force)
+
+    _write(root, [target] + ([masks] if masks else []), jobs, reports, workers, recheck)
     return PrepareResult(out=target, files=list(reports.values()), lint=_result_lint(target, opts, mode, workers),
                          caption_mode=mode, masks=masks)
 
 
 def _write(root: Path, targets: list[Path], jobs: list[OutputJob], reports: dict[str, FileReport],
-           workers: int | None) -> None:
+           workers: int | None, recheck: Callable[[], object] | None = None) -> None:
     """Run the jobs into staging folders; a write error becomes one line naming the final path."""
     temps: list[Path] = []
     try:
-        with staged(targets, root) as temps:
+        with staged(targets, root, recheck) as temps:
             mask_temp = temps[1] if len(temps) > 1 else None
             for rel, done in run_jobs(root, temps[0], jobs, workers=workers, mask_dir=mask_temp):
                 report = reports[rel]

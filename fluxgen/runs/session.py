@@ -19,6 +19,7 @@ from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
 from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
 
 RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch")
+RUN_LOCK = ".fluxgen-lock"
 
 
 @dataclass
@@ -110,7 +111,30 @@ def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResu
         manifest["intent"] = given.record()
     manifest["t0"] = time.time()
     write_manifest(run_dir, manifest)
-    return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
+    with run_lock(run_dir):
+        return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
+
+
+def run_lock(run_dir: Path) -> Any:
+    """One fluxgen at a time on a run: a second `resume` (or a `resume` during `train`) is refused at once."""
+    from fluxgen.locks import hold
+
+    return hold(Path(run_dir) / RUN_LOCK, f"{run_dir} (a run)")
+
+
+def check_no_trainer_left(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """A fluxgen killed with SIGKILL cannot end its trainer: while that trainer's group lives, starting another
+    on the same folder would have two trainers writing one output."""
+    from fluxgen.runner import group_alive
+
+    attempts = manifest.get("attempts")
+    last = attempts[-1] if isinstance(attempts, list) and attempts and isinstance(attempts[-1], dict) else {}
+    pgid = last.get("pgid", last.get("pid"))
+    if isinstance(pgid, int) and not isinstance(pgid, bool) and pgid > 1 and not last.get("ended") \
+            and group_alive(pgid):
+        raise UserError(f"{run_dir}: the trainer of attempt {last.get('attempt', '?')} is still running (process "
+                        f"group {pgid}) though fluxgen no longer follows it; end it with `kill -TERM -- -{pgid}` "
+                        "(or wait for it), then resume")
 
 
 def _discard(run_dir: Path) -> None:
@@ -122,13 +146,19 @@ def _discard(run_dir: Path) -> None:
 
 def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
     """A new attempt in the same run, from the newest valid checkpoint or saved state."""
+    run_dir = Path(run_dir)
+    with run_lock(run_dir):
+        manifest = read_manifest(run_dir)
+        check_no_trainer_left(run_dir, manifest)
+        return _resume_locked(run_dir, manifest, options)
+
+
+def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOptions) -> RunResult:
     from fluxgen.runs.checkpoints import resume_point
     from fluxgen.runs.folder import load_plan
     from fluxgen.runs.manifest import effective_status
     from fluxgen.trainers import locate
 
-    run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
     status = effective_status(manifest)
     if status == "running":
         raise UserError(f"{run_dir}: still running (fluxgen pid {manifest.get('pid')}); stop it before resuming")
@@ -175,7 +205,7 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
         options.announce(run_dir, what)
 
     def started(pid: int) -> None:
-        record["pid"] = pid  # the trainer's process group: `status` and tests look for leftovers with it
+        record["pid"] = record["pgid"] = pid  # the trainer's process group: resume and `status` check for it
         write_manifest(run_dir, manifest)
 
     try:

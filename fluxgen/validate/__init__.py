@@ -141,7 +141,7 @@ def _sniff(text: str, path: Path) -> str:
     try:
         tomllib.loads(text)
         return "toml"
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         pass
     if re.search(r"^\s*job\s*:", text, re.M) or re.search(r"^\s*config\s*:", text, re.M):
         return "yaml"
@@ -163,13 +163,19 @@ def _parse(text: str, fmt: str, source: str) -> Any:
         from fluxgen.backends.ai_toolkit.yaml_loader import load_aitk_yaml
 
         return load_aitk_yaml(text, source)
+    from fluxgen.fsio import check_depth
+
     if fmt == "json":
         try:
-            return json.loads(text)
+            return check_depth(json.loads(text), source)
         except json.JSONDecodeError as exc:
             raise UserError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise UserError(f"{source}: nested too deeply to read; check the brackets") from None
     try:
-        return tomllib.loads(text)
+        return check_depth(tomllib.loads(text), source)
+    except RecursionError:
+        raise UserError(f"{source}: nested too deeply to read; check the brackets") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = f":{match.group(1)}:{match.group(2)}" if match else ""
