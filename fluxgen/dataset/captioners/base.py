@@ -43,6 +43,7 @@ def load_pretrained(load: Callable[..., T], model_id: str, what: str, **kwargs: 
         if not local.is_dir():
             raise UserError(f"--model {model_id}: no such folder; give a Hugging Face id or a local model folder")
         model_id = str(local)
+    _quiet()
     try:
         return load(model_id, **kwargs)
     except ImportError as exc:
@@ -50,6 +51,14 @@ def load_pretrained(load: Callable[..., T], model_id: str, what: str, **kwargs: 
                         "pip install 'fluxgen[caption]'") from None
     except (OSError, ValueError) as exc:
         raise UserError(_load_failure(model_id, what, exc)) from None
+
+
+def _quiet() -> None:
+    """transformers' per-load progress bars and backend notices would interleave with fluxgen's own bar."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
 
 
 def _load_failure(model_id: str, what: str, exc: Exception) -> str:
