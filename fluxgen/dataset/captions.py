@@ -123,6 +123,23 @@ def style_words(text: str) -> list[str]:
     return seen
 
 
+def remove_style_words(text: str) -> tuple[str, list[str]]:
+    """The caption without the style labels the linter flags (the same list), and the labels removed.
+
+    "in … style" goes with its label, and an article left before a consonant or before nothing is mended.
+    """
+    found = style_words(text)
+    if not found:
+        return text, []
+    cleaned = re.sub(r"(?i)(?:\bin\s+(?:an?\s+)?)?" + _STYLE_RE.pattern + r"(?:\s+style\b)?", " ", text)
+    cleaned = re.sub(r"(?i)\b(an?)\s+(?=[,.;:]|$)", "", cleaned)
+    cleaned = re.sub(r"\b([Aa])n(\s+)(?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z])", r"\1\2", cleaned)
+    cleaned = re.sub(r"\s+([,.;:])", r"\1", cleaned)
+    cleaned = re.sub(r"([,;:])(\s*[,;:])+", r"\1", cleaned)
+    cleaned = re.sub(r" {2,}", " ", cleaned).strip(" ,;:")
+    return cleaned, found
+
+
 def word_count(text: str) -> int:
     return len(re.findall(r"[^\s,.;:]+", text))
 

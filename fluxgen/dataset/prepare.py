@@ -182,18 +182,22 @@ def _check_options(opts: PrepareOptions) -> str:
 
 
 def _check_template(opts: PrepareOptions, explicit: str | None) -> None:
-    template = opts.caption_template or ""
     if explicit in ("trigger", "none"):
         raise UserError(f"--caption-template writes captions; it cannot be used with --captions {explicit}")
+    check_template(opts.caption_template or "", opts.trigger, "--caption-template")
+
+
+def check_template(template: str, trigger: str | None, option: str) -> None:
+    """Fields must be known ({trigger}, {caption}, {name}); {trigger} needs a trigger word."""
     try:
         fields = template_fields(template)
     except ValueError as exc:
-        raise UserError(f"--caption-template '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
+        raise UserError(f"{option} '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
     unknown = sorted(fields - set(TEMPLATE_FIELDS))
     if unknown:
         close = difflib.get_close_matches(unknown[0], TEMPLATE_FIELDS, n=1)
         hint = f" (did you mean {{{close[0]}}}?)" if close else ""
-        raise UserError(f"--caption-template: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
+        raise UserError(f"{option}: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
                         "{name}")
-    if "trigger" in fields and opts.trigger is None:
-        raise UserError("--caption-template uses {trigger}; pass --trigger WORD")
+    if "trigger" in fields and trigger is None:
+        raise UserError(f"{option} uses {{trigger}}; pass --trigger WORD")
