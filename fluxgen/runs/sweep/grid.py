@@ -84,6 +84,7 @@ def plan_points(points: list[Point], plan_for: Any) -> list[Any]:
             given = " ".join(f"{k}={v}" for k, v in point.values.items())
             raise UserError(f"--grid point {point.id} ({given}): {exc}") from None
         point.plan_hash = plan.hash
+        point.extra = {"vram_tier": plan.values.get("vram_tier"), "dataset": plan.values.get("dataset")}
         point.same_as = first_by_hash.setdefault(plan.hash, point.id)
         point.same_as = None if point.same_as == point.id else point.same_as
         plans.append(plan)
