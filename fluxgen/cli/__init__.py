@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("fluxgen.cli.model", "model_group"),
     "lora": ("fluxgen.cli.lora", "lora_group"),
     "report": ("fluxgen.cli.report", "report_cmd"),
+    "sweep": ("fluxgen.cli.sweep", "sweep_group"),
 }
 
 # One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
@@ -48,6 +49,7 @@ SUMMARIES: dict[str, str] = {
     "model": "Build local test models (a tiny random FLUX.1).",
     "lora": "Inspect LoRA safetensors files.",
     "report": "Write a run's HTML report and loss curve.",
+    "sweep": "Train a grid of variants (local pool, SLURM, SkyPilot); status, report, resume, cancel.",
 }
 
 
