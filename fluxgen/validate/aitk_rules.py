@@ -21,11 +21,11 @@ def check_config(data: dict[str, Any]) -> list[Finding]:
     return []
 
 
-def check_process(proc: dict[str, Any], path: str, config: dict[str, Any], schema: AitkSchema) -> list[Finding]:
-    """Every cross-section rule for one trainer process."""
-    if proc.get("type") in schema.other_process_types:
-        return []
-    ctx: Ctx = {"proc": proc, "path": path, "config": config, "schema": schema, "flux": flux_state(proc, schema)}
+def check_process(proc: dict[str, Any], path: str, config: dict[str, Any], schema: AitkSchema,
+                  job_keys: frozenset[str] = frozenset({"training_folder"})) -> list[Finding]:
+    """Every cross-section rule for one LoRA trainer process; `job_keys` are the config keys its job reads."""
+    ctx: Ctx = {"proc": proc, "path": path, "config": config, "schema": schema, "flux": flux_state(proc, schema),
+                "job_keys": job_keys}
     findings: list[Finding] = []
     for rule in RULES:
         findings += rule(ctx)
@@ -54,7 +54,9 @@ def flux_state(proc: dict[str, Any], schema: AitkSchema) -> str:
 
 
 def rule_training_folder(ctx: Ctx) -> list[Finding]:
-    if ctx["proc"].get("training_folder") or ctx["config"].get("training_folder"):
+    """BaseTrainProcess joins training_folder (its own, else the job's when the job reads one) with the name."""
+    from_job = "training_folder" in ctx.get("job_keys", ()) and ctx["config"].get("training_folder")
+    if ctx["proc"].get("training_folder") or from_job:
         return []
     return [Finding("error", f"{ctx['path']}.training_folder", "missing; ai-toolkit joins it with the name to make "
                     "the output folder and fails without it", "add 'training_folder: output'", "aitk-training-folder")]
