@@ -90,5 +90,23 @@ def test_pinned_commits_are_recorded() -> None:
 
 
 def test_build_data_regenerates_the_shipped_files(shared) -> None:
+    if not (shared / "trainers" / "ai-toolkit-27a03a91.tar.gz").is_file():
+        pytest.skip("the pinned ai-toolkit source is not in ../shared/trainers")
     for name, text in render_all(shared / "reference").items():
         assert (DATA_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: rerun build_data"
+
+
+def test_the_reference_sections_hold_every_key_the_source_reads(shared) -> None:
+    """Each config class ai-toolkit unpacks a section into reads exactly the keys the reference lists (SampleItem
+    also takes sample_config, which the code passes itself)."""
+    from fluxgen.knowledge._aitk_source import Source, config_class_reads, read_tree
+    from fluxgen.knowledge._build_aitk import SECTIONS
+
+    tar = shared / "trainers" / "ai-toolkit-27a03a91.tar.gz"
+    if not tar.is_file():
+        pytest.skip("the pinned ai-toolkit source is not in ../shared/trainers")
+    src, schema = Source(read_tree(tar)), ai_toolkit_schema()
+    for section, cls in SECTIONS.items():
+        reads = config_class_reads(src, "toolkit.config_modules", cls)
+        assert reads is not None and not reads.open, cls
+        assert set(reads.keys) - {"sample_config"} == set(schema.sections[section]), section
