@@ -120,7 +120,8 @@ def process_entry(src: Source, where: tuple[str, str] | None) -> dict[str, Any]:
     reads = class_reads(src, module, name)
     sections = {}
     for key, cls_name in sorted(reads.sections.items()):
-        sections[key] = _section(src, lineage, cls_name)
+        ambiguous = key in reads.ambiguous
+        sections[key] = {"class": cls_name, "open": True} if ambiguous else _section(src, lineage, cls_name)
     keys = _keys(reads)
     keys["type"] = {"required": True, "default": None}  # BaseJob.load_processes looks the class up by it
     return {

@@ -42,6 +42,7 @@ class Reads:
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)
     open: bool = False
+    ambiguous: set[str] = field(default_factory=set)  # sections unpacked into two different classes
 
     def add(self, key: str, required: bool, default: Any) -> None:
         entry = self.keys.setdefault(key, {"required": False, "default": None})
@@ -205,7 +206,8 @@ def _unpacked(call: ast.Call, mapping: ast.AST | None, via_get_conf: bool, local
         key = hit[0] if hit else local.get(kw.value.id) if isinstance(kw.value, ast.Name) else None
         name = call.func.id if isinstance(call.func, ast.Name) else None
         if key and name and name[:1].isupper():
-            reads.sections.setdefault(key, name)
+            if reads.sections.setdefault(key, name) != name:
+                reads.ambiguous.add(key)
         elif mapping is not None and ast.dump(kw.value) == ast.dump(mapping):
             is_super = (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call)
                         and isinstance(call.func.value.func, ast.Name) and call.func.value.func.id == "super")
