@@ -14,11 +14,16 @@ Ctx = dict[str, Any]  # proc, path, config, schema, flux
 
 
 def check_config(data: dict[str, Any]) -> list[Finding]:
+    """Every job reads config.name (BaseJob requires it; run.py's -n NAME only fills the [name] tags)."""
     config = data.get("config") or {}
-    if isinstance(config, dict) and not config.get("name"):
-        return [Finding("warning", "config.name", "missing; run.py then needs -n NAME and the run folder has no name",
-                        "add 'name: my_lora' under config", "aitk-name")]
-    return []
+    if not isinstance(config, dict) or config.get("name"):
+        return []
+    if config.get("name") is None:
+        return [Finding("error", "config.name", "missing; ai-toolkit stops without a job name, even when run.py is "
+                        "given -n NAME (that only fills the [name] tags)", "add 'name: my_lora' under config",
+                        "aitk-name")]
+    return [Finding("warning", "config.name", "empty: the run folder is training_folder itself, with no name",
+                    "add 'name: my_lora' under config", "aitk-name")]
 
 
 def check_process(proc: dict[str, Any], path: str, config: dict[str, Any], schema: AitkSchema,

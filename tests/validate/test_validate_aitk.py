@@ -127,7 +127,8 @@ def test_augments_and_job_and_process_types(aitk, expect) -> None:
      "warning", f"{P}.datasets[0].augmentations", "turn latent caching off"),
     ({f"{P}.datasets[1]": {"folder_path": "/b", "buckets": False}}, "error", f"{P}.datasets",
      "buckets differs between datasets"),
-    ({"config.name": None}, "warning", "config.name", "needs -n NAME"),
+    ({"config.name": None}, "error", "config.name", "stops without a job name, even when run.py is given -n NAME"),
+    ({"config.name": ""}, "warning", "config.name", "no name"),
 ])
 def test_cross_section_rules(aitk, expect, changes, severity, path, match) -> None:
     data = aitk({k: v for k, v in changes.items() if not k.endswith("datasets[1]")})
