@@ -64,7 +64,8 @@ def validate_ai_toolkit(data: Any, source: str = "config.yaml", text: str | None
             _process(report, proc, f"config.process[{i}]", schema, config, job)
     if job is not None and job.dispatched and job.name != "extension" and not any(
             p.training for p in job.process_types.values()):
-        aitk_jobs.not_flux_note(report, "job", f"job: {job.name} does not train")
+        aitk_jobs.not_flux_note(report, "job", f"'{job.name}' ({job.cls}) is not a training job",
+                                "only the keys the job and its processes read were checked")
     report.extend(aitk_rules.check_config(data))
     return _finish(report, data)
 
@@ -147,7 +148,9 @@ def _sd_process(report: Report, proc: dict[str, Any], path: str, schema: AitkSch
     if lora:
         report.extend(aitk_rules.check_process(proc, path, config, schema, _job_keys(job)))
     else:
-        aitk_jobs.not_flux_note(report, f"{path}.type", f"'{proc.get('type')}' is an SD trainer but not a LoRA trainer")
+        cls = f" ({entry.cls})" if entry is not None else ""
+        aitk_jobs.not_flux_note(report, f"{path}.type", f"'{proc.get('type')}'{cls} is an SD trainer but not a LoRA "
+                                "trainer", "its keys and sections were checked in full")
         report.extend(aitk_rules.rule_training_folder(_ctx(proc, path, config, schema, job)))
 
 

@@ -91,7 +91,6 @@ def _keys(report: Report, values: dict[Any, Any], path: str, keys: dict[str, Key
                        "aitk-required")
 
 
-def not_flux_note(report: Report, path: str, what: str) -> None:
-    """One line saying the FLUX LoRA rules were not applied, and why."""
-    report.add("info", path, f"{what}: the FLUX LoRA rules do not apply; only the keys it reads were checked", "",
-               "aitk-not-lora")
+def not_flux_note(report: Report, path: str, what: str, checked: str = "only the keys it reads were checked") -> None:
+    """One line saying the FLUX LoRA rules were not applied, why, and what was checked instead."""
+    report.add("info", path, f"{what}: the FLUX LoRA rules do not apply; {checked}", "", "aitk-not-lora")
