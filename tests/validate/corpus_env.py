@@ -8,6 +8,7 @@ voluptuous for sd-scripts' library/config_util.py. It is built once under ~/.cac
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import tarfile
@@ -58,16 +59,19 @@ def loader_python() -> str:
     """The cached venv's python, built on first use; a skip naming the reason when it cannot be built."""
     python = CACHE / "bin" / "python"
     marker = CACHE / ".complete"
-    if marker.is_file() and python.is_file():
-        return str(python)
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(CACHE)
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PINS],
-                          capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot install the trainers' loader packages ({', '.join(PINS)}) into {CACHE}: "
-                    f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'pip failed'}")
-    marker.write_text("\n".join(PINS) + "\n", encoding="utf-8")
+    with open(CACHE.parent / f"{CACHE.name}.lock", "w") as lock:  # test workers build it once, one at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.is_file() and python.is_file():
+            return str(python)
+        venv.EnvBuilder(with_pip=True, clear=True).create(CACHE)
+        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1",
+                               "--timeout", "20", *PINS],
+                              capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "pip failed"
+            pytest.skip(f"cannot install the trainers' loader packages ({', '.join(PINS)}) into {CACHE}: {last}")
+        marker.write_text("\n".join(PINS) + "\n", encoding="utf-8")
     return str(python)
 
 
