@@ -65,9 +65,9 @@ def loader_python() -> str:
         if marker.is_file() and python.is_file():
             return str(python)
         venv.EnvBuilder(with_pip=True, clear=True).create(CACHE)
-        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1",
-                               "--timeout", "20", *PINS],
-                              capture_output=True, text=True, timeout=600, check=False)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1",
+               "--timeout", "20"]
+        done = subprocess.run([*pip, *PINS], capture_output=True, text=True, timeout=600, check=False)
         if done.returncode != 0:
             last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "pip failed"
             pytest.skip(f"cannot install the trainers' loader packages ({', '.join(PINS)}) into {CACHE}: {last}")
