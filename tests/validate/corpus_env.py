@@ -67,7 +67,7 @@ def loader_python() -> str:
         venv.EnvBuilder(with_pip=True, clear=True).create(CACHE)
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1",
                "--timeout", "20"]
-        done = subprocess.run([*pip, *PINS], capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run([*pip, *PINS], capture_output=True, text=True, timeout=240, check=False)
         if done.returncode != 0:
             last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "pip failed"
             pytest.skip(f"cannot install the trainers' loader packages ({', '.join(PINS)}) into {CACHE}: {last}")
@@ -78,7 +78,7 @@ def loader_python() -> str:
 def run_script(script: str, payload: Any, cwd: Path) -> Any:
     """Run `script` with the loader venv's python, JSON in on stdin, JSON out on stdout."""
     done = subprocess.run([loader_python(), "-c", script], input=json.dumps(payload), capture_output=True,
-                          text=True, cwd=cwd, timeout=300, check=False)
+                          text=True, cwd=cwd, timeout=120, check=False)
     if done.returncode != 0:
         raise AssertionError(f"the trainer's loader script failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -26,7 +26,7 @@ from validate.corpus_env import AITK_TARBALL, extract, members, run_script, tarb
 from fluxgen.errors import UserError
 from fluxgen.validate import KIND_AITK, validate_text
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 EXPECTED_FILES = 25
 NOT_CHECKED = {"meta", "generate", "slider", "caption"}  # free-form or read by classes fluxgen leaves open
 

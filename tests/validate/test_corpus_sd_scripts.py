@@ -27,7 +27,7 @@ from validate.corpus_env import SD_TARBALL, extract, members, run_script, tarbal
 from fluxgen.errors import UserError
 from fluxgen.validate import KIND_SD_DATASET, Report, detect_kind, validate_text
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 EXPECTED_BLOCKS = 29
 FENCE = re.compile(r"^[ \t]*```([^\n]*)\n(.*?)^[ \t]*```", re.S | re.M)
 RUNTIME_STOPS = ("AssertionError", "'No data found'")
