@@ -14,18 +14,23 @@ Ctx = dict[str, Any]  # proc, path, config, schema, flux
 
 
 def check_config(data: dict[str, Any]) -> list[Finding]:
+    """Every job reads config.name (BaseJob requires it; run.py's -n NAME only fills the [name] tags)."""
     config = data.get("config") or {}
-    if isinstance(config, dict) and not config.get("name"):
-        return [Finding("warning", "config.name", "missing; run.py then needs -n NAME and the run folder has no name",
-                        "add 'name: my_lora' under config", "aitk-name")]
-    return []
-
-
-def check_process(proc: dict[str, Any], path: str, config: dict[str, Any], schema: AitkSchema) -> list[Finding]:
-    """Every cross-section rule for one trainer process."""
-    if proc.get("type") in schema.other_process_types:
+    if not isinstance(config, dict) or config.get("name"):
         return []
-    ctx: Ctx = {"proc": proc, "path": path, "config": config, "schema": schema, "flux": flux_state(proc, schema)}
+    if config.get("name") is None:
+        return [Finding("error", "config.name", "missing; ai-toolkit stops without a job name, even when run.py is "
+                        "given -n NAME (that only fills the [name] tags)", "add 'name: my_lora' under config",
+                        "aitk-name")]
+    return [Finding("warning", "config.name", "empty: the run folder is training_folder itself, with no name",
+                    "add 'name: my_lora' under config", "aitk-name")]
+
+
+def check_process(proc: dict[str, Any], path: str, config: dict[str, Any], schema: AitkSchema,
+                  job_keys: frozenset[str] = frozenset({"training_folder"})) -> list[Finding]:
+    """Every cross-section rule for one LoRA trainer process; `job_keys` are the config keys its job reads."""
+    ctx: Ctx = {"proc": proc, "path": path, "config": config, "schema": schema, "flux": flux_state(proc, schema),
+                "job_keys": job_keys}
     findings: list[Finding] = []
     for rule in RULES:
         findings += rule(ctx)
@@ -54,7 +59,9 @@ def flux_state(proc: dict[str, Any], schema: AitkSchema) -> str:
 
 
 def rule_training_folder(ctx: Ctx) -> list[Finding]:
-    if ctx["proc"].get("training_folder") or ctx["config"].get("training_folder"):
+    """BaseTrainProcess joins training_folder (its own, else the job's when the job reads one) with the name."""
+    from_job = "training_folder" in ctx.get("job_keys", ()) and ctx["config"].get("training_folder")
+    if ctx["proc"].get("training_folder") or from_job:
         return []
     return [Finding("error", f"{ctx['path']}.training_folder", "missing; ai-toolkit joins it with the name to make "
                     "the output folder and fails without it", "add 'training_folder: output'", "aitk-training-folder")]

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fluxgen.backends.ai_toolkit import checks as aitk_rules
+from fluxgen.backends.ai_toolkit import jobs as aitk_jobs
 from fluxgen.backends.ai_toolkit.key_types import check_type
-from fluxgen.knowledge import AitkSchema, KeySpec, ai_toolkit_schema
+from fluxgen.knowledge import AitkJob, AitkProcess, AitkSchema, KeySpec, ai_toolkit_schema
 from fluxgen.validate.report import KIND_AITK, Report, did_you_mean
 
 # Sub-sections read from a section's key (section -> key -> schema section).
@@ -48,22 +49,36 @@ def validate_ai_toolkit(data: Any, source: str = "config.yaml", text: str | None
                    "start the file with 'job: extension' and a 'config:' mapping", "aitk-structure")
         return report
     _keys(report, data, "", schema.top_level, {})
-    _job(report, data, schema)
+    job = _job(report, data)
     config = data.get("config")
     if not isinstance(config, dict):
         if "config" in data:
             report.add("error", "config", "must be a mapping with name and process", "", "aitk-structure")
         return _finish(report, data)
-    _keys(report, config, "config", schema.config_level, {})
+    _config_keys(report, config, schema, job)
     processes = config.get("process")
     if not isinstance(processes, list) or not processes:
         report.add("error", "config.process", "must be a non-empty list of processes",
                    "add '- type: sd_trainer' with its sections under config.process", "aitk-structure")
     else:
         for i, proc in enumerate(processes):
-            _process(report, proc, f"config.process[{i}]", schema, config)
+            _process(report, proc, f"config.process[{i}]", schema, config, job)
+    if job is not None and job.dispatched and job.name != "extension" and not any(
+            p.training for p in job.process_types.values()):
+        aitk_jobs.not_flux_note(report, "job", f"'{job.name}' ({job.cls}) is not a training job",
+                                "only the keys the job and its processes read were checked")
     report.extend(aitk_rules.check_config(data))
     return _finish(report, data)
+
+
+def _config_keys(report: Report, config: dict[str, Any], schema: AitkSchema, job: AitkJob | None) -> None:
+    """The job class's own keys when the job is known; the extension job's otherwise. Types where known."""
+    if job is None:
+        _keys(report, config, "config", schema.config_level, {})
+        return
+    aitk_jobs.check_job_keys(report, config, job)
+    typed = {k: v for k, v in schema.config_level.items() if k in job.keys}
+    _keys(report, {k: v for k, v in config.items() if k in typed}, "config", typed, {})
 
 
 def _finish(report: Report, data: Any) -> Report:
@@ -73,37 +88,57 @@ def _finish(report: Report, data: Any) -> Report:
     return report
 
 
-def _job(report: Report, data: dict[str, Any], schema: AitkSchema) -> None:
+def _job(report: Report, data: dict[str, Any]) -> AitkJob | None:
     job = data.get("job")
     if job is None:
         report.add("error", "job", "missing; ai-toolkit needs the job type", "add 'job: extension'", "aitk-structure")
-    elif isinstance(job, str) and job not in schema.job_types:
-        report.add("error", "job", f"'{job}' is not a job type{did_you_mean(job, schema.job_types)}",
-                   f"use one of {', '.join(schema.job_types)} (FLUX LoRAs use extension)", "aitk-choice")
+        return None
+    return aitk_jobs.job_of(report, job)
 
 
-def _process(report: Report, proc: Any, path: str, schema: AitkSchema, config: dict[str, Any]) -> None:
+def _process(report: Report, proc: Any, path: str, schema: AitkSchema, config: dict[str, Any],
+             job: AitkJob | None) -> None:
     if not isinstance(proc, dict):
         report.add("error", path, "each process must be a mapping", "write '- type: sd_trainer' and its keys",
                    "aitk-structure")
         return
-    kind = proc.get("type")
-    known = schema.trainer_process_types + schema.other_process_types
-    if kind is None:
+    if proc.get("type") is None:
         report.add("error", f"{path}.type", "missing; ai-toolkit looks the process up by its type",
                    "add 'type: sd_trainer'", "aitk-structure")
-    elif kind in schema.other_process_types:
-        report.add("info", f"{path}.type", f"'{kind}' is not a training process; only its type was checked", "",
-                   "aitk-process-type")
+    entry = aitk_jobs.process_type(report, proc, path, job) if job is not None else None
+    if entry is not None and not entry.sd_trainer:
+        _plain_process(report, proc, path, schema, config, job, entry)
         return
-    elif kind not in known:
-        report.add("error", f"{path}.type", f"unknown process type '{kind}'{did_you_mean(str(kind), known)}",
-                   "use sd_trainer for a FLUX LoRA", "aitk-process-type")
+    _sd_process(report, proc, path, schema, config, job, entry)
+
+
+def _plain_process(report: Report, proc: dict[str, Any], path: str, schema: AitkSchema, config: dict[str, Any],
+                   job: AitkJob | None, entry: AitkProcess) -> None:
+    """A process that is not an SD trainer: the keys its class reads; BaseTrainProcess's output folder rule."""
+    aitk_jobs.check_plain_process(report, proc, path, entry, schema.sections)
+    if job is not None and job.name == "extension" or entry.training:
+        what = f"'{entry.type}' ({entry.cls})" + (" is not a training process" if not entry.training else "")
+        aitk_jobs.not_flux_note(report, f"{path}.type", what)
+    if entry.training:
+        report.extend(aitk_rules.rule_training_folder(_ctx(proc, path, config, schema, job)))
+
+
+def _sd_process(report: Report, proc: dict[str, Any], path: str, schema: AitkSchema, config: dict[str, Any],
+                job: AitkJob | None, entry: AitkProcess | None) -> None:
+    """An SD trainer (BaseSDTrainProcess): every section in full; the FLUX LoRA rules for the LoRA trainers."""
+    lora = entry is None or proc.get("type") in schema.trainer_process_types
+    process_keys = dict(schema.process)
+    if entry is not None and entry.keys is not None:
+        process_keys.update({k: v for k, v in entry.keys.items() if k not in process_keys})
     others = {name: specs for name, specs in schema.sections.items() if "." not in name}
-    _keys(report, proc, path, schema.process, others)
+    _keys(report, proc, path, process_keys, others)
     for name, value in proc.items():
         if name in schema.sections and isinstance(value, dict):
             _section(report, value, f"{path}.{name}", name, schema, others)
+        elif entry is not None and name in entry.sections and isinstance(value, dict):
+            own = entry.sections[name].keys
+            if own is not None:
+                _keys(report, value, f"{path}.{name}", own, {})
     datasets = proc.get("datasets")
     for i, item in enumerate(datasets if isinstance(datasets, list) else []):
         if isinstance(item, dict):
@@ -111,7 +146,22 @@ def _process(report: Report, proc: Any, path: str, schema: AitkSchema, config: d
         else:
             report.add("error", f"{path}.datasets[{i}]", "each dataset must be a mapping with folder_path", "",
                        "aitk-structure")
-    report.extend(aitk_rules.check_process(proc, path, config, schema))
+    if lora:
+        report.extend(aitk_rules.check_process(proc, path, config, schema, _job_keys(job)))
+    else:
+        cls = f" ({entry.cls})" if entry is not None else ""
+        aitk_jobs.not_flux_note(report, f"{path}.type", f"'{proc.get('type')}'{cls} is an SD trainer but not a LoRA "
+                                "trainer", "its keys and sections were checked in full")
+        report.extend(aitk_rules.rule_training_folder(_ctx(proc, path, config, schema, job)))
+
+
+def _job_keys(job: AitkJob | None) -> frozenset[str]:
+    return frozenset(job.keys) if job is not None else frozenset({"training_folder"})
+
+
+def _ctx(proc: dict[str, Any], path: str, config: dict[str, Any], schema: AitkSchema,
+         job: AitkJob | None) -> dict[str, Any]:
+    return {"proc": proc, "path": path, "config": config, "schema": schema, "job_keys": _job_keys(job)}
 
 
 def _section(report: Report, values: dict[str, Any], path: str, name: str, schema: AitkSchema,
@@ -171,8 +221,11 @@ def _choices(report: Report, values: dict[str, Any], path: str, name: str, schem
         if probe in choices or (key == "optimizer" and probe.startswith(schema.choices["optimizer_prefixes"])):
             continue
         shown = ", ".join(choices)
-        report.add(severity, f"{path}.{key}", f"'{value}' is not a value ai-toolkit accepts for {key}"
-                   f"{did_you_mean(probe, choices)}", f"use one of {shown}", "aitk-choice")
+        message = f"'{value}' is not a value ai-toolkit accepts for {key}{did_you_mean(probe, choices)}"
+        if name == "network" and key == "type":  # any other name falls through to a plain LoRA
+            message = f"'{value}' is not a network type ai-toolkit acts on{did_you_mean(probe, choices)}; it trains " \
+                      "a plain LoRA"
+        report.add(severity, f"{path}.{key}", message, f"use one of {shown}", "aitk-choice")
     augments = values.get("augments") if name == "datasets[]" else None
     for i, item in enumerate(augments if isinstance(augments, list) else []):
         if item not in schema.choices["augments"]:

@@ -178,7 +178,8 @@ def rule_bucket_steps(a: SdArgs) -> list[Finding]:
     steps = a.get("bucket_reso_steps")
     if a.get("enable_bucket") and isinstance(steps, int) and steps % 64:
         return one("error", a.path("bucket_reso_steps"), f"{steps} is not a multiple of 64, which FLUX training "
-                   "requires with buckets", "use 64", "sd-bucket-steps")
+                   "requires with buckets: sd-scripts stops at run time with an AssertionError", "use 64",
+                   "sd-bucket-steps")
     return []
 
 

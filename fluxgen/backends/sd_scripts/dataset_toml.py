@@ -34,12 +34,18 @@ def validate_sd_dataset(data: Any, source: str = "dataset.toml",
         general = {}
     _level(report, general, "general", "general")
     datasets = data.get("datasets")
-    if not isinstance(datasets, list) or not datasets:
-        report.add("error", "datasets", "no [[datasets]]: there is nothing to train on",
-                   "add a [[datasets]] with a [[datasets.subsets]] holding image_dir", "sd-dataset-structure")
+    if datasets is not None and not isinstance(datasets, list):
+        report.add("error", "datasets", f"expected a list of [[datasets]] tables, got {describe(datasets)}",
+                   "write [[datasets]] (two brackets) for each dataset", "sd-dataset-structure")
+        datasets = []
+    elif not datasets:
+        report.add("error", "datasets", "no [[datasets]]: there is nothing to train on, and sd-scripts stops at run "
+                   "time with 'No data found'", "add a [[datasets]] with a [[datasets.subsets]] holding image_dir",
+                   "sd-dataset-no-images")
         datasets = []
     for i, ds in enumerate(datasets):
         _dataset(report, ds, f"datasets[{i}]")
+    _no_images(report, datasets)
     resolved = _as_args(args)
     report.extend(dataset_rules(data, resolved))
     if resolved is not None:
@@ -60,8 +66,6 @@ def _dataset(report: Report, ds: Any, path: str) -> None:
     _level(report, ds, "datasets", path)
     subsets = ds.get("subsets")
     if not isinstance(subsets, list) or not subsets:
-        report.add("error", f"{path}.subsets", "no [[datasets.subsets]]: this dataset has no images",
-                   "add [[datasets.subsets]] with image_dir", "sd-dataset-structure")
         return
     styles = set()
     for j, sub in enumerate(subsets):
@@ -77,6 +81,19 @@ def _dataset(report: Report, ds: Any, path: str) -> None:
     if len(styles) > 1:
         report.add("error", path, "DreamBooth subsets (image_dir) and fine-tuning subsets (metadata_file) cannot be "
                    "mixed in one dataset", "split them into separate [[datasets]]", "sd-dataset-mixed")
+
+
+def _no_images(report: Report, datasets: list[Any]) -> None:
+    """The schema accepts a dataset without subsets; it then adds no images, and when none has any, sd-scripts
+    ends at run time with 'No data found' without training (and exit status 0)."""
+    empty = [i for i, ds in enumerate(datasets) if isinstance(ds, dict) and not ds.get("subsets")]
+    everything = bool(datasets) and len(empty) == len(datasets)
+    for i in empty:
+        report.add("error" if everything else "warning", f"datasets[{i}].subsets",
+                   "no [[datasets.subsets]]: this dataset adds no images" + (
+                       "; with no images at all sd-scripts stops at run time with 'No data found' and trains "
+                       "nothing" if everything else ""), "add [[datasets.subsets]] with image_dir",
+                   "sd-dataset-no-images")
 
 
 def _level(report: Report, values: dict[str, Any], level: str, path: str) -> None:
@@ -172,11 +189,11 @@ def _bucket_range(i: int, general: dict[str, Any], ds: dict[str, Any], args: SdA
     out = []
     if sides and isinstance(low, int) and low > min(sides):
         out.append(Finding("error", f"datasets[{i}].min_bucket_reso", f"{low} is above the resolution {min(sides)}; "
-                           "sd-scripts refuses a smallest bucket larger than the resolution",
+                           "sd-scripts stops at run time with an AssertionError when it builds the buckets",
                            f"set min_bucket_reso = {min(sides)} or lower", "sd-bucket-range"))
     if sides and isinstance(high, int) and high < max(sides):
         out.append(Finding("error", f"datasets[{i}].max_bucket_reso", f"{high} is below the resolution {max(sides)}; "
-                           "sd-scripts refuses a largest bucket smaller than the resolution",
+                           "sd-scripts stops at run time with an AssertionError when it builds the buckets",
                            f"set max_bucket_reso = {max(sides)} or higher", "sd-bucket-range"))
     return out
 
@@ -194,7 +211,8 @@ def dataset_rules(data: dict[str, Any], args: SdArgs | None) -> list[Finding]:
         steps, _ = resolve("bucket_reso_steps", general, ds, None, args)
         if bucket and isinstance(steps, int) and steps % 64:
             out.append(Finding("error", f"datasets[{i}].bucket_reso_steps", f"{steps} is not a multiple of 64, "
-                               "which FLUX training requires with buckets", "use 64", "sd-bucket-steps"))
+                               "which FLUX training requires with buckets: sd-scripts stops at run time with an "
+                               "AssertionError", "use 64", "sd-bucket-steps"))
         if bucket:
             out += _bucket_range(i, general, ds, args)
     for path, ds, sub in _subsets(data):
