@@ -99,8 +99,8 @@ def test_build_data_regenerates_the_shipped_files(shared) -> None:
 def test_the_reference_sections_hold_every_key_the_source_reads(shared) -> None:
     """Each config class ai-toolkit unpacks a section into reads exactly the keys the reference lists (SampleItem
     also takes sample_config, which the code passes itself)."""
-    from fluxgen.backends.ai_toolkit.source_tree import Source, config_class_reads, read_tree
     from fluxgen.backends.ai_toolkit.build_keys import SECTIONS
+    from fluxgen.backends.ai_toolkit.source_tree import Source, config_class_reads, read_tree
 
     tar = shared / "trainers" / "ai-toolkit-27a03a91.tar.gz"
     if not tar.is_file():
