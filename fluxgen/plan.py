@@ -170,8 +170,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
                           resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
                           caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
-    if r.backend == "sd-scripts":
-        _top_level_only(r, report, folder)
+    r.planner.dataset(r, report, folder)
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
     r.set("fingerprint", fingerprint_dataset(folder, caption_ext=caption_ext), "content hash of the images and "
@@ -179,22 +178,6 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     if lint:
         _lint_advice(r, report)
     return report
-
-
-def _top_level_only(r: Resolver, report: Any, folder: Path) -> None:
-    """sd-scripts reads the images directly in image_dir, not in its subfolders (ref:sd-scripts §2)."""
-    loadable = [f for f in report.facts if f.ok and Path(f.rel).suffix.lower() in report.context.extensions]
-    nested = [f.rel for f in loadable if "/" in f.rel.replace("\\", "/")]
-    if not nested:
-        return
-    top = len(loadable) - len(nested)
-    if top == 0:
-        raise UserError(f"{folder}: all {len(nested)} images are in subfolders (e.g. {nested[0]}), and sd-scripts reads "
-                        "only the images directly in image_dir; pass the subfolder as --images, or flatten it with "
-                        "`fluxgen dataset prepare`")
-    r.set("images", top, f"images directly in {folder}: sd-scripts does not read subfolders (ref:sd-scripts §2)")
-    r.warn(f"{len(nested)} images in subfolders of {folder} (e.g. {nested[0]}) are not read by sd-scripts",
-           "ref:sd-scripts §2")
 
 
 def _lint_advice(r: Resolver, report: Any) -> None:

@@ -67,6 +67,54 @@ class DiagnosisRule:
     build: Callable[..., Any] | None = None
 
 
+class Planner(ABC):
+    """A trainer's planning hooks. Each rule in `fluxgen/rules` calls its hook at the point where this trainer's
+    values differ (after the common values of that topic are set), so the order of the rules in `plan.py` is the
+    order of the hooks. A hook with nothing to do for a trainer keeps the default, which does nothing."""
+
+    def network(self, r: Resolver) -> None:
+        """After rank and alpha (a trainer that ignores alpha says so here)."""
+        return None  # nothing to do unless the trainer differs here
+
+    @abstractmethod
+    def timesteps(self, r: Resolver) -> None:
+        """Timestep sampling and the flow settings that go with it."""
+
+    @abstractmethod
+    def memory(self, r: Resolver, tier: int) -> None:
+        """The settings of a VRAM tier (quantization, block swap…) and the optimizer that fits it."""
+
+    def captions(self, r: Resolver) -> None:
+        """After caption mode, dropout and shuffling (a trainer that caches text outputs decides here)."""
+        return None  # nothing to do unless the trainer differs here
+
+    def model(self, r: Resolver, kind: str, location: str) -> None:
+        """After the base model is classified (`kind` is dev, schnell, hub or local; `location` its id or folder)."""
+        return None  # nothing to do unless the trainer differs here
+
+    def dataset(self, r: Resolver, report: Any, folder: Path) -> None:
+        """After the dataset was scanned (`report` is its lint report): how this trainer walks the folder."""
+        return None  # nothing to do unless the trainer differs here
+
+    @abstractmethod
+    def settings(self, r: Resolver) -> None:
+        """Values only this trainer has, so every line of its files has a plan value and an origin."""
+
+    @abstractmethod
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        """The optimizer, lr_scheduler and timestep_sampling names the trainer accepts."""
+
+    def accepts(self, key: str, value: str) -> bool:
+        """A value outside `choices()` the trainer still takes (a class path, a family of names)."""
+        return False
+
+    def capabilities(self, r: Resolver) -> None:
+        """Last: refuse a value the trainer does not know (a trainer may instead replace it, with a warning)."""
+        from fluxgen.rules.capabilities import check_choices
+
+        check_choices(r, self.choices(), self.accepts)
+
+
 class Backend(ABC):
     """A trainer fluxgen can plan for, render, launch, follow and resume."""
 
@@ -81,8 +129,12 @@ class Backend(ABC):
 
     # planning
     @abstractmethod
+    def planner(self) -> Planner:
+        """The trainer's planning hooks (memory tiers, timestep sampling, choices, its own defaults)."""
+
     def plan_settings(self, r: Resolver) -> None:
-        """Trainer-specific plan values: memory tier settings, optimizer/scheduler choices, defaults it needs."""
+        """Trainer-specific plan values the common rules do not set."""
+        self.planner().settings(r)
 
     # rendering and checking
     @abstractmethod

@@ -74,3 +74,10 @@ class Resolver:
     @property
     def kind(self) -> str:
         return self.values["kind"]
+
+    @property
+    def planner(self) -> Any:
+        """The planning hooks of the backend this plan is for (`fluxgen.backends.base.Planner`)."""
+        from fluxgen.backends import BACKENDS
+
+        return BACKENDS[self.backend].planner()

@@ -35,22 +35,8 @@ def plan_captions(r: Resolver) -> None:
         r.take("caption_dropout", "train.caption_dropout", 0.05, "5% caption dropout as in ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("content_or_style", "balanced", "balanced timesteps for a subject (ref:ai-toolkit §2.3)")
     r.values["caption_dropout"] = float(r.values["caption_dropout"])
-    if r.backend == "sd-scripts":
-        _sd_scripts_text_cache(r)
+    r.planner.captions(r)
     _trigger_advice(r, mode)
-
-
-def _sd_scripts_text_cache(r: Resolver) -> None:
-    """sd-scripts refuses cached text-encoder outputs together with caption dropout or shuffling (ref:sd-scripts §10)."""
-    needs_live_te = r.values["train_text_encoder"] or r.values["shuffle_captions"]
-    dropout_given = r.is_given("train.caption_dropout")
-    if not needs_live_te and not dropout_given and r.kind != "style":
-        r.set("caption_dropout", 0.0, "no caption dropout so text-encoder outputs can be cached (ref:sd-scripts §10)")
-    cache = not needs_live_te and r.values["caption_dropout"] == 0.0
-    why = ("cache text-encoder outputs to free VRAM (ref:sd-scripts §7)" if cache else
-           "text-encoder outputs not cached: caption dropout, shuffling or text-encoder training need them live "
-           "(ref:sd-scripts §10)")
-    r.set("cache_text_embeddings", cache, why)
 
 
 def _trigger_advice(r: Resolver, mode: str) -> None:

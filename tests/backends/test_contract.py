@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fluxgen.backends import BACKENDS, PACKAGES, canonical_name, get_backend
-from fluxgen.backends.base import Backend, EnvRecipe
+from fluxgen.backends.base import Backend, EnvRecipe, Planner
 from fluxgen.paths import PROJECT_DIR
 
 NAMES = list(BACKENDS)
@@ -27,6 +27,14 @@ def test_backend_is_a_complete_backend(name: str) -> None:
     assert abstract == [], f"{name} lacks {abstract}"
     assert backend.image_extensions and all(e.startswith(".") and e == e.lower() for e in backend.image_extensions)
     assert "command" in backend.__class__.__dict__ and "resume" in inspect.signature(backend.command).parameters
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_planner_has_every_hook_and_its_choices(name: str) -> None:
+    planner = BACKENDS[name].planner()
+    assert isinstance(planner, Planner) and not getattr(type(planner), "__abstractmethods__", None)
+    choices = planner.choices()
+    assert set(choices) == {"optimizer", "lr_scheduler", "timestep_sampling"} and all(choices.values())
 
 
 @pytest.mark.parametrize("name", NAMES)

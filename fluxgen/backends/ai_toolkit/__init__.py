@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
     from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
@@ -34,10 +33,10 @@ class AiToolkit(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.ai_toolkit.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.ai_toolkit.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.ai_toolkit import files

@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
     from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
@@ -27,10 +26,10 @@ class Builtin(Backend):
     # decodes with Pillow and follows sd-scripts' list
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.builtin.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.builtin.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.builtin import files

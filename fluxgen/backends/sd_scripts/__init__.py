@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
     from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
@@ -43,10 +42,10 @@ class SdScripts(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.sd_scripts.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.sd_scripts.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.sd_scripts import files
