@@ -126,6 +126,8 @@ class Backend(ABC):
     image_extensions: ClassVar[frozenset[str]]  # image files the trainer loads (".png", ".jpg"…)
     env_vars: ClassVar[tuple[str, ...]] = ()  # FLUXGEN_<NAME>_DIR / _PYTHON style overrides, in lookup order
     diagnoses: ClassVar[Sequence[DiagnosisRule]] = ()  # checked before the shared table
+    loads_hub_model: ClassVar[bool] = True  # loads the base model by hub id itself (False: single files fluxgen resolves)
+    saves_on_stop: ClassVar[bool] = True  # False: a stopped run loses the steps after its last save
 
     # planning
     @abstractmethod
@@ -177,7 +179,12 @@ class Backend(ABC):
 
     @abstractmethod
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        """The newest valid state a run can continue from, and the trainer arguments that use it."""
+        """The newest valid state a run can continue from, and the trainer arguments that use it
+        (`fluxgen.runs.checkpoints.ResumePoint`; options: `move_broken`, `bad_from`)."""
+
+    def check_resumable(self, point: Any, run_dir: Path) -> None:
+        """Refuse a resume the trainer cannot make from this point (default: any point, step 0 included)."""
+        return None
 
     # memory advice and environment
     @abstractmethod

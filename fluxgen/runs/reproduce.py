@@ -165,8 +165,9 @@ def differences(source: Source, plan: Any) -> list[str]:
         notes.append(f"dataset differs: theirs {source.fingerprint}, yours {ours} at {plan.values['dataset']}{count}")
     elif not source.fingerprint:
         notes.append("dataset: their fingerprint is not recorded, so it cannot be compared")
-    if plan.backend != "builtin":
-        notes += trainer_differences(source, locate(plan.backend), checkout_commit)
+    trainer = locate(plan.backend)
+    if trainer.dir is not None:  # a trainer with a checkout of its own (not fluxgen's)
+        notes += trainer_differences(source, trainer, checkout_commit)
     if source.fluxgen_version and source.fluxgen_version != __version__:
         notes.append(f"fluxgen differs: theirs {source.fluxgen_version}, yours {__version__}")
     if source.plan is not None:

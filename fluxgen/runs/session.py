@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxgen.backends import get_backend
 from fluxgen.errors import UserError
 from fluxgen.runner import Launch, build_launch, make_redactor
 from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
@@ -53,11 +54,13 @@ def prepare(plan: Any, *, download: bool = False) -> Any:
 
 
 def _check_gated(plan: Any) -> None:
-    """ai-toolkit loads a hub model itself and fails only after minutes: say now that FLUX.1-dev needs a token."""
+    """A trainer that loads a hub model itself (ai-toolkit) fails only after minutes: say now that FLUX.1-dev needs
+    a token."""
     from fluxgen.hub import cache_dir, repo_url, token_source
 
     repo = plan.values.get("model_path") or ""
-    if plan.backend == "sd-scripts" or plan.values.get("base_model_kind") == "local" or "FLUX.1-dev" not in repo:
+    if (not get_backend(plan.backend).loads_hub_model or plan.values.get("base_model_kind") == "local"
+            or "FLUX.1-dev" not in repo):
         return
     cached = (cache_dir() / f"models--{repo.replace('/', '--')}").is_dir()
     if not cached and token_source() is None:
@@ -136,10 +139,7 @@ def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
         raise UserError(f"{run_dir}: already completed; use `fluxgen reproduce {run_dir}` to train it again")
     plan = load_plan(run_dir)
     point = resume_point(plan, run_dir, bad_from=diverged_at(run_dir, manifest))
-    if plan.backend == "sd-scripts" and point.path is None:
-        why = "; ".join(f"{p.name}: {w}" for p, w in point.skipped) or "none was saved"
-        raise UserError(f"{run_dir}: no usable training state in output/ ({why}); sd-scripts resumes only from "
-                        f"a --save_state folder, so train again with `fluxgen reproduce {run_dir}`")
+    get_backend(plan.backend).check_resumable(point, run_dir)
     trainer = locate(plan.backend)
     check_trainer(trainer)
     launch = build_launch(plan, run_dir.resolve(), trainer, point.extra_args)

@@ -32,6 +32,7 @@ class AiToolkit(Backend):
     # toolkit/data_loader.py: the image suffixes its folder dataset picks up (compared in lower case)
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")
+    saves_on_stop = False  # no handler saves on Ctrl-C or SIGTERM (ref:ai-toolkit §0)
 
     def planner(self) -> Planner:
         from fluxgen.backends.ai_toolkit.planning import PLANNER
@@ -70,9 +71,9 @@ class AiToolkit(Backend):
         return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.runs.checkpoints import resume_point
+        from fluxgen.backends.ai_toolkit.resume import resume_point
 
-        return resume_point(plan, run_dir, **options)
+        return resume_point(plan, run_dir, self.find_outputs(plan, run_dir), **options)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """The next VRAM tier down while there is one that changes something; below 24 GB, another trainer."""

@@ -62,9 +62,10 @@ class Builtin(Backend):
         return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.runs.checkpoints import resume_point
+        """`--resume` makes fluxgen.trainer continue from the newest checkpoint in its output folder."""
+        from fluxgen.runs.checkpoints import newest_checkpoint
 
-        return resume_point(plan, run_dir, **options)
+        return newest_checkpoint(self.find_outputs(plan, run_dir), ["--resume"], **options)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """It has no lighter setting of its own: only another trainer fits a smaller card."""

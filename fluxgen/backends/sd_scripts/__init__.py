@@ -41,6 +41,7 @@ class SdScripts(Backend):
     # library/train_util.py IMAGE_EXTENSIONS (AVIF/JXL need optional plugins, so not counted)
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
+    loads_hub_model = False  # reads single model files, resolved by fluxgen before launch
 
     def planner(self) -> Planner:
         from fluxgen.backends.sd_scripts.planning import PLANNER
@@ -76,10 +77,17 @@ class SdScripts(Backend):
 
         return files.find_outputs(plan, run_dir)
 
-    def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.runs.checkpoints import resume_point
+    def resume_point(self, plan: Plan, run_dir: Path, *, move_broken: bool = True,
+                     bad_from: int | None = None) -> Any:
+        """The newest whole `--save_state` folder; nothing is moved (sd-scripts resumes only from the one named)."""
+        from fluxgen.backends.sd_scripts.resume import resume_point
 
-        return resume_point(plan, run_dir, **options)
+        return resume_point(plan, run_dir, bad_from)
+
+    def check_resumable(self, point: Any, run_dir: Path) -> None:
+        from fluxgen.backends.sd_scripts.resume import check_resumable
+
+        check_resumable(point, run_dir)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """The next tier of sd-scripts' VRAM table (ref:sd-scripts §7), while there is a lower one."""
