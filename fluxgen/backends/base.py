@@ -46,6 +46,24 @@ class EnvRecipe:
     entry: str | None = None  # the script or module the trainer is started with
 
 
+@dataclass(frozen=True)
+class DatasetQuirks:
+    """How a trainer's loader treats an image folder, as facts the dataset checks ask about (each backend's values
+    cite where its loader does so). The defaults describe no trainer in particular: `fluxgen dataset lint` without
+    `--backend` judges by them."""
+
+    discouraged_formats: tuple[str, ...] = ()  # formats it loads but its own docs warn about ("webp")
+    non_ascii_names: str | None = None  # severity for names outside ASCII where its setups failed on them
+    first_caption_line_only: bool = False  # trains on the first line of a caption file
+    empty_caption_file_fails: bool = False  # stops on a 0-byte caption file
+    adds_missing_trigger: bool = False  # puts the trigger at the start of a caption that lacks it
+    replaces_trigger_placeholder: bool | None = None  # '[trigger]' in a caption: replaced (True), trained literally
+    trains_mask_files: bool = True  # an `<image>_mask` file beside its image is trained as an ordinary image
+    applies_exif_orientation: bool = False  # turns an image upright by its EXIF orientation tag
+    alpha_effect: str = ("ai-toolkit trains the transparent areas as black, and sd-scripts (without alpha_mask) "
+                         "trains whatever colour hides under them")  # what transparency becomes in training
+
+
 @dataclass
 class Outputs:
     """What a trainer left on disk: the final LoRA, step checkpoints, sample images."""
@@ -128,6 +146,7 @@ class Backend(ABC):
     diagnoses: ClassVar[Sequence[DiagnosisRule]] = ()  # checked before the shared table
     loads_hub_model: ClassVar[bool] = True  # loads the base model by hub id itself (False: single files fluxgen resolves)
     saves_on_stop: ClassVar[bool] = True  # False: a stopped run loses the steps after its last save
+    dataset_quirks: ClassVar[DatasetQuirks]  # how its loader treats the image folder
 
     # planning
     @abstractmethod

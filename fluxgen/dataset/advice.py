@@ -124,7 +124,7 @@ def _trigger_advice(ctx: LintContext) -> list[Finding]:
 def mask_findings(ctx: LintContext, masks: list[str]) -> list[Finding]:
     if not masks:
         return []
-    if ctx.backend in ("ai-toolkit", "sd-scripts", "builtin"):
+    if ctx.quirks.trains_mask_files:
         return [group_finding("mask-file", "warning", masks,
                               f"{len(masks)} mask file(s) named <image>_mask next to their images; {ctx.trainer} "
                               "would train them as ordinary images",

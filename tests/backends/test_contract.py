@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fluxgen.backends import BACKENDS, PACKAGES, canonical_name, get_backend
-from fluxgen.backends.base import Backend, EnvRecipe, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Planner
 from fluxgen.paths import PROJECT_DIR
 
 NAMES = list(BACKENDS)
@@ -26,6 +26,7 @@ def test_backend_is_a_complete_backend(name: str) -> None:
     abstract = [m for m in dir(type(backend)) if getattr(getattr(type(backend), m), "__isabstractmethod__", False)]
     assert abstract == [], f"{name} lacks {abstract}"
     assert backend.image_extensions and all(e.startswith(".") and e == e.lower() for e in backend.image_extensions)
+    assert isinstance(backend.dataset_quirks, DatasetQuirks)
     assert "command" in backend.__class__.__dict__ and "resume" in inspect.signature(backend.command).parameters
 
 

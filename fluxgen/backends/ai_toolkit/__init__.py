@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
@@ -33,6 +33,10 @@ class AiToolkit(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")
     saves_on_stop = False  # no handler saves on Ctrl-C or SIGTERM (ref:ai-toolkit §0)
+    dataset_quirks = DatasetQuirks(
+        discouraged_formats=("webp",),  # its README supports only jpg, jpeg and png and says WebP has issues
+        adds_missing_trigger=True, replaces_trigger_placeholder=True, applies_exif_orientation=True,
+        alpha_effect="ai-toolkit trains the transparent areas as black and learns to draw them")
 
     def planner(self) -> Planner:
         from fluxgen.backends.ai_toolkit.planning import PLANNER

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
@@ -25,6 +25,10 @@ class Builtin(Backend):
     templates = {"train.yaml": "builtin/train.yaml.j2"}
     # decodes with Pillow and follows sd-scripts' list
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+    dataset_quirks = DatasetQuirks(
+        applies_exif_orientation=True,
+        alpha_effect="the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
+                     "pixels is trained, often black")
 
     def planner(self) -> Planner:
         from fluxgen.backends.builtin.planning import PLANNER

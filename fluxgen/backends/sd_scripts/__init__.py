@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
@@ -42,6 +42,11 @@ class SdScripts(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
     loads_hub_model = False  # reads single model files, resolved by fluxgen before launch
+    dataset_quirks = DatasetQuirks(
+        non_ascii_names="warning",  # sd-scripts and kohya_ss on Windows have failed to open such paths
+        first_caption_line_only=True, empty_caption_file_fails=True, replaces_trigger_placeholder=False,
+        alpha_effect="sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
+                     "under the transparent pixels is trained, often black")
 
     def planner(self) -> Planner:
         from fluxgen.backends.sd_scripts.planning import PLANNER
