@@ -106,6 +106,10 @@ def fix_for(code: str, context: RunContext | None = None) -> str:
     """The fix of a diagnosis kind; with a run folder it names the `fluxgen resume` that continues the run."""
     if context is not None and context.run_dir and code in _RESUME_FIXES:
         return _RESUME_FIXES[code].format(run=context.run_dir)
+    if code not in FIXES:
+        from fluxgen.monitor.diagnoses import fix_of
+
+        return fix_of(code) or ""
     return FIXES[code]
 
 
@@ -131,36 +135,18 @@ _VOLUPTUOUS_RE = re.compile(
 
 
 def from_error(event: Event, backend: str | None = None, context: RunContext | None = None) -> Diagnosis:
-    """The diagnosis of one error event, with the fix for its kind."""
+    """The diagnosis of one error event: the row of its kind in the diagnosis tables (`fluxgen.monitor.diagnoses`)."""
+    from fluxgen.monitor.diagnoses import diagnose
+
     code, message = refine(event.code, event.message), (event.message or "").strip()
-    if code == "out_of_memory" or (code == "crash" and was_killed(message)):
-        return out_of_memory(event, backend, killed=code != "out_of_memory", context=context)
-    if code == "environment":
-        return environment(message, context)
-    if code == "nan_loss":
-        at = f" at step {event.step}" if event.step is not None else ""
-        return Diagnosis(code, f"The loss became NaN/inf{at}: training diverged.", FIXES[code])
-    if code == "gated_model":
-        return Diagnosis(
-            code,
-            f"The model repository refused access (gated FLUX.1-dev, or a missing or invalid "
-            f"Hugging Face token): {message}",
-            FIXES[code],
-        )
-    if code == "missing_file":
-        path = next((m[1] for p in _PATH_RES if (m := p.search(message))), message)
-        return Diagnosis(code, f"A file or folder does not exist: {path}", FIXES[code])
-    if code == "dataset_error":
-        return _dataset_error(message)
-    if code == "no_data":
-        return Diagnosis(
-            code, "The trainer found no training images and stopped without training.", FIXES[code]
-        )
-    if code == "bad_argument":
-        return Diagnosis(code, f"The trainer rejected its command line: {message}", FIXES[code])
-    if code == "bad_config":
-        return Diagnosis(code, f"The trainer rejected a setting: {message}", FIXES[code])
-    return Diagnosis("crash", f"The trainer crashed: {message}", fix_for("crash", context))
+    if code == "crash" and was_killed(message):
+        return out_of_memory(event, backend, killed=True, context=context)
+    return diagnose(code, event, backend, context)
+
+
+def missing_file(message: str) -> Diagnosis:
+    path = next((m[1] for p in _PATH_RES if (m := p.search(message))), message)
+    return Diagnosis("missing_file", f"A file or folder does not exist: {path}", FIXES["missing_file"])
 
 
 def environment(message: str, context: RunContext | None = None) -> Diagnosis:
@@ -244,7 +230,7 @@ def _tier_steps(values: Mapping[str, Any], backend: str | None, phase: str | Non
     return get_backend(backend).low_vram_advice(dict(values), phase)
 
 
-def _dataset_error(message: str) -> Diagnosis:
+def dataset_error(message: str) -> Diagnosis:
     m = _VOLUPTUOUS_RE.search(message)
     if m is None:
         return Diagnosis(
