@@ -240,14 +240,3 @@ class ChildRun:
                 signal.signal(sig, handler)
 
         return restore
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of a process group is still alive (zombies of other parents count as alive)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
