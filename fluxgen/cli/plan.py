@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from fluxgen.backends import BACKENDS
 from fluxgen.errors import UserError
 
 
@@ -19,7 +20,7 @@ def plan_options(func: Any) -> Any:
         click.option("--kind", type=click.Choice(["subject", "style", "character", "concept"]), help="What the LoRA learns."),
         click.option("--rank", type=click.IntRange(1, 1024), help="LoRA rank (network.rank); alpha follows it."),
         click.option("--steps", type=click.IntRange(1), help="Training steps (train.steps)."),
-        click.option("--backend", help="ai-toolkit, sd-scripts (or kohya), builtin."),
+        click.option("--backend", help="The trainer: " + ", ".join(BACKENDS.choices()) + "."),
         click.option("--vram", type=click.IntRange(4, 192), help="GPU memory budget in GB."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any intent key, e.g. train.lr=5e-5."),
     ]

@@ -1,16 +1,9 @@
-"""Captions, trigger and the style treatment; resolves sd-scripts' caching/caption-dropout conflict."""
+"""Captions, trigger and the style treatment (a trainer that caches text outputs settles its conflicts with caption
+dropout in its planner's `captions` hook)."""
 
 from __future__ import annotations
 
 from fluxgen.rules import Resolver
-
-# Words a trigger must not be: the model already knows them, so the LoRA cannot own them (seed:000, seed:001).
-COMMON_WORDS = {
-    "style", "art", "artwork", "photo", "photograph", "painting", "drawing", "man", "woman", "person", "girl", "boy",
-    "dog", "cat", "skull", "portrait", "anime", "cartoon", "illustration", "image", "picture", "character", "face",
-    "the", "a", "an", "lora", "flux", "concept", "subject", "sks", "ohwx",
-}
-RARE_TOKEN_OK = {"sks", "ohwx"}  # the guides' own examples of rare tokens (seed:003)
 
 
 def plan_captions(r: Resolver) -> None:
@@ -45,8 +38,4 @@ def _trigger_advice(r: Resolver, mode: str) -> None:
         if mode != "none":
             r.warn("no trigger word: the LoRA will be always on and cannot be called by name", "seed:000")
         return
-    words = {w.strip(",.").lower() for w in trigger.split()}
-    common = sorted((words & COMMON_WORDS) - RARE_TOKEN_OK)
-    if common and len(words) == len(common):
-        r.warn(f"trigger '{trigger}' is a common word the model already knows; use a rare made-up token "
-               "such as CSKULL or zxy_style", "seed:000")
+    # a trigger made of common words is reported once, by the dataset lint (`trigger-common`) that planning runs
