@@ -135,27 +135,12 @@ def load_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     return chain
 
 
-EMBED_MARK = "fluxgen-intent: "
-
-
 def embedded_intent(path: Path) -> dict[str, Any] | None:
     """The intent a rendered file carries in its header comment, or None for an ordinary intent file."""
-    import json
+    from fluxgen.header import Header
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            head = [fh.readline() for _ in range(12)]
-    except (OSError, UnicodeDecodeError):
-        return None
-    for line in head:
-        _, sep, payload = line.partition(EMBED_MARK)
-        if sep and line.lstrip().startswith("#"):
-            try:
-                data = json.loads(payload)
-            except json.JSONDecodeError:
-                raise UserError(f"{path}: the fluxgen-intent header is damaged; render the file again") from None
-            return data if isinstance(data, dict) else None
-    return None
+    header = Header.read(path)
+    return header.intent if header is not None else None
 
 
 def _read(path: Path) -> str:
