@@ -10,6 +10,7 @@ import click
 
 from fluxgen.backends import BACKENDS
 from fluxgen.errors import UserError
+from fluxgen.kinds import KINDS
 
 
 def plan_options(func: Any) -> Any:
@@ -17,7 +18,7 @@ def plan_options(func: Any) -> Any:
     decorators = [
         click.option("--images", type=click.Path(), help="Dataset folder (overrides dataset.path)."),
         click.option("--trigger", help="Trigger word (overrides trigger)."),
-        click.option("--kind", type=click.Choice(["subject", "style", "character", "concept"]), help="What the LoRA learns."),
+        click.option("--kind", type=click.Choice(KINDS), help="What the LoRA learns."),
         click.option("--rank", type=click.IntRange(1, 1024), help="LoRA rank (network.rank); alpha follows it."),
         click.option("--steps", type=click.IntRange(1), help="Training steps (train.steps)."),
         click.option("--backend", help="The trainer: " + ", ".join(BACKENDS.choices()) + "."),

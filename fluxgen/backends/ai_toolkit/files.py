@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.intent import flatten
 from fluxgen.render import check_no_substitution_tokens, compare
 from fluxgen.rules.model import SCHNELL_ADAPTER
 from fluxgen.trainers import TrainerEnv, locate
@@ -61,20 +62,7 @@ def check(plan: Any, files: dict[str, str]) -> None:
     import yaml
 
     data = yaml.safe_load(files["config.yaml"])
-    compare(expected(plan), _flatten(data), "config.yaml")
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for k, val in data.items():
-            out.update(_flatten(val, f"{prefix}{k}."))
-    elif isinstance(data, list) and data and isinstance(data[0], dict):
-        for i, val in enumerate(data):
-            out.update(_flatten(val, f"{prefix}{i}."))
-    else:
-        out[prefix[:-1]] = data
-    return out
+    compare(expected(plan), flatten(data, leaf_keys=()), "config.yaml")
 
 
 def find_outputs(plan: Any, run_dir: Path) -> Outputs:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.errors import UserError
+from fluxgen.intent import flatten
 from fluxgen.render import compare
 from fluxgen.trainers import TrainerEnv, locate
 
@@ -96,7 +97,7 @@ def check(plan: Any, files: dict[str, str]) -> None:
     flat = {k: val for section in args.values() for k, val in (section.items() if isinstance(section, dict) else [])}
     compare(expected_args(plan), flat, "args.toml")
     dataset = tomllib.loads(files["dataset.toml"])
-    compare(expected_dataset(plan), _flatten(dataset), "dataset.toml")
+    compare(expected_dataset(plan), flatten(dataset, leaf_keys=()), "dataset.toml")
     import toml
 
     for name in ("args.toml", "dataset.toml"):
@@ -104,12 +105,6 @@ def check(plan: Any, files: dict[str, str]) -> None:
             from fluxgen.errors import RenderMismatch
 
             raise RenderMismatch(f"{name}: the toml package sd-scripts uses reads it differently from tomllib")
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    from fluxgen.backends.ai_toolkit.files import _flatten as flat
-
-    return flat(data, prefix)
 
 
 def find_outputs(plan: Any, run_dir: Path) -> Outputs:
