@@ -39,7 +39,7 @@ class Header:
     def of(cls, plan: Any, regenerate: str) -> Header:
         """The header of a plan's files."""
         from fluxgen import __version__
-        from fluxgen.trainers import pins
+        from fluxgen.checkouts import pins
 
         pin = pins().get(plan.backend, {}).get("commit", "fluxgen " + __version__)
         return cls(__version__, plan.backend, pin, " < ".join(plan.chain) or "command line", plan.hash, regenerate,

@@ -17,11 +17,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # typing only: importing these at start-up would make `fluxgen --help` heavy
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.events import Event
     from fluxgen.plan import Plan
     from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 

@@ -82,7 +82,7 @@ def gpu_facts() -> list[dict[str, Any]]:
 
 def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
     """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
-    from fluxgen.trainers import KEY_PACKAGES, probe_python, trainer_facts
+    from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
 
     probe = probe_python(trainer.python, (), KEY_PACKAGES)
     v = plan.values

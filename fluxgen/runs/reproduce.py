@@ -147,7 +147,7 @@ def _is_missing_local(value: Any) -> bool:
 
 def differences(source: Source, plan: Any) -> list[str]:
     """What differs between their run and the one about to start, one line each (empty: nothing known differs)."""
-    from fluxgen.trainers import checkout_commit, locate
+    from fluxgen.checkouts import checkout_commit, locate
 
     notes = []
     ours = plan.values.get("fingerprint")

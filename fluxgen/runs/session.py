@@ -70,7 +70,7 @@ def _check_gated(plan: Any) -> None:
 
 def check_trainer(trainer: Any) -> None:
     """A missing checkout fails here, in one line, rather than as a trainer that cannot start."""
-    from fluxgen.trainers import ENV_NAMES
+    from fluxgen.checkouts import ENV_NAMES
 
     if trainer.dir is None or (trainer.entry_path is not None and trainer.entry_path.is_file()):
         return
@@ -82,8 +82,8 @@ def check_trainer(trainer: Any) -> None:
 
 def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
     """What `train` would do, without creating anything: the command, the run folder's name, unresolved files."""
+    from fluxgen.checkouts import locate
     from fluxgen.hub import cached_path, hub_refs
-    from fluxgen.trainers import locate
 
     trainer = locate(plan.backend)
     where = Path(runs_dir) / f"{plan.values['name']}-<timestamp>"
@@ -95,9 +95,9 @@ def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
 def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResult:
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
+    from fluxgen.checkouts import locate
     from fluxgen.runs.folder import new_run_dir, write_run_files
     from fluxgen.runs.manifest import initial_manifest
-    from fluxgen.trainers import locate
 
     trainer = locate(plan.backend)
     check_trainer(trainer)
@@ -125,10 +125,10 @@ def _discard(run_dir: Path) -> None:
 
 def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
     """A new attempt in the same run, from the newest valid checkpoint or saved state."""
+    from fluxgen.checkouts import locate
     from fluxgen.runs.checkpoints import resume_point
     from fluxgen.runs.folder import load_plan
     from fluxgen.runs.manifest import effective_status
-    from fluxgen.trainers import locate
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
@@ -162,7 +162,7 @@ def diverged_at(run_dir: Path, manifest: dict[str, Any]) -> int | None:
 
 def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
          *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
-    from fluxgen.trainers import checkout_commit
+    from fluxgen.checkouts import checkout_commit
 
     attempts = manifest.setdefault("attempts", [])
     record = {"attempt": len(attempts) + 1, "what": what, "started": now_iso(), "argv": launch.argv,

@@ -16,9 +16,9 @@ from fluxgen.events import Diagnosis, Event, Summary
 
 def run_context(plan: Any, launch: Any, run_dir: Path) -> Any:
     """What the monitor's advice needs to name fluxgen options and commands for this run."""
+    from fluxgen.checkouts import locate
     from fluxgen.errors import UserError
     from fluxgen.monitor.advice import RunContext
-    from fluxgen.trainers import locate
 
     trainer_dir = None
     try:

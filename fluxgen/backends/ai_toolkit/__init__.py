@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 # Modules ai-toolkit imports at start-up: every extension loads on a `job: extension` run (ref:ai-toolkit §10).
@@ -93,7 +93,7 @@ class AiToolkit(Backend):
         """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10): torch, torchvision and
         torchaudio first as its README installs them, diffusers from the git commit the requirements name, and
         triton removed where no GPU answers (its OmniGen2 extension crashes at import otherwise)."""
-        from fluxgen.trainers import pins
+        from fluxgen.checkouts import pins
 
         pin = pins()[self.name]
         return EnvRecipe(source="checkout", pin=pin["commit"], python="3.10", requirements="requirements.txt",

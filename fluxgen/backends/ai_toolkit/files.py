@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.intent import flatten
 from fluxgen.render import check_no_substitution_tokens, compare
 from fluxgen.rules.model import SCHNELL_ADAPTER
-from fluxgen.trainers import TrainerEnv, locate
 
 NAME = "ai-toolkit"
 FILES = {"config.yaml": "ai-toolkit/config.yaml.j2"}

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 REQUIRED_MODULES = ("torch", "diffusers", "transformers", "peft", "safetensors", "sentencepiece")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.render import compare
-from fluxgen.trainers import TrainerEnv, locate
 
 NAME = "builtin"
 FILES = {"train.yaml": "builtin/train.yaml.j2"}

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 # Modules flux_train_network.py imports at start-up, checked by `fluxgen doctor` in its Python.
@@ -106,7 +106,7 @@ class SdScripts(Backend):
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin with its own requirements.txt (which installs the checkout itself with
         `-e .`); torch is not in it, so it goes first."""
-        from fluxgen.trainers import pins
+        from fluxgen.checkouts import pins
 
         pin = pins()[self.name]
         return EnvRecipe(source="checkout", pin=pin["commit"], python="3.10", requirements="requirements.txt",

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.errors import UserError
 from fluxgen.intent import flatten
 from fluxgen.render import compare
-from fluxgen.trainers import TrainerEnv, locate
 
 NAME = "sd-scripts"
 FILES = {
