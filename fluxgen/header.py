@@ -11,9 +11,12 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 INTENT_MARK = "fluxgen-intent: "
 HEAD_LINES = 20  # the header is the first lines of a file; nothing below them is read as one
@@ -36,7 +39,7 @@ class Header:
     intent: dict[str, Any] | None = None  # {"chain": [...], "intent": {...}}
 
     @classmethod
-    def of(cls, plan: Any, regenerate: str) -> Header:
+    def of(cls, plan: Plan, regenerate: str) -> Header:
         """The header of a plan's files."""
         from fluxgen import __version__
         from fluxgen.checkouts import pins

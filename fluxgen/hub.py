@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 SCHEME = "hf://"
 TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
@@ -120,7 +123,7 @@ def hub_refs(values: dict[str, Any]) -> dict[str, str]:
     return {k: v for k in MODEL_FILE_KEYS if isinstance(v := values.get(k), str) and v.startswith(SCHEME)}
 
 
-def resolve_plan(plan: Any, *, download: bool = False) -> Any:
+def resolve_plan(plan: Plan, *, download: bool = False) -> Any:
     """A copy of the plan with every `hf://` model file replaced by its local path (origins say so)."""
     refs = hub_refs(plan.values)
     if not refs:

@@ -12,10 +12,13 @@ import re
 import shlex
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import RenderMismatch, UserError
 from fluxgen.paths import TEMPLATES_DIR
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 # Characters YAML refuses in a document, or treats as line breaks / byte-order marks even inside quotes.
 _YAML_UNSAFE_RE = re.compile("[\x80-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
@@ -156,14 +159,14 @@ def render_template(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
 
 
-def header_lines(plan: Any, regenerate: str) -> list[str]:
+def header_lines(plan: Plan, regenerate: str) -> list[str]:
     """Comment lines every rendered file starts with: enough to re-plan it on another machine."""
     from fluxgen.header import Header
 
     return Header.of(plan, regenerate).lines()
 
 
-def check_no_substitution_tokens(plan: Any) -> None:
+def check_no_substitution_tokens(plan: Plan) -> None:
     """ai-toolkit replaces `${VAR}` in the whole file text, comments included: refuse values that contain it."""
     for key, value in plan.values.items():
         items = value if isinstance(value, list) else [value]
@@ -198,7 +201,7 @@ def compare(expected: dict[str, Any], actual: dict[str, Any], source: str) -> No
         raise RenderMismatch(f"{source} does not read back as planned: " + "; ".join(problems[:5]))
 
 
-def render_plan(plan: Any) -> dict[str, str]:
+def render_plan(plan: Plan) -> dict[str, str]:
     """The backend's files for a plan, already re-parsed and compared with it."""
     from fluxgen.backends import get_backend
 
@@ -212,7 +215,7 @@ def render_plan(plan: Any) -> dict[str, str]:
     return files
 
 
-def render_plan_to(plan: Any, out_dir: Path, *, force: bool = False) -> list[Path]:
+def render_plan_to(plan: Plan, out_dir: Path, *, force: bool = False) -> list[Path]:
     """Render, refuse a dataset with lint errors unless forced, then write the files and plan.json atomically."""
     errors = [f for f in (plan.dataset_lint or {}).get("findings", []) if f.get("severity") == "error"]
     if errors and not force:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fluxgen.backends import BACKENDS
 from fluxgen.errors import UserError
 from fluxgen.kinds import KINDS
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 
 def plan_options(func: Any) -> Any:
@@ -38,7 +41,7 @@ def make_plan(intent: str | None, kw: dict[str, Any]) -> Any:
     return build_plan(intent, opts)
 
 
-def plan_json(plan: Any) -> dict[str, Any]:
+def plan_json(plan: Plan) -> dict[str, Any]:
     from fluxgen.plan import HEADLINE
 
     ordered = {k: plan.values[k] for k in HEADLINE if k in plan.values}

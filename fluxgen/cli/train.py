@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fluxgen.cli.plan import make_plan, plan_options
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 
 def follow_options(func: Any) -> Any:
@@ -79,7 +82,7 @@ def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, 
     return shlex.join(parts)
 
 
-def _dry_run(plan: Any, runs_dir: Path) -> None:
+def _dry_run(plan: Plan, runs_dir: Path) -> None:
     from fluxgen.runs.session import dry_run
 
     info = dry_run(plan, runs_dir)

@@ -11,7 +11,10 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 SKIPPED_DIR = "fluxgen-skipped"  # broken checkpoints are moved here (ai-toolkit only globs `<name>*`)
 
@@ -66,7 +69,7 @@ class ResumePoint:
                 "skipped": [{"path": rel(p), "why": why} for p, why in self.skipped]}
 
 
-def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True, bad_from: int | None = None) -> ResumePoint:
+def resume_point(plan: Plan, run_dir: Path, *, move_broken: bool = True, bad_from: int | None = None) -> ResumePoint:
     """The newest valid checkpoint/state of a run for its backend, with the trainer arguments that use it.
     `bad_from`: the step the loss became NaN at; what was saved from then on carries the divergence."""
     from fluxgen.backends import get_backend

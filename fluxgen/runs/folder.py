@@ -11,10 +11,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
 from fluxgen.fsio import atomic_write
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 INTENT_NAME, COMMAND_NAME, LINT_NAME, PLAN_NAME = "intent.yaml", "command.json", "dataset-lint.json", "plan.json"
 MAIN_FILES = {"ai-toolkit": "config.yaml", "sd-scripts": "args.toml", "builtin": "train.yaml"}
@@ -103,7 +106,7 @@ def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command
     return GivenIntent(text, ref, records, command)
 
 
-def intent_text(plan: Any) -> str:
+def intent_text(plan: Plan) -> str:
     """intent.yaml for a plan made in code (no INTENT given by a user): its merged intent, absolute paths."""
     import yaml
 
@@ -113,7 +116,7 @@ def intent_text(plan: Any) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-def write_run_files(run_dir: Path, plan: Any, launch: Any, *, given: GivenIntent | None,
+def write_run_files(run_dir: Path, plan: Plan, launch: Any, *, given: GivenIntent | None,
                     force: bool = False) -> list[str]:
     """Render the plan's files and plan.json into the run folder, then intent.yaml, command.json and the lint
     report; returns the names of the files that describe the run (hashed in the manifest)."""

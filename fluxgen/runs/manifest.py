@@ -17,10 +17,13 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen import __version__
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 MANIFEST = "manifest.json"
 # Sample file names -> (step, prompt index): ai-toolkit `<ms>__<step:09d>_<i>.jpg`, sd-scripts
@@ -80,7 +83,7 @@ def gpu_facts() -> list[dict[str, Any]]:
     return gpus
 
 
-def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
+def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
     """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
     from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
 
@@ -123,7 +126,7 @@ def _rel(path: Path, run_dir: Path) -> str:
         return str(path)
 
 
-def outputs_record(plan: Any, outputs: Any, run_dir: Path) -> dict[str, Any]:
+def outputs_record(plan: Plan, outputs: Any, run_dir: Path) -> dict[str, Any]:
     """checkpoints, final_lora and samples as the manifest lists them (paths relative to the run folder)."""
     from fluxgen.backends._common import prompts_with_trigger
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen import __version__
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 _FINGERPRINT_RE = re.compile(r'fluxgen\.dataset_fingerprint\\?"\s*:\s*\\?"(sha256:[0-9a-f]+)')
 MACHINE_KEYS = ("dataset", "model_path", "model.transformer", "model.clip_l", "model.t5xxl", "model.ae", "fingerprint")
@@ -27,7 +30,7 @@ class Source:
     config: Path
     run_dir: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
-    plan: Any = None  # their Plan, from plan.json
+    plan: Plan = None  # their Plan, from plan.json
     fingerprint: str | None = None
     fluxgen_version: str | None = None
     plan_hash: str | None = None
@@ -145,7 +148,7 @@ def _is_missing_local(value: Any) -> bool:
     return not Path(value).expanduser().exists()
 
 
-def differences(source: Source, plan: Any) -> list[str]:
+def differences(source: Source, plan: Plan) -> list[str]:
     """What differs between their run and the one about to start, one line each (empty: nothing known differs)."""
     from fluxgen.checkouts import checkout_commit, locate
 

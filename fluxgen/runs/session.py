@@ -11,13 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends import get_backend
 from fluxgen.errors import UserError
 from fluxgen.runner import Launch, build_launch, make_redactor
 from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
 from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch")
 
@@ -45,7 +48,7 @@ class RunResult:
         return self.attempt.summary.status
 
 
-def prepare(plan: Any, *, download: bool = False) -> Any:
+def prepare(plan: Plan, *, download: bool = False) -> Any:
     """The plan with its `hf://` files resolved to local paths, after the checks that fail before launch."""
     from fluxgen.hub import resolve_plan
 
@@ -53,7 +56,7 @@ def prepare(plan: Any, *, download: bool = False) -> Any:
     return resolve_plan(plan, download=download)
 
 
-def _check_gated(plan: Any) -> None:
+def _check_gated(plan: Plan) -> None:
     """A trainer that loads a hub model itself (ai-toolkit) fails only after minutes: say now that FLUX.1-dev needs
     a token."""
     from fluxgen.hub import cache_dir, repo_url, token_source
@@ -80,7 +83,7 @@ def check_trainer(trainer: Any) -> None:
                     "checks the setup")
 
 
-def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
+def dry_run(plan: Plan, runs_dir: Path) -> dict[str, Any]:
     """What `train` would do, without creating anything: the command, the run folder's name, unresolved files."""
     from fluxgen.checkouts import locate
     from fluxgen.hub import cached_path, hub_refs
@@ -92,7 +95,7 @@ def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
     return {"launch": launch, "run_dir": where, "trainer": trainer, "unresolved": missing}
 
 
-def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResult:
+def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunResult:
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
     from fluxgen.checkouts import locate
@@ -160,7 +163,7 @@ def diverged_at(run_dir: Path, manifest: dict[str, Any]) -> int | None:
     return min(steps) if steps else None
 
 
-def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
+def _run(run_dir: Path, plan: Plan, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
          *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
     from fluxgen.checkouts import checkout_commit
 
@@ -191,7 +194,7 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
     return RunResult(run_dir, result, manifest, report, report_error)
 
 
-def _finish(run_dir: Path, plan: Any, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
+def _finish(run_dir: Path, plan: Plan, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
     s, ended = result.summary, result.ended
     diagnosis = s.diagnosis.to_dict() if s.diagnosis else None
     record.update(ended=now_iso(), exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.events import Diagnosis, Event, Summary
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
-def run_context(plan: Any, launch: Any, run_dir: Path) -> Any:
+
+def run_context(plan: Plan, launch: Any, run_dir: Path) -> Any:
     """What the monitor's advice needs to name fluxgen options and commands for this run."""
     from fluxgen.checkouts import locate
     from fluxgen.errors import UserError
@@ -30,7 +33,7 @@ def run_context(plan: Any, launch: Any, run_dir: Path) -> Any:
     return RunContext(dict(plan.values), python, trainer_dir, str(run_dir))
 
 
-def classify(plan: Any, events: list[Event], ended: Any, outputs: Any, run_dir: Path, *, context: Any = None,
+def classify(plan: Plan, events: list[Event], ended: Any, outputs: Any, run_dir: Path, *, context: Any = None,
              previous: dict[str, Any] | None = None, resumed: bool = False) -> Summary:
     """Summarize the events with the exit code and the final file, then account for a stop fluxgen made."""
     from fluxgen.monitor.diagnose import fix_for, summarize
@@ -65,7 +68,7 @@ def _nothing_trained(summary: Summary, context: Any) -> Diagnosis:
                                  "the attempt whose loss became NaN.", fix_for("nan_loss", context))
 
 
-def interrupted(plan: Any, outputs: Any, ended: Any, summary: Summary, run_dir: Path) -> Diagnosis:
+def interrupted(plan: Plan, outputs: Any, ended: Any, summary: Summary, run_dir: Path) -> Diagnosis:
     """Say where the run stopped and which checkpoint is the last one a resume continues from."""
     from fluxgen.backends import get_backend
     from fluxgen.runs.checkpoints import resume_point

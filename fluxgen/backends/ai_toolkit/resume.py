@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.runs.checkpoints import ResumePoint, newest_checkpoint, set_aside
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
-def resume_point(plan: Any, run_dir: Path, outputs: Any, *, move_broken: bool = True,
+
+def resume_point(plan: Plan, run_dir: Path, outputs: Any, *, move_broken: bool = True,
                  bad_from: int | None = None) -> ResumePoint:
     point = newest_checkpoint(outputs, [], move_broken=move_broken, bad_from=bad_from)
     if move_broken:
@@ -18,7 +21,7 @@ def resume_point(plan: Any, run_dir: Path, outputs: Any, *, move_broken: bool = 
     return point
 
 
-def _clear_the_way(plan: Any, run_dir: Path, point: ResumePoint) -> None:
+def _clear_the_way(plan: Plan, run_dir: Path, point: ResumePoint) -> None:
     """ai-toolkit continues from the newest `<name>*` file by ctime, whatever fluxgen chose (reference
     ai-toolkit.md §4): after a run that saved its final `<name>.safetensors` and still failed (NaN, a crash in the
     last sample) that is the final file. Set aside the final file and everything newer than the chosen checkpoint."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fluxgen.errors import UserError
 from fluxgen.runs.checkpoints import ResumePoint, diverged, safetensors_problem
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 _STATE_RE = re.compile(r"-(?:step\d{8}-|\d{6}-)?state")
 
@@ -21,7 +24,7 @@ def check_resumable(point: ResumePoint, run_dir: Path) -> None:
                         f"a --save_state folder, so train again with `fluxgen reproduce {run_dir}`")
 
 
-def resume_point(plan: Any, run_dir: Path, bad_from: int | None = None) -> ResumePoint:
+def resume_point(plan: Plan, run_dir: Path, bad_from: int | None = None) -> ResumePoint:
     """sd-scripts continues from a `--save_state` folder: `<name>[-stepNNNNNNNN|-NNNNNN]-state` with its
     `train_state.json` ({"current_epoch", "current_step"}) and the LoRA weights (reference sd-scripts.md §5)."""
     out = run_dir / "output"
