@@ -77,17 +77,6 @@ FIXES = {
     ),
     "no_output": "Check the output folder and free disk space; the last checkpoint listed above is usable.",
 }
-_LOW_VRAM = {
-    "ai-toolkit": (
-        "ai-toolkit `model.quantize: true` (8-bit transformer and T5) and `model.low_vram: true`, "
-        "with `train.gradient_checkpointing: true`"
-    ),
-    "sd-scripts": (
-        "sd-scripts `--fp8_base`, `--blocks_to_swap 16` (12 GB), `22` (10 GB) or `28` (8 GB, with an fp8 "
-        "T5XXL), and Adafactor (`--optimizer_type adafactor --optimizer_args relative_step=False "
-        "scale_parameter=False warmup_init=False`) or 8-bit AdamW instead of AdamW"
-    ),
-}
 # With a run folder, these fixes end with the command that continues the run.
 _RESUME_FIXES = {
     "crash": "Read the traceback just above that line in train.log and fix what it names; then `fluxgen resume {run}` "
@@ -176,7 +165,7 @@ def out_of_memory(event: Event | None, backend: str | None = None, killed: bool 
     if values:
         fix = _memory_fix(values, backend, phase)
     else:
-        options = [_LOW_VRAM[backend]] if backend in _LOW_VRAM else list(_LOW_VRAM.values())
+        options = _low_vram_summaries(backend)
         fix = (
             "Lower the batch size to 1, then the resolution (1024 → 768 → 512; seed:001). If it still does not "
             "fit, use the low-VRAM settings: " + "; ".join(options) + "."
@@ -187,6 +176,15 @@ def out_of_memory(event: Event | None, backend: str | None = None, killed: bool 
                 "(ai-toolkit `train.skip_first_sample: true`). " + fix
             )
     return Diagnosis("out_of_memory", f"The GPU ran out of memory{at}.", fix)
+
+
+def _low_vram_summaries(backend: str | None) -> list[str]:
+    """The trainer's low-VRAM options in a sentence; without a trainer, every trainer's that has some."""
+    from fluxgen.backends import BACKENDS, get_backend
+
+    if backend is not None and get_backend(backend).low_vram_summary:
+        return [get_backend(backend).low_vram_summary]
+    return [b.low_vram_summary for b in BACKENDS.values() if b.low_vram_summary]
 
 
 def _system_ram(killed: bool, at: str, context: RunContext | None) -> Diagnosis:

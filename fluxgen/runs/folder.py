@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from fluxgen.plan import Plan
 
 INTENT_NAME, COMMAND_NAME, LINT_NAME, PLAN_NAME = "intent.yaml", "command.json", "dataset-lint.json", "plan.json"
-MAIN_FILES = {"ai-toolkit": "config.yaml", "sd-scripts": "args.toml", "builtin": "train.yaml"}
 _STAMP_RE = re.compile(r"-\d{8}-\d{6}(?:-\d+)?$")
 
 
@@ -146,7 +145,9 @@ def load_plan(run_dir: Path) -> Any:
 
 def main_file(run_dir: Path, backend: str | None = None) -> Path:
     """The rendered trainer file that carries the fluxgen-intent header (config.yaml, args.toml, train.yaml)."""
-    names = [MAIN_FILES[backend]] if backend in MAIN_FILES else list(MAIN_FILES.values())
+    from fluxgen.backends import BACKENDS
+
+    names = [BACKENDS[backend].main_file] if backend in BACKENDS else [b.main_file for b in BACKENDS.values()]
     for name in names:
         if (Path(run_dir) / name).is_file():
             return Path(run_dir) / name

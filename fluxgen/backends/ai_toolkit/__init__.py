@@ -29,6 +29,10 @@ class AiToolkit(Backend):
     aliases = ("ai_toolkit", "aitk")
     templates = {"config.yaml": "ai-toolkit/config.yaml.j2"}
     rendered_kinds = {"config.yaml": "ai-toolkit-config"}
+    main_file = "config.yaml"
+    sample_name = r"__(\d{9})_(\d+)\.\w+$"  # `<ms>__<step:09d>_<i>.jpg`
+    low_vram_summary = ("ai-toolkit `model.quantize: true` (8-bit transformer and T5) and `model.low_vram: true`, "
+                        "with `train.gradient_checkpointing: true`")
     # toolkit/data_loader.py: the image suffixes its folder dataset picks up (compared in lower case)
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")

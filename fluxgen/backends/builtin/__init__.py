@@ -23,6 +23,8 @@ REQUIRED_MODULES = ("torch", "diffusers", "transformers", "peft", "safetensors",
 class Builtin(Backend):
     name = "builtin"
     templates = {"train.yaml": "builtin/train.yaml.j2"}
+    main_file = "train.yaml"
+    sample_name = r"^(\d{9})_(\d+)\.\w+$"  # `<step:09d>_<i>.png`
     # decodes with Pillow and follows sd-scripts' list
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     dataset_quirks = DatasetQuirks(

@@ -38,6 +38,11 @@ class SdScripts(Backend):
         "sample_prompts.txt": "sd-scripts/sample_prompts.txt.j2",
     }
     rendered_kinds = {"args.toml": "sd-scripts-args", "dataset.toml": "sd-scripts-dataset"}
+    main_file = "args.toml"
+    sample_name = r"_(\d{6})_(\d{2})_\d{14}(?:_\d+)?\.\w+$"  # `<name>_<step:06d>_<ii>_<YYYYmmddHHMMSS>[_<seed>].png`
+    low_vram_summary = ("sd-scripts `--fp8_base`, `--blocks_to_swap 16` (12 GB), `22` (10 GB) or `28` (8 GB, with an "
+                        "fp8 T5XXL), and Adafactor (`--optimizer_type adafactor --optimizer_args relative_step=False "
+                        "scale_parameter=False warmup_init=False`) or 8-bit AdamW instead of AdamW")
     # library/train_util.py IMAGE_EXTENSIONS (AVIF/JXL need optional plugins, so not counted)
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
