@@ -125,11 +125,14 @@ def hub_refs(values: dict[str, Any]) -> dict[str, str]:
 
 def resolve_plan(plan: Plan, *, download: bool = False) -> Any:
     """A copy of the plan with every `hf://` model file replaced by its local path (origins say so)."""
+    from fluxgen.origin import Origin
+
     refs = hub_refs(plan.values)
     if not refs:
         return plan
     values, origins = dict(plan.values), dict(plan.origins)
     for key, ref in refs.items():
         values[key] = str(resolve(ref, download=download))
-        origins[key] = f"{origins.get(key, 'plan')}; {ref} resolved from the Hugging Face cache"
+        origin = origins.get(key, "plan")
+        origins[key] = (origin if isinstance(origin, Origin) else Origin(origin)).resolved(ref)
     return replace(plan, values=values, origins=origins)

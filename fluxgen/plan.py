@@ -12,6 +12,7 @@ from typing import Any
 from fluxgen import __version__
 from fluxgen.errors import UserError
 from fluxgen.intent import LayeredIntent
+from fluxgen.origin import Origin
 from fluxgen.rules import Advice, Resolver
 
 # The values `fluxgen plan --json` always shows first, in this order.
@@ -77,10 +78,10 @@ class PlanOptions:
                          ("steps", "train.steps"), ("backend", "backend"), ("vram", "vram")):
             value = getattr(self, opt)
             if value is not None:
-                out.append((key, value, f"command line --{opt}"))
+                out.append((key, value, Origin.command_line(f"--{opt}")))
         for item in self.sets:
             key, value = parse_set(item)
-            out.append((key, value, f"command line --set {item}"))
+            out.append((key, value, Origin.command_line(f"--set {item}")))
         return out
 
 
@@ -199,10 +200,9 @@ def _lint_advice(r: Resolver, report: Any) -> None:
 
 def _relative_base(origin: str) -> Path | None:
     """A dataset path given in a preset file is relative to that file, not to the current folder."""
-    m = re.match(r"preset (.+):\d+$", origin)
-    if not m:
+    if not isinstance(origin, Origin) or origin.kind != "preset" or origin.file is None:
         return None
-    candidate = Path(m.group(1))
+    candidate = Path(origin.file)
     if not candidate.is_absolute():
         from fluxgen.paths import PROJECT_DIR
 

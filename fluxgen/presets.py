@@ -167,13 +167,15 @@ def layer(ref: str | None, overrides: list[tuple[str, Any, str]], default_kind: 
     if embedded is None and not any(p.parent.name == "kinds" for p, _ in chain):
         chain = load_chain(kind_preset(kind)) + chain
     merged: dict[str, Any] = {}
+    from fluxgen.origin import Origin
+
     origins: dict[str, str] = {}
     for path, data in chain:
         is_embedded = embedded_intent(path) is not None
         lines = {} if is_embedded else _lines(_read(path))
         for dotted in flatten(data):
-            origins[dotted] = (f"intent embedded in {_display(path)}" if is_embedded
-                               else f"preset {_display(path)}:{lines.get(dotted, 1)}")
+            origins[dotted] = (Origin.embedded(_display(path)) if is_embedded
+                               else Origin.preset(_display(path), lines.get(dotted, 1)))
         validate_intent(data, _display(path))
         merged = _merge(merged, data)
     for dotted, value, origin in overrides:

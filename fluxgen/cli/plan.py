@@ -99,12 +99,14 @@ def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
                 key.rsplit(".", 1)[-1], list(plan.values), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
             raise UserError(f"{key}: not a plan value ({hint})")
+    from fluxgen.origin import cites_of
     from fluxgen.rules import SOURCES
 
     for key in wanted:
         origin = plan.origins.get(key, "unknown")
         click.echo(f"{key} = {json.dumps(plan.values[key], ensure_ascii=False)}")
         click.echo(f"    ← {origin}")
+        cited = {cite.split(" §")[0] for cite in cites_of(origin)} | set(cites_of(origin))
         for name, title in SOURCES.items():
-            if f"{name} " in origin + " " or f"{name})" in origin or f"{name}," in origin:
+            if name in cited:
                 click.echo(f"      {name}: {title}")
