@@ -70,6 +70,13 @@ class PlanOptions:
     sets: list[str] = field(default_factory=list)
     lint: bool = True
 
+    @classmethod
+    def from_cli(cls, kw: dict[str, Any]) -> PlanOptions:
+        """The options every planning command shares, from click's keyword arguments (absent ones stay unset)."""
+        return cls(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
+                   steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"),
+                   sets=list(kw.get("sets") or []))
+
     def overrides(self) -> list[tuple[str, Any, str]]:
         from fluxgen.intent import parse_set
 

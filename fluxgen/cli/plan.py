@@ -36,9 +36,7 @@ def plan_options(func: Any) -> Any:
 def make_plan(intent: str | None, kw: dict[str, Any]) -> Any:
     from fluxgen.plan import PlanOptions, build_plan
 
-    opts = PlanOptions(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
-                       steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"), sets=list(kw.get("sets") or []))
-    return build_plan(intent, opts)
+    return build_plan(intent, PlanOptions.from_cli(kw))
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -65,9 +65,7 @@ def _plan_options(kw: dict[str, Any]) -> Any:
     """The plan options `make_plan` applies, as PlanOptions (their overrides are recorded with the run)."""
     from fluxgen.plan import PlanOptions
 
-    return PlanOptions(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
-                       steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"),
-                       sets=list(kw.get("sets") or []))
+    return PlanOptions.from_cli(kw)
 
 
 def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, ...]) -> str:
