@@ -171,14 +171,18 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
 def _dispatch(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
               env: Mapping[str, str] | None) -> Report:
-    from fluxgen.validate import fluxgen_files
-
     if kind == KIND_BUILTIN:
-        return fluxgen_files.validate_builtin(data, source)
+        from fluxgen.backends.builtin.validator import validate_builtin
+
+        return validate_builtin(data, source)
     if kind == KIND_SD_PROMPTS:
-        return fluxgen_files.validate_sample_prompts(text, source)
+        from fluxgen.backends.sd_scripts.prompts import validate_sample_prompts
+
+        return validate_sample_prompts(text, source)
     if kind == KIND_COMMAND:
-        return fluxgen_files.validate_command_file(text, source, str(data))
+        from fluxgen.validate.fluxgen_files import validate_command_file
+
+        return validate_command_file(text, source, str(data))
     if kind == KIND_AITK:
         parsed, findings = data if isinstance(data, tuple) else (data, [])
         from fluxgen.backends.ai_toolkit.validator import validate_ai_toolkit
