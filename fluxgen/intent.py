@@ -14,9 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fluxgen.errors import ConfigErrors, UserError
-from fluxgen.kinds import CAPTION_MODES, KINDS, CaptionMode, Kind
-
-__all__ = ["CAPTION_MODES", "KINDS", "Intent", "LayeredIntent", "flatten", "set_dotted", "validate_intent"]
+from fluxgen.kinds import CaptionMode, Kind
 
 
 class _Strict(BaseModel):

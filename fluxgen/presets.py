@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.errors import UserError
-from fluxgen.intent import KINDS, LayeredIntent, flatten, set_dotted, validate_intent
+from fluxgen.intent import LayeredIntent, flatten, set_dotted, validate_intent
+from fluxgen.kinds import KINDS
 from fluxgen.paths import BUILTIN_PRESETS_DIR, preset_search_path
 
 MAX_EXTENDS_DEPTH = 16

@@ -86,7 +86,7 @@ def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command
     intent (what reproduce plans from), or nothing but options (`{}`)."""
     import yaml
 
-    from fluxgen.intent import KINDS
+    from fluxgen.kinds import KINDS
     from fluxgen.presets import embedded_intent
 
     records = [{"key": key, "value": value, "origin": origin} for key, value, origin in overrides]
