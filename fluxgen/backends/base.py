@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -166,8 +166,14 @@ class Backend(ABC):
         """Relative file name -> text, `command.txt` included; every file re-parsed and compared with the plan."""
 
     @abstractmethod
-    def validate(self, path: Path, text: str) -> Report:
-        """Findings about a rendered or hand-written file of this trainer (unknown keys, types, conflicts)."""
+    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
+        """Findings about a rendered or hand-written file of this trainer (unknown keys, types, conflicts); `env`
+        is the environment the trainer would run with (for values it substitutes)."""
+
+    def owns(self, path: Path, text: str) -> bool:
+        """Whether a file `fluxgen validate` was given without --backend is this trainer's; asked before fluxgen's
+        own detection of ai-toolkit, sd-scripts and builtin files (a new trainer says so for its own files)."""
+        return False
 
     def import_config(self, paths: Sequence[Path]) -> Any:
         """A trainer file (or command line) as intent values, each with the file:line it came from."""

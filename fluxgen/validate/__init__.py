@@ -54,14 +54,20 @@ COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
 
 def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
     """Read a config or launch script, work out which trainer file it is (or trust `backend`), check it."""
+    from fluxgen.backends import BACKENDS, get_backend
     from fluxgen.fsio import read_text_file
 
     path = Path(path)
-    return validate_loaded(path, read_text_file(path), backend, env)
+    text = read_text_file(path)
+    if backend is not None:
+        return get_backend(backend).validate(path, text, env)
+    owner = next((b for b in BACKENDS.values() if b.owns(path, text)), None)
+    return owner.validate(path, text, env) if owner is not None else validate_loaded(path, text, None, env)
 
 
 def validate_loaded(path: Path, text: str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
-    """validate_file for a file already read: what `Backend.validate` runs."""
+    """Detect which of the known trainer files this is (or trust `backend`), then check it: what the ai-toolkit,
+    sd-scripts and builtin backends' `validate` runs."""
     backend = _canonical_backend(backend)
     kind, data = detect_kind(path, text, backend)
     return _dispatch(kind, data, text, str(path), path.parent, env)

@@ -80,3 +80,25 @@ def test_package_init_imports_nothing_heavy() -> None:
         top = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
         assert all(line.startswith(("from __future__", "from pathlib", "from typing", "from fluxgen.backends.base"))
                    for line in top), top
+
+
+def test_validate_asks_the_backends_whose_file_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trainer whose files fluxgen cannot detect by itself claims them with `owns`; `--backend` goes straight to
+    that backend's `validate`."""
+    from fluxgen.validate import validate_file
+    from fluxgen.validate.report import Report
+
+    backend = BACKENDS["builtin"]
+    path = tmp_path / "custom.conf"
+    path.write_text("steps = 3\n", encoding="utf-8")
+
+    def own_check(self, p, text, env=None):  # noqa: ANN001, ANN202
+        report = Report(str(p), "custom")
+        report.add("info", "steps", f"read {text.strip()!r}", "", "custom-rule")
+        return report
+
+    monkeypatch.setattr(type(backend), "owns", lambda self, p, text: p.suffix == ".conf")
+    monkeypatch.setattr(type(backend), "validate", own_check)
+    for given in (None, "builtin"):
+        report = validate_file(path, given)
+        assert [(f.rule, f.message) for f in report.findings] == [("custom-rule", "read 'steps = 3'")]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
@@ -63,10 +65,10 @@ class SdScripts(Backend):
 
         return files.render(plan)
 
-    def validate(self, path: Path, text: str) -> Report:
+    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
         from fluxgen.validate import validate_loaded
 
-        return validate_loaded(path, text, self.name)
+        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
