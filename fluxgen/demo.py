@@ -72,12 +72,15 @@ def main(argv: list[str] | None = None) -> None:
     fluxgen("train", *intent, "--backend", "builtin", "--runs", str(runs))
     run = newest_run(runs, before)
 
-    section("5. the same intent rendered for ai-toolkit and sd-scripts, into a fresh folder")
+    from fluxgen.backends import BACKENDS
+
+    others = {name: b for name, b in BACKENDS.items() if b.env_recipe().source != "self"}  # trainers of their own
+    section(f"5. the same intent rendered for {' and '.join(others)}, into a fresh folder")
     configs = out / "configs" / run.name
-    for backend in ("ai-toolkit", "sd-scripts"):
-        fluxgen("render", *intent, "--backend", backend, "--out", str(configs / backend))
-    fluxgen("validate", str(configs / "ai-toolkit" / "config.yaml"))
-    fluxgen("validate", str(configs / "sd-scripts" / "args.toml"))
+    for name in others:
+        fluxgen("render", *intent, "--backend", name, "--out", str(configs / name))
+    for name, backend in others.items():
+        fluxgen("validate", str(configs / name / backend.main_file))
 
     section("6. reproduce the run from its generated config alone")
     before = set(runs.iterdir())
