@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     fluxgen("train", *intent, "--backend", "builtin", "--runs", str(runs))
     run = newest_run(runs, before)
 
-    render_for_other_trainers(intent, out / "configs" / run.name)
+    configs = out / "configs" / run.name
+    render_for_other_trainers(intent, configs)
 
     section("6. reproduce the run from its generated config alone")
     before = set(runs.iterdir())
