@@ -90,8 +90,8 @@ def probe_imports(python: str, modules: tuple[str, ...], timeout: float = IMPORT
 def check_backend(backend: str, imports: dict[str, ImportProbe] | None = None) -> list[Check]:
     """Checkout found, commit against the pin, Python found and able to import what the trainer needs.
     `imports`: import probes already made, by Python (one per interpreter when several backends share it)."""
+    from fluxgen.checkouts import locate
     from fluxgen.errors import UserError
-    from fluxgen.trainers import locate
 
     try:
         trainer = locate(backend)
@@ -102,7 +102,7 @@ def check_backend(backend: str, imports: dict[str, ImportProbe] | None = None) -
 
 
 def _checkout(trainer: Any) -> list[Check]:
-    from fluxgen.trainers import ENV_NAMES, checkout_commit
+    from fluxgen.checkouts import ENV_NAMES, checkout_commit
 
     var = ENV_NAMES[trainer.backend][0]
     where = f"{trainer.dir} ({trainer.dir_source})"
@@ -126,7 +126,7 @@ def _checkout(trainer: Any) -> list[Check]:
 
 
 def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]:
-    from fluxgen.trainers import ENV_NAMES, REQUIRED_MODULES, probe_python
+    from fluxgen.checkouts import ENV_NAMES, REQUIRED_MODULES, probe_python
 
     probe = probe_python(trainer.python, ())
     var = ENV_NAMES.get(trainer.backend, ("", "the trainer's Python"))[1]
@@ -239,8 +239,8 @@ def doctor(backends: tuple[str, ...] = TRAINER_BACKENDS, runs_dir: Path = Path("
 
 def _imports_by_python(backends: tuple[str, ...]) -> dict[str, ImportProbe]:
     """One import probe per Python, with every module the backends that use it need (imports take seconds)."""
+    from fluxgen.checkouts import REQUIRED_MODULES, locate
     from fluxgen.errors import UserError
-    from fluxgen.trainers import REQUIRED_MODULES, locate
 
     wanted: dict[str, list[str]] = {}
     for backend in backends:

@@ -14,9 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fluxgen.errors import ConfigErrors, UserError
-
-KINDS = ("subject", "style", "character", "concept")
-CAPTION_MODES = ("captions", "trigger", "none")
+from fluxgen.kinds import CaptionMode, Kind
 
 
 class _Strict(BaseModel):
@@ -25,7 +23,7 @@ class _Strict(BaseModel):
 
 class DatasetIntent(_Strict):
     path: str | None = None
-    captions: Literal["captions", "trigger", "none"] | None = None
+    captions: CaptionMode | None = None
     caption_ext: str | None = None
     repeats: int | None = Field(default=None, ge=1)
     buckets: bool | None = None
@@ -114,7 +112,7 @@ class Intent(_Strict):
 
     name: str | None = None
     description: str | None = None
-    kind: Literal["subject", "style", "character", "concept"] | None = None
+    kind: Kind | None = None
     trigger: str | None = None
     backend: str | None = None
     vram: int | None = Field(default=None, ge=4, le=192)
@@ -238,13 +236,16 @@ def validate_intent(data: dict[str, Any], source: str) -> Intent:
         raise ConfigErrors(source, format_validation_error(exc)) from None
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mapping -> {"train.lr": 1e-4, …}; lists are leaves."""
+def flatten(data: Any, prefix: str = "", leaf_keys: tuple[str, ...] = ("optimizer_args",)) -> dict[str, Any]:
+    """Nested mapping -> {"train.lr": 1e-4, "datasets.0.folder_path": …}: lists of mappings are indexed, other
+    lists are leaves, and so are the mappings under `leaf_keys` (an intent's optimizer_args is one value)."""
     out: dict[str, Any] = {}
-    for key, value in data.items():
+    items = enumerate(data) if isinstance(data, list) else data.items()
+    for key, value in items:
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and key != "optimizer_args":
-            out.update(flatten(value, dotted + "."))
+        nested = isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict))
+        if nested and key not in leaf_keys:
+            out.update(flatten(value, dotted + ".", leaf_keys))
         else:
             out[dotted] = value
     return out

@@ -12,6 +12,7 @@ from typing import Any
 from fluxgen import __version__
 from fluxgen.errors import UserError
 from fluxgen.intent import LayeredIntent
+from fluxgen.origin import Origin
 from fluxgen.rules import Advice, Resolver
 
 # The values `fluxgen plan --json` always shows first, in this order.
@@ -69,6 +70,13 @@ class PlanOptions:
     sets: list[str] = field(default_factory=list)
     lint: bool = True
 
+    @classmethod
+    def from_cli(cls, kw: dict[str, Any]) -> PlanOptions:
+        """The options every planning command shares, from click's keyword arguments (absent ones stay unset)."""
+        return cls(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
+                   steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"),
+                   sets=list(kw.get("sets") or []))
+
     def overrides(self) -> list[tuple[str, Any, str]]:
         from fluxgen.intent import parse_set
 
@@ -77,10 +85,10 @@ class PlanOptions:
                          ("steps", "train.steps"), ("backend", "backend"), ("vram", "vram")):
             value = getattr(self, opt)
             if value is not None:
-                out.append((key, value, f"command line --{opt}"))
+                out.append((key, value, Origin.command_line(f"--{opt}")))
         for item in self.sets:
             key, value = parse_set(item)
-            out.append((key, value, f"command line --set {item}"))
+            out.append((key, value, Origin.command_line(f"--set {item}")))
         return out
 
 
@@ -170,8 +178,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
                           resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
                           caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
-    if r.backend == "sd-scripts":
-        _top_level_only(r, report, folder)
+    r.planner.dataset(r, report, folder)
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
     r.set("fingerprint", fingerprint_dataset(folder, caption_ext=caption_ext), "content hash of the images and "
@@ -179,22 +186,6 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     if lint:
         _lint_advice(r, report)
     return report
-
-
-def _top_level_only(r: Resolver, report: Any, folder: Path) -> None:
-    """sd-scripts reads the images directly in image_dir, not in its subfolders (ref:sd-scripts §2)."""
-    loadable = [f for f in report.facts if f.ok and Path(f.rel).suffix.lower() in report.context.extensions]
-    nested = [f.rel for f in loadable if "/" in f.rel.replace("\\", "/")]
-    if not nested:
-        return
-    top = len(loadable) - len(nested)
-    if top == 0:
-        raise UserError(f"{folder}: all {len(nested)} images are in subfolders (e.g. {nested[0]}), and sd-scripts reads "
-                        "only the images directly in image_dir; pass the subfolder as --images, or flatten it with "
-                        "`fluxgen dataset prepare`")
-    r.set("images", top, f"images directly in {folder}: sd-scripts does not read subfolders (ref:sd-scripts §2)")
-    r.warn(f"{len(nested)} images in subfolders of {folder} (e.g. {nested[0]}) are not read by sd-scripts",
-           "ref:sd-scripts §2")
 
 
 def _lint_advice(r: Resolver, report: Any) -> None:
@@ -216,10 +207,9 @@ def _lint_advice(r: Resolver, report: Any) -> None:
 
 def _relative_base(origin: str) -> Path | None:
     """A dataset path given in a preset file is relative to that file, not to the current folder."""
-    m = re.match(r"preset (.+):\d+$", origin)
-    if not m:
+    if not isinstance(origin, Origin) or origin.kind != "preset" or origin.file is None:
         return None
-    candidate = Path(m.group(1))
+    candidate = Path(origin.file)
     if not candidate.is_absolute():
         from fluxgen.paths import PROJECT_DIR
 

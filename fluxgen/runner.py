@@ -17,7 +17,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 REDACTED = "***"
@@ -50,7 +53,7 @@ class Launch:
         return {"argv": list(self.argv), "env": recorded_env(self.env, base), "cwd": str(self.cwd)}
 
 
-def build_launch(plan: Any, run_dir: Path, trainer: Any = None, extra_args: Iterable[str] = ()) -> Launch:
+def build_launch(plan: Plan, run_dir: Path, trainer: Any = None, extra_args: Iterable[str] = ()) -> Launch:
     """The trainer command for a plan, run from the run folder; `extra_args` e.g. resume flags. Starts nothing."""
     from fluxgen.backends import get_backend
 
@@ -272,14 +275,3 @@ class ChildRun:
                 signal.signal(sig, handler)
 
         return restore
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of a process group is still alive (zombies of other parents count as alive)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -7,10 +7,11 @@ import json
 import click
 
 from fluxgen.backends import BACKENDS
+from fluxgen.kinds import CAPTION_MODES, KINDS
 
-KIND = click.Choice(["subject", "style", "character", "concept"], case_sensitive=False)
+KIND = click.Choice(KINDS, case_sensitive=False)
 BACKEND = click.Choice(BACKENDS.choices(), case_sensitive=False)
-CAPTIONS = click.Choice(["captions", "trigger", "none"], case_sensitive=False)
+CAPTIONS = click.Choice(CAPTION_MODES, case_sensitive=False)
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 

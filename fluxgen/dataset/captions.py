@@ -21,11 +21,19 @@ STYLE_WORDS: tuple[str, ...] = (
     "painterly", "cel shaded", "cel-shaded", "line art", "lineart", "pixel art", "vector art",
 )
 _STYLE_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in STYLE_WORDS) + r")(?![\w-])", re.I)
-# Common words the style guide (seed:001) warns against as triggers.
+# Words a trigger must not be made of: the model already knows them, so the LoRA cannot own them (seed:000,
+# seed:001). The guides' own rare tokens (sks, ohwx; seed:003) are fine.
 GENERIC_TRIGGERS = frozenset(
-    {"style", "art", "painting", "illustration", "photo", "person", "man", "woman", "girl", "boy", "drawing",
-     "image", "picture", "character", "object", "concept"}
+    {"style", "art", "artwork", "painting", "illustration", "photo", "photograph", "drawing", "portrait", "anime",
+     "cartoon", "image", "picture", "person", "man", "woman", "girl", "boy", "dog", "cat", "skull", "face",
+     "character", "object", "concept", "subject", "the", "a", "an", "lora", "flux"}
 )
+
+
+def is_common_trigger(trigger: str) -> bool:
+    """A trigger made only of common words (or too short to be a token of its own)."""
+    words = {w.strip(",.").lower() for w in trigger.split()}
+    return len(trigger.strip()) < 3 or bool(words) and words <= GENERIC_TRIGGERS
 
 
 @dataclass

@@ -16,8 +16,6 @@ from fluxgen.dataset.images import DEFAULT_MAX_PIXELS, ImageFacts, inspect_image
 from fluxgen.dataset.name_checks import name_findings, webp_findings
 from fluxgen.dataset.scan import (
     CAPTION_EXTENSION,
-    CAPTION_MODES,
-    KINDS,
     canonical_backend,
     check_caption_ext,
     check_choice,
@@ -25,6 +23,7 @@ from fluxgen.dataset.scan import (
     scan_folder,
 )
 from fluxgen.errors import UserError
+from fluxgen.kinds import CAPTION_MODES, KINDS
 
 __all__ = ["Finding", "LintReport", "lint_dataset"]
 

@@ -17,8 +17,6 @@ from fluxgen.dataset.naming import plan_outputs
 from fluxgen.dataset.outdir import check_mask_dir, check_out, staged
 from fluxgen.dataset.scan import (
     CAPTION_EXTENSION,
-    CAPTION_MODES,
-    KINDS,
     canonical_backend,
     check_caption_ext,
     check_choice,
@@ -26,6 +24,7 @@ from fluxgen.dataset.scan import (
 )
 from fluxgen.dataset.writer import FileReport, OutputJob, run_jobs
 from fluxgen.errors import UserError
+from fluxgen.kinds import CAPTION_MODES, KINDS
 
 __all__ = ["FileReport", "PrepareOptions", "PrepareResult", "prepare_dataset"]
 

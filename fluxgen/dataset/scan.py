@@ -30,8 +30,6 @@ RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw
 SKIPPED_DIRS = frozenset({"_latent_cache", "_controls", "__MACOSX", "__pycache__"})
 MASK_SUFFIX = "_mask"
 
-KINDS = ("subject", "style", "character", "concept")
-CAPTION_MODES = ("captions", "trigger", "none")
 
 
 # How a missing dataset folder is named to the user: the planner's --images option, or the DIR argument.

@@ -77,17 +77,6 @@ FIXES = {
     ),
     "no_output": "Check the output folder and free disk space; the last checkpoint listed above is usable.",
 }
-_LOW_VRAM = {
-    "ai-toolkit": (
-        "ai-toolkit `model.quantize: true` (8-bit transformer and T5) and `model.low_vram: true`, "
-        "with `train.gradient_checkpointing: true`"
-    ),
-    "sd-scripts": (
-        "sd-scripts `--fp8_base`, `--blocks_to_swap 16` (12 GB), `22` (10 GB) or `28` (8 GB, with an fp8 "
-        "T5XXL), and Adafactor (`--optimizer_type adafactor --optimizer_args relative_step=False "
-        "scale_parameter=False warmup_init=False`) or 8-bit AdamW instead of AdamW"
-    ),
-}
 # With a run folder, these fixes end with the command that continues the run.
 _RESUME_FIXES = {
     "crash": "Read the traceback just above that line in train.log and fix what it names; then `fluxgen resume {run}` "
@@ -106,6 +95,10 @@ def fix_for(code: str, context: RunContext | None = None) -> str:
     """The fix of a diagnosis kind; with a run folder it names the `fluxgen resume` that continues the run."""
     if context is not None and context.run_dir and code in _RESUME_FIXES:
         return _RESUME_FIXES[code].format(run=context.run_dir)
+    if code not in FIXES:
+        from fluxgen.monitor.diagnoses import fix_of
+
+        return fix_of(code) or ""
     return FIXES[code]
 
 
@@ -131,36 +124,18 @@ _VOLUPTUOUS_RE = re.compile(
 
 
 def from_error(event: Event, backend: str | None = None, context: RunContext | None = None) -> Diagnosis:
-    """The diagnosis of one error event, with the fix for its kind."""
+    """The diagnosis of one error event: the row of its kind in the diagnosis tables (`fluxgen.monitor.diagnoses`)."""
+    from fluxgen.monitor.diagnoses import diagnose
+
     code, message = refine(event.code, event.message), (event.message or "").strip()
-    if code == "out_of_memory" or (code == "crash" and was_killed(message)):
-        return out_of_memory(event, backend, killed=code != "out_of_memory", context=context)
-    if code == "environment":
-        return environment(message, context)
-    if code == "nan_loss":
-        at = f" at step {event.step}" if event.step is not None else ""
-        return Diagnosis(code, f"The loss became NaN/inf{at}: training diverged.", FIXES[code])
-    if code == "gated_model":
-        return Diagnosis(
-            code,
-            f"The model repository refused access (gated FLUX.1-dev, or a missing or invalid "
-            f"Hugging Face token): {message}",
-            FIXES[code],
-        )
-    if code == "missing_file":
-        path = next((m[1] for p in _PATH_RES if (m := p.search(message))), message)
-        return Diagnosis(code, f"A file or folder does not exist: {path}", FIXES[code])
-    if code == "dataset_error":
-        return _dataset_error(message)
-    if code == "no_data":
-        return Diagnosis(
-            code, "The trainer found no training images and stopped without training.", FIXES[code]
-        )
-    if code == "bad_argument":
-        return Diagnosis(code, f"The trainer rejected its command line: {message}", FIXES[code])
-    if code == "bad_config":
-        return Diagnosis(code, f"The trainer rejected a setting: {message}", FIXES[code])
-    return Diagnosis("crash", f"The trainer crashed: {message}", fix_for("crash", context))
+    if code == "crash" and was_killed(message):
+        return out_of_memory(event, backend, killed=True, context=context)
+    return diagnose(code, event, backend, context)
+
+
+def missing_file(message: str) -> Diagnosis:
+    path = next((m[1] for p in _PATH_RES if (m := p.search(message))), message)
+    return Diagnosis("missing_file", f"A file or folder does not exist: {path}", FIXES["missing_file"])
 
 
 def environment(message: str, context: RunContext | None = None) -> Diagnosis:
@@ -190,7 +165,7 @@ def out_of_memory(event: Event | None, backend: str | None = None, killed: bool 
     if values:
         fix = _memory_fix(values, backend, phase)
     else:
-        options = [_LOW_VRAM[backend]] if backend in _LOW_VRAM else list(_LOW_VRAM.values())
+        options = _low_vram_summaries(backend)
         fix = (
             "Lower the batch size to 1, then the resolution (1024 → 768 → 512; seed:001). If it still does not "
             "fit, use the low-VRAM settings: " + "; ".join(options) + "."
@@ -201,6 +176,15 @@ def out_of_memory(event: Event | None, backend: str | None = None, killed: bool 
                 "(ai-toolkit `train.skip_first_sample: true`). " + fix
             )
     return Diagnosis("out_of_memory", f"The GPU ran out of memory{at}.", fix)
+
+
+def _low_vram_summaries(backend: str | None) -> list[str]:
+    """The trainer's low-VRAM options in a sentence; without a trainer, every trainer's that has some."""
+    from fluxgen.backends import BACKENDS, get_backend
+
+    if backend is not None and get_backend(backend).low_vram_summary:
+        return [get_backend(backend).low_vram_summary]
+    return [b.low_vram_summary for b in BACKENDS.values() if b.low_vram_summary]
 
 
 def _system_ram(killed: bool, at: str, context: RunContext | None) -> Diagnosis:
@@ -244,7 +228,7 @@ def _tier_steps(values: Mapping[str, Any], backend: str | None, phase: str | Non
     return get_backend(backend).low_vram_advice(dict(values), phase)
 
 
-def _dataset_error(message: str) -> Diagnosis:
+def dataset_error(message: str) -> Diagnosis:
     m = _VOLUPTUOUS_RE.search(message)
     if m is None:
         return Diagnosis(

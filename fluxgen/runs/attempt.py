@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fluxgen.events import Event, Summary
 from fluxgen.monitor.common import LineParser
 from fluxgen.runner import ChildRun, Ended, Launch, make_redactor
 from fluxgen.runs.record import Recorder
 from fluxgen.runs.verdict import classify, redact_result, run_context
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 __all__ = ["AttemptResult", "FollowOptions", "LineParser", "classify", "run_attempt"]
 
@@ -72,7 +75,7 @@ class Renumber:
 class Watch:
     """Glue between the child's output and the record: parsers per stream, the follower, the live view."""
 
-    def __init__(self, plan: Any, recorder: Recorder, options: FollowOptions) -> None:
+    def __init__(self, plan: Plan, recorder: Recorder, options: FollowOptions) -> None:
         from fluxgen.monitor.follow import Follower, LiveView
 
         self.plan, self.recorder, self.options = plan, recorder, options
@@ -166,7 +169,7 @@ class Watch:
             self.show("note", f"warning: {redact(e.message or '')}")
 
 
-def run_attempt(run_dir: Path, plan: Any, launch: Launch, number: int, *, what: str, options: FollowOptions,
+def run_attempt(run_dir: Path, plan: Plan, launch: Launch, number: int, *, what: str, options: FollowOptions,
                 t0: float | None = None, on_start: Callable[[int], None] | None = None,
                 expect_resume: int | None = None, previous: dict[str, Any] | None = None) -> AttemptResult:
     """Run the trainer once, to its end, recording as it goes; classify how it ended. `previous` is the run's

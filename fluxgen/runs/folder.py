@@ -11,13 +11,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
 from fluxgen.fsio import atomic_write
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
 INTENT_NAME, COMMAND_NAME, LINT_NAME, PLAN_NAME = "intent.yaml", "command.json", "dataset-lint.json", "plan.json"
-MAIN_FILES = {"ai-toolkit": "config.yaml", "sd-scripts": "args.toml", "builtin": "train.yaml"}
 _STAMP_RE = re.compile(r"-\d{8}-\d{6}(?:-\d+)?$")
 
 
@@ -84,7 +86,7 @@ def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command
     intent (what reproduce plans from), or nothing but options (`{}`)."""
     import yaml
 
-    from fluxgen.intent import KINDS
+    from fluxgen.kinds import KINDS
     from fluxgen.presets import embedded_intent
 
     records = [{"key": key, "value": value, "origin": origin} for key, value, origin in overrides]
@@ -103,7 +105,7 @@ def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command
     return GivenIntent(text, ref, records, command)
 
 
-def intent_text(plan: Any) -> str:
+def intent_text(plan: Plan) -> str:
     """intent.yaml for a plan made in code (no INTENT given by a user): its merged intent, absolute paths."""
     import yaml
 
@@ -113,7 +115,7 @@ def intent_text(plan: Any) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-def write_run_files(run_dir: Path, plan: Any, launch: Any, *, given: GivenIntent | None,
+def write_run_files(run_dir: Path, plan: Plan, launch: Any, *, given: GivenIntent | None,
                     force: bool = False) -> list[str]:
     """Render the plan's files and plan.json into the run folder, then intent.yaml, command.json and the lint
     report; returns the names of the files that describe the run (hashed in the manifest)."""
@@ -143,7 +145,9 @@ def load_plan(run_dir: Path) -> Any:
 
 def main_file(run_dir: Path, backend: str | None = None) -> Path:
     """The rendered trainer file that carries the fluxgen-intent header (config.yaml, args.toml, train.yaml)."""
-    names = [MAIN_FILES[backend]] if backend in MAIN_FILES else list(MAIN_FILES.values())
+    from fluxgen.backends import BACKENDS
+
+    names = [BACKENDS[backend].main_file] if backend in BACKENDS else [b.main_file for b in BACKENDS.values()]
     for name in names:
         if (Path(run_dir) / name).is_file():
             return Path(run_dir) / name

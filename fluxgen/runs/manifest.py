@@ -17,19 +17,15 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen import __version__
 from fluxgen.errors import UserError
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
 MANIFEST = "manifest.json"
-# Sample file names -> (step, prompt index): ai-toolkit `<ms>__<step:09d>_<i>.jpg`, sd-scripts
-# `<name>_<step:06d>_<ii>_<YYYYmmddHHMMSS>[_<seed>].png`, builtin `<step:09d>_<i>.png`.
-SAMPLE_PATTERNS = {
-    "ai-toolkit": re.compile(r"__(\d{9})_(\d+)\.\w+$"),
-    "sd-scripts": re.compile(r"_(\d{6})_(\d{2})_\d{14}(?:_\d+)?\.\w+$"),
-    "builtin": re.compile(r"^(\d{9})_(\d+)\.\w+$"),
-}
 
 
 def now_iso() -> str:
@@ -80,9 +76,9 @@ def gpu_facts() -> list[dict[str, Any]]:
     return gpus
 
 
-def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
+def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
     """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
-    from fluxgen.trainers import KEY_PACKAGES, probe_python, trainer_facts
+    from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
 
     probe = probe_python(trainer.python, (), KEY_PACKAGES)
     v = plan.values
@@ -123,12 +119,14 @@ def _rel(path: Path, run_dir: Path) -> str:
         return str(path)
 
 
-def outputs_record(plan: Any, outputs: Any, run_dir: Path) -> dict[str, Any]:
+def outputs_record(plan: Plan, outputs: Any, run_dir: Path) -> dict[str, Any]:
     """checkpoints, final_lora and samples as the manifest lists them (paths relative to the run folder)."""
+    from fluxgen.backends import get_backend
     from fluxgen.backends._common import prompts_with_trigger
 
     prompts = prompts_with_trigger(plan)
-    pattern = SAMPLE_PATTERNS.get(plan.backend)
+    name = get_backend(plan.backend).sample_name  # (step, prompt index) in a sample's file name
+    pattern = re.compile(name) if name else None
     samples = []
     for path in outputs.samples:
         m = pattern.search(Path(path).name) if pattern else None

@@ -11,12 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fluxgen.backends import get_backend
 from fluxgen.errors import UserError
 from fluxgen.runner import Launch, build_launch, make_redactor
 from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
 from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch")
 RUN_LOCK = ".fluxgen-lock"
@@ -45,7 +49,7 @@ class RunResult:
         return self.attempt.summary.status
 
 
-def prepare(plan: Any, *, download: bool = False) -> Any:
+def prepare(plan: Plan, *, download: bool = False) -> Any:
     """The plan with its `hf://` files resolved to local paths, after the checks that fail before launch."""
     from fluxgen.hub import resolve_plan
 
@@ -53,12 +57,14 @@ def prepare(plan: Any, *, download: bool = False) -> Any:
     return resolve_plan(plan, download=download)
 
 
-def _check_gated(plan: Any) -> None:
-    """ai-toolkit loads a hub model itself and fails only after minutes: say now that FLUX.1-dev needs a token."""
+def _check_gated(plan: Plan) -> None:
+    """A trainer that loads a hub model itself (ai-toolkit) fails only after minutes: say now that FLUX.1-dev needs
+    a token."""
     from fluxgen.hub import cache_dir, repo_url, token_source
 
     repo = plan.values.get("model_path") or ""
-    if plan.backend == "sd-scripts" or plan.values.get("base_model_kind") == "local" or "FLUX.1-dev" not in repo:
+    if (not get_backend(plan.backend).loads_hub_model or plan.values.get("base_model_kind") == "local"
+            or "FLUX.1-dev" not in repo):
         return
     cached = (cache_dir() / f"models--{repo.replace('/', '--')}").is_dir()
     if not cached and token_source() is None:
@@ -68,7 +74,7 @@ def _check_gated(plan: Any) -> None:
 
 def check_trainer(trainer: Any) -> None:
     """A missing checkout fails here, in one line, rather than as a trainer that cannot start."""
-    from fluxgen.trainers import ENV_NAMES
+    from fluxgen.checkouts import ENV_NAMES
 
     if trainer.dir is None or (trainer.entry_path is not None and trainer.entry_path.is_file()):
         return
@@ -78,10 +84,10 @@ def check_trainer(trainer: Any) -> None:
                     "checks the setup")
 
 
-def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
+def dry_run(plan: Plan, runs_dir: Path) -> dict[str, Any]:
     """What `train` would do, without creating anything: the command, the run folder's name, unresolved files."""
+    from fluxgen.checkouts import locate
     from fluxgen.hub import cached_path, hub_refs
-    from fluxgen.trainers import locate
 
     trainer = locate(plan.backend)
     where = Path(runs_dir) / f"{plan.values['name']}-<timestamp>"
@@ -90,12 +96,12 @@ def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
     return {"launch": launch, "run_dir": where, "trainer": trainer, "unresolved": missing}
 
 
-def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResult:
+def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunResult:
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
+    from fluxgen.checkouts import locate
     from fluxgen.runs.folder import new_run_dir, write_run_files
     from fluxgen.runs.manifest import initial_manifest
-    from fluxgen.trainers import locate
 
     trainer = locate(plan.backend)
     check_trainer(trainer)
@@ -154,10 +160,10 @@ def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
 
 
 def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOptions) -> RunResult:
+    from fluxgen.checkouts import locate
     from fluxgen.runs.checkpoints import resume_point
     from fluxgen.runs.folder import load_plan
     from fluxgen.runs.manifest import effective_status
-    from fluxgen.trainers import locate
 
     status = effective_status(manifest)
     if status == "running":
@@ -166,10 +172,7 @@ def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOption
         raise UserError(f"{run_dir}: already completed; use `fluxgen reproduce {run_dir}` to train it again")
     plan = load_plan(run_dir)
     point = resume_point(plan, run_dir, bad_from=diverged_at(run_dir, manifest))
-    if plan.backend == "sd-scripts" and point.path is None:
-        why = "; ".join(f"{p.name}: {w}" for p, w in point.skipped) or "none was saved"
-        raise UserError(f"{run_dir}: no usable training state in output/ ({why}); sd-scripts resumes only from "
-                        f"a --save_state folder, so train again with `fluxgen reproduce {run_dir}`")
+    get_backend(plan.backend).check_resumable(point, run_dir)
     trainer = locate(plan.backend)
     check_trainer(trainer)
     launch = build_launch(plan, run_dir.resolve(), trainer, point.extra_args)
@@ -190,9 +193,9 @@ def diverged_at(run_dir: Path, manifest: dict[str, Any]) -> int | None:
     return min(steps) if steps else None
 
 
-def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
+def _run(run_dir: Path, plan: Plan, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
          *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
-    from fluxgen.trainers import checkout_commit
+    from fluxgen.checkouts import checkout_commit
 
     attempts = manifest.setdefault("attempts", [])
     record = {"attempt": len(attempts) + 1, "what": what, "started": now_iso(), "argv": launch.argv,
@@ -221,7 +224,7 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
     return RunResult(run_dir, result, manifest, report, report_error)
 
 
-def _finish(run_dir: Path, plan: Any, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
+def _finish(run_dir: Path, plan: Plan, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
     s, ended = result.summary, result.ended
     diagnosis = s.diagnosis.to_dict() if s.diagnosis else None
     record.update(ended=now_iso(), exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,

@@ -4,7 +4,6 @@ dataset TOML and command lines. The same checks run on files a user wrote and on
     validate_file(path, backend=None) -> Report        detect the kind, parse, check
     validate_text(text, kind, source) -> Report        when the text is already in memory
     check_rendered(text, kind, source, accept=()) -> Report   fluxgen's own output: raises on errors/warnings
-    check_rendered_files(files, accept=()) -> list[Report]     the same for a backend's rendered file set
 """
 
 from __future__ import annotations
@@ -16,9 +15,6 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from fluxgen.backends.ai_toolkit.validator import validate_ai_toolkit
-from fluxgen.backends.sd_scripts.dataset_toml import validate_sd_dataset
-from fluxgen.backends.sd_scripts.validator import validate_sd_args, validate_sd_command
 from fluxgen.errors import RenderMismatch, UserError
 from fluxgen.validate.report import (
     BACKEND_OF_KIND,
@@ -35,22 +31,43 @@ from fluxgen.validate.report import (
 
 __all__ = [
     "Finding", "Report", "KIND_AITK", "KIND_SD_ARGS", "KIND_SD_COMMAND", "KIND_SD_DATASET", "check_rendered",
-    "check_rendered_files", "detect_kind", "validate_ai_toolkit", "validate_file", "validate_sd_args", "validate_sd_command",
+    "detect_kind", "validate_ai_toolkit", "validate_file", "validate_loaded", "validate_sd_args", "validate_sd_command",
     "validate_sd_dataset", "validate_text",
 ]
+# The trainers' own validators live in their backend packages; imported when first used (they import this package).
+_VALIDATORS = {
+    "validate_ai_toolkit": "fluxgen.backends.ai_toolkit.validator",
+    "validate_sd_args": "fluxgen.backends.sd_scripts.validator",
+    "validate_sd_command": "fluxgen.backends.sd_scripts.validator",
+    "validate_sd_dataset": "fluxgen.backends.sd_scripts.dataset_toml",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _VALIDATORS:
+        import importlib
+
+        return getattr(importlib.import_module(_VALIDATORS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
 
 
 def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
     """Read a config or launch script, work out which trainer file it is (or trust `backend`), check it."""
+    from fluxgen.backends import BACKENDS, get_backend
     from fluxgen.fsio import read_text_file
 
     path = Path(path)
-    return validate_loaded(path, read_text_file(path), backend, env)
+    text = read_text_file(path)
+    if backend is not None:
+        return get_backend(backend).validate(path, text, env)
+    owner = next((b for b in BACKENDS.values() if b.owns(path, text)), None)
+    return owner.validate(path, text, env) if owner is not None else validate_loaded(path, text, None, env)
 
 
 def validate_loaded(path: Path, text: str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
-    """validate_file for a file already read: what `Backend.validate` runs."""
+    """Detect which of the known trainer files this is (or trust `backend`), then check it: what the ai-toolkit,
+    sd-scripts and builtin backends' `validate` runs."""
     backend = _canonical_backend(backend)
     kind, data = detect_kind(path, text, backend)
     return _dispatch(kind, data, text, str(path), path.parent, env)
@@ -74,25 +91,6 @@ def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = 
         lines = "\n".join(f.line(source) for f in bad)
         raise RenderMismatch(f"{source}: the rendered file fails fluxgen's own checks:\n{lines}")
     return report
-
-
-def check_rendered_files(files: Mapping[str, str], accept: Collection[str] = (),
-                         base_dir: Path | None = None) -> list[Report]:
-    """check_rendered on every trainer file of a rendered set (name -> text); other files are skipped."""
-    reports = []
-    for name, text in files.items():
-        suffix = Path(name).suffix.lower()
-        if suffix in {".yaml", ".yml"}:
-            kind = KIND_AITK
-        elif suffix == ".toml":
-            data = _parse(text, "toml", name)
-            kind = KIND_SD_DATASET if {"general", "datasets"} & set(data) else KIND_SD_ARGS
-        elif suffix in {".sh", ".txt"} and "train_network" in text:
-            kind = KIND_SD_COMMAND
-        else:
-            continue
-        reports.append(check_rendered(text, kind, name, accept, base_dir))
-    return reports
 
 
 def detect_kind(path: Path, text: str, backend: str | None = None) -> tuple[str, Any]:
@@ -185,19 +183,28 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
 def _dispatch(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
               env: Mapping[str, str] | None) -> Report:
-    from fluxgen.validate import fluxgen_files
-
     if kind == KIND_BUILTIN:
-        return fluxgen_files.validate_builtin(data, source)
+        from fluxgen.backends.builtin.validator import validate_builtin
+
+        return validate_builtin(data, source)
     if kind == KIND_SD_PROMPTS:
-        return fluxgen_files.validate_sample_prompts(text, source)
+        from fluxgen.backends.sd_scripts.prompts import validate_sample_prompts
+
+        return validate_sample_prompts(text, source)
     if kind == KIND_COMMAND:
-        return fluxgen_files.validate_command_file(text, source, str(data))
+        from fluxgen.validate.fluxgen_files import validate_command_file
+
+        return validate_command_file(text, source, str(data))
     if kind == KIND_AITK:
         parsed, findings = data if isinstance(data, tuple) else (data, [])
+        from fluxgen.backends.ai_toolkit.validator import validate_ai_toolkit
+
         report = validate_ai_toolkit(parsed, source, text=text, env=env)
         report.extend(findings)
         return report
+    from fluxgen.backends.sd_scripts.dataset_toml import validate_sd_dataset
+    from fluxgen.backends.sd_scripts.validator import validate_sd_args, validate_sd_command
+
     if kind == KIND_SD_COMMAND:
         return validate_sd_command(text, source, base_dir=base_dir)
     if kind == KIND_SD_DATASET:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fluxgen.backends import BACKENDS, PACKAGES, canonical_name, get_backend
-from fluxgen.backends.base import Backend, EnvRecipe
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Planner
 from fluxgen.paths import PROJECT_DIR
 
 NAMES = list(BACKENDS)
@@ -26,7 +26,16 @@ def test_backend_is_a_complete_backend(name: str) -> None:
     abstract = [m for m in dir(type(backend)) if getattr(getattr(type(backend), m), "__isabstractmethod__", False)]
     assert abstract == [], f"{name} lacks {abstract}"
     assert backend.image_extensions and all(e.startswith(".") and e == e.lower() for e in backend.image_extensions)
+    assert isinstance(backend.dataset_quirks, DatasetQuirks)
     assert "command" in backend.__class__.__dict__ and "resume" in inspect.signature(backend.command).parameters
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_planner_has_every_hook_and_its_choices(name: str) -> None:
+    planner = BACKENDS[name].planner()
+    assert isinstance(planner, Planner) and not getattr(type(planner), "__abstractmethods__", None)
+    choices = planner.choices()
+    assert set(choices) == {"optimizer", "lr_scheduler", "timestep_sampling"} and all(choices.values())
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -35,6 +44,7 @@ def test_templates_exist_and_rendered_kinds_name_rendered_files(name: str) -> No
     for template in backend.templates.values():
         assert (PROJECT_DIR / "templates" / template).is_file(), template
     assert set(backend.rendered_kinds) <= set(backend.templates)
+    assert backend.main_file in backend.templates  # the file a run is reproduced from, rendered with its header
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -70,3 +80,25 @@ def test_package_init_imports_nothing_heavy() -> None:
         top = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
         assert all(line.startswith(("from __future__", "from pathlib", "from typing", "from fluxgen.backends.base"))
                    for line in top), top
+
+
+def test_validate_asks_the_backends_whose_file_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A trainer whose files fluxgen cannot detect by itself claims them with `owns`; `--backend` goes straight to
+    that backend's `validate`."""
+    from fluxgen.validate import validate_file
+    from fluxgen.validate.report import Report
+
+    backend = BACKENDS["builtin"]
+    path = tmp_path / "custom.conf"
+    path.write_text("steps = 3\n", encoding="utf-8")
+
+    def own_check(self, p, text, env=None):  # noqa: ANN001, ANN202
+        report = Report(str(p), "custom")
+        report.add("info", "steps", f"read {text.strip()!r}", "", "custom-rule")
+        return report
+
+    monkeypatch.setattr(type(backend), "owns", lambda self, p, text: p.suffix == ".conf")
+    monkeypatch.setattr(type(backend), "validate", own_check)
+    for given in (None, "builtin"):
+        report = validate_file(path, given)
+        assert [(f.rule, f.message) for f in report.findings] == [("custom-rule", "read 'steps = 3'")]

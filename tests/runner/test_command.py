@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.plan import PlanOptions, build_plan
 from fluxgen.runner import build_launch, make_redactor, recorded_env
-from fluxgen.trainers import TrainerEnv, locate
 
 ACCELERATE_FLAGS = ["--num_processes", "1", "--num_machines", "1", "--dynamo_backend", "no"]
 

@@ -61,3 +61,12 @@ def test_a_crash_names_the_resume_command(fake_env, images: Path, model_dir: Pat
     fix = manifest(run)["diagnosis"]["fix"]
     assert fix.endswith(f"then `fluxgen resume {Path('runs') / run.name}` continues from the last checkpoint.")
     assert "fluxgen resume" in result.stderr.splitlines()[-1]
+
+
+def test_the_fakes_disk_full_run_is_diagnosed_not_a_crash(fake_env, images: Path, model_dir: Path,
+                                                          tmp_path: Path) -> None:
+    result = cli_run(*train_args(images, model_dir), env={"FAKE_SCENARIO": "disk-full", "FAKE_AT_STEP": "4"})
+    assert result.exit_code == 1
+    (run,) = (tmp_path / "runs").iterdir()
+    assert manifest(run)["diagnosis"]["code"] == "disk_full"
+    assert "No space left on device" in manifest(run)["diagnosis"]["message"]

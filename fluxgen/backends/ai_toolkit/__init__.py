@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 # Modules ai-toolkit imports at start-up: every extension loads on a `job: extension` run (ref:ai-toolkit §10).
@@ -30,24 +31,33 @@ class AiToolkit(Backend):
     aliases = ("ai_toolkit", "aitk")
     templates = {"config.yaml": "ai-toolkit/config.yaml.j2"}
     rendered_kinds = {"config.yaml": "ai-toolkit-config"}
+    main_file = "config.yaml"
+    sample_name = r"__(\d{9})_(\d+)\.\w+$"  # `<ms>__<step:09d>_<i>.jpg`
+    low_vram_summary = ("ai-toolkit `model.quantize: true` (8-bit transformer and T5) and `model.low_vram: true`, "
+                        "with `train.gradient_checkpointing: true`")
     # toolkit/data_loader.py: the image suffixes its folder dataset picks up (compared in lower case)
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")
+    saves_on_stop = False  # no handler saves on Ctrl-C or SIGTERM (ref:ai-toolkit §0)
+    dataset_quirks = DatasetQuirks(
+        discouraged_formats=("webp",),  # its README supports only jpg, jpeg and png and says WebP has issues
+        adds_missing_trigger=True, replaces_trigger_placeholder=True, applies_exif_orientation=True,
+        alpha_effect="ai-toolkit trains the transparent areas as black and learns to draw them")
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.ai_toolkit.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.ai_toolkit.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.ai_toolkit import files
 
         return files.render(plan)
 
-    def validate(self, path: Path, text: str) -> Report:
+    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
         from fluxgen.validate import validate_loaded
 
-        return validate_loaded(path, text, self.name)
+        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
@@ -71,9 +81,9 @@ class AiToolkit(Backend):
         return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.runs.checkpoints import resume_point
+        from fluxgen.backends.ai_toolkit.resume import resume_point
 
-        return resume_point(plan, run_dir, **options)
+        return resume_point(plan, run_dir, self.find_outputs(plan, run_dir), **options)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """The next VRAM tier down while there is one that changes something; below 24 GB, another trainer."""
@@ -89,7 +99,7 @@ class AiToolkit(Backend):
         """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10): torch, torchvision and
         torchaudio first as its README installs them, diffusers from the git commit the requirements name, and
         triton removed where no GPU answers (its OmniGen2 extension crashes at import otherwise)."""
-        from fluxgen.trainers import pins
+        from fluxgen.checkouts import pins
 
         pin = pins()[self.name]
         return EnvRecipe(source="checkout", pin=pin["commit"], python="3.10", requirements="requirements.txt",

@@ -49,6 +49,8 @@ _ANY_RULE = any_of(p for _, p in _LINE_RULES)
 class Parser(ConsoleParser):
     """ai-toolkit's console as events; one instance per stream (stdout, stderr, or both merged)."""
 
+    BACKEND = "ai-toolkit"
+
     def __init__(self) -> None:
         super().__init__()
         self.job_name: str | None = None

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
+from fluxgen.intent import flatten
 from fluxgen.render import check_no_substitution_tokens, compare
 from fluxgen.rules.model import SCHNELL_ADAPTER
-from fluxgen.trainers import TrainerEnv, locate
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 NAME = "ai-toolkit"
 FILES = {"config.yaml": "ai-toolkit/config.yaml.j2"}
 VALIDATE = {"config.yaml": "ai-toolkit-config"}  # fluxgen.validate kinds: checked on every render
 
 
-def build_command(plan: Any, trainer: TrainerEnv | None = None,
+def build_command(plan: Plan, trainer: TrainerEnv | None = None,
                   config_path: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
     """argv and the environment overrides; run with the rendered folder as the working directory.
 
@@ -27,7 +31,7 @@ def build_command(plan: Any, trainer: TrainerEnv | None = None,
     return [trainer.python, str(trainer.entry_path), config], dict(BASE_ENV)
 
 
-def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:
+def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     check_no_substitution_tokens(plan)
     argv, env = build_command(plan, trainer)
     prompts = plan.values["sample_prompts"] if plan.values["caption_mode"] != "none" else prompts_with_trigger(plan)
@@ -37,7 +41,7 @@ def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:
     return files
 
 
-def expected(plan: Any) -> dict[str, Any]:
+def expected(plan: Plan) -> dict[str, Any]:
     """Dotted paths in the parsed YAML and the values the plan wants there."""
     v = plan.values
     p = "config.process.0."
@@ -57,27 +61,14 @@ def expected(plan: Any) -> dict[str, Any]:
     return want
 
 
-def check(plan: Any, files: dict[str, str]) -> None:
+def check(plan: Plan, files: dict[str, str]) -> None:
     import yaml
 
     data = yaml.safe_load(files["config.yaml"])
-    compare(expected(plan), _flatten(data), "config.yaml")
+    compare(expected(plan), flatten(data, leaf_keys=()), "config.yaml")
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(data, dict):
-        for k, val in data.items():
-            out.update(_flatten(val, f"{prefix}{k}."))
-    elif isinstance(data, list) and data and isinstance(data[0], dict):
-        for i, val in enumerate(data):
-            out.update(_flatten(val, f"{prefix}{i}."))
-    else:
-        out[prefix[:-1]] = data
-    return out
-
-
-def find_outputs(plan: Any, run_dir: Path) -> Outputs:
+def find_outputs(plan: Plan, run_dir: Path) -> Outputs:
     """`output/<name>/<name>_<step:09d>.safetensors`, the final `<name>.safetensors`, `samples/*.jpg`."""
     root = Path(run_dir) / "output" / plan.values["name"]
     name = plan.values["name"]

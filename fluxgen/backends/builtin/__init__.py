@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 REQUIRED_MODULES = ("torch", "diffusers", "transformers", "peft", "safetensors", "sentencepiece")
@@ -24,23 +25,29 @@ REQUIRED_MODULES = ("torch", "diffusers", "transformers", "peft", "safetensors",
 class Builtin(Backend):
     name = "builtin"
     templates = {"train.yaml": "builtin/train.yaml.j2"}
+    main_file = "train.yaml"
+    sample_name = r"^(\d{9})_(\d+)\.\w+$"  # `<step:09d>_<i>.png`
     # decodes with Pillow and follows sd-scripts' list
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+    dataset_quirks = DatasetQuirks(
+        applies_exif_orientation=True,
+        alpha_effect="the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
+                     "pixels is trained, often black")
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.builtin.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.builtin.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.builtin import files
 
         return files.render(plan)
 
-    def validate(self, path: Path, text: str) -> Report:
+    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
         from fluxgen.validate import validate_loaded
 
-        return validate_loaded(path, text, self.name)
+        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
@@ -63,9 +70,10 @@ class Builtin(Backend):
         return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.runs.checkpoints import resume_point
+        """`--resume` makes fluxgen.trainer continue from the newest checkpoint in its output folder."""
+        from fluxgen.runs.checkpoints import newest_checkpoint
 
-        return resume_point(plan, run_dir, **options)
+        return newest_checkpoint(self.find_outputs(plan, run_dir), ["--resume"], **options)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """It has no lighter setting of its own: only another trainer fits a smaller card."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.render import compare
-from fluxgen.trainers import TrainerEnv, locate
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 NAME = "builtin"
 FILES = {"train.yaml": "builtin/train.yaml.j2"}
@@ -17,13 +20,13 @@ SCHEDULERS = ("constant", "constant_with_warmup", "cosine", "linear")
 TIMESTEPS = ("sigmoid", "uniform", "shift")
 
 
-def build_command(plan: Any, trainer: TrainerEnv | None = None, *, resume: bool = False) -> tuple[list[str], dict[str, str]]:
+def build_command(plan: Plan, trainer: TrainerEnv | None = None, *, resume: bool = False) -> tuple[list[str], dict[str, str]]:
     trainer = trainer or locate(NAME)
     argv = [trainer.python, "-m", "fluxgen.trainer", "train.yaml"] + (["--resume"] if resume else [])
     return argv, dict(BASE_ENV)
 
 
-def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:
+def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     argv, env = build_command(plan, trainer)
     extra = {"meta": lora_metadata(plan), "prompts": prompts_with_trigger(plan), "resolution": max(plan.values["resolution"])}
     files = render_files(plan, FILES, argv, env, extra)
@@ -31,7 +34,7 @@ def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:
     return files
 
 
-def check(plan: Any, files: dict[str, str]) -> None:
+def check(plan: Plan, files: dict[str, str]) -> None:
     """Re-read with PyYAML and with the trainer's own schema, then compare with the plan."""
     import yaml
 
@@ -47,7 +50,7 @@ def check(plan: Any, files: dict[str, str]) -> None:
              "path": data["model"]["path"]}, "train.yaml")
 
 
-def find_outputs(plan: Any, run_dir: Path) -> Outputs:
+def find_outputs(plan: Plan, run_dir: Path) -> Outputs:
     """`output/<name>_<step:09d>.safetensors`, the final `output/<name>.safetensors`, `output/samples/*.png`."""
     root = Path(run_dir) / "output"
     name = plan.values["name"]

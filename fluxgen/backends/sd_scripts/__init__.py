@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
-    from fluxgen.trainers import TrainerEnv
     from fluxgen.validate.report import Report
 
 # Modules flux_train_network.py imports at start-up, checked by `fluxgen doctor` in its Python.
@@ -39,24 +40,35 @@ class SdScripts(Backend):
         "sample_prompts.txt": "sd-scripts/sample_prompts.txt.j2",
     }
     rendered_kinds = {"args.toml": "sd-scripts-args", "dataset.toml": "sd-scripts-dataset"}
+    main_file = "args.toml"
+    sample_name = r"_(\d{6})_(\d{2})_\d{14}(?:_\d+)?\.\w+$"  # `<name>_<step:06d>_<ii>_<YYYYmmddHHMMSS>[_<seed>].png`
+    low_vram_summary = ("sd-scripts `--fp8_base`, `--blocks_to_swap 16` (12 GB), `22` (10 GB) or `28` (8 GB, with an "
+                        "fp8 T5XXL), and Adafactor (`--optimizer_type adafactor --optimizer_args relative_step=False "
+                        "scale_parameter=False warmup_init=False`) or 8-bit AdamW instead of AdamW")
     # library/train_util.py IMAGE_EXTENSIONS (AVIF/JXL need optional plugins, so not counted)
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
+    loads_hub_model = False  # reads single model files, resolved by fluxgen before launch
+    dataset_quirks = DatasetQuirks(
+        non_ascii_names="warning",  # sd-scripts and kohya_ss on Windows have failed to open such paths
+        first_caption_line_only=True, empty_caption_file_fails=True, replaces_trigger_placeholder=False,
+        alpha_effect="sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
+                     "under the transparent pixels is trained, often black")
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.sd_scripts.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.sd_scripts.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.sd_scripts import files
 
         return files.render(plan)
 
-    def validate(self, path: Path, text: str) -> Report:
+    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
         from fluxgen.validate import validate_loaded
 
-        return validate_loaded(path, text, self.name)
+        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
@@ -77,10 +89,17 @@ class SdScripts(Backend):
 
         return files.find_outputs(plan, run_dir)
 
-    def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.runs.checkpoints import resume_point
+    def resume_point(self, plan: Plan, run_dir: Path, *, move_broken: bool = True,
+                     bad_from: int | None = None) -> Any:
+        """The newest whole `--save_state` folder; nothing is moved (sd-scripts resumes only from the one named)."""
+        from fluxgen.backends.sd_scripts.resume import resume_point
 
-        return resume_point(plan, run_dir, **options)
+        return resume_point(plan, run_dir, bad_from)
+
+    def check_resumable(self, point: Any, run_dir: Path) -> None:
+        from fluxgen.backends.sd_scripts.resume import check_resumable
+
+        check_resumable(point, run_dir)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """The next tier of sd-scripts' VRAM table (ref:sd-scripts §7), while there is a lower one."""
@@ -94,7 +113,7 @@ class SdScripts(Backend):
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin with its own requirements.txt (which installs the checkout itself with
         `-e .`); torch is not in it, so it goes first."""
-        from fluxgen.trainers import pins
+        from fluxgen.checkouts import pins
 
         pin = pins()[self.name]
         return EnvRecipe(source="checkout", pin=pin["commit"], python="3.10", requirements="requirements.txt",

@@ -55,6 +55,7 @@ _ANY_RULE = any_of(p for _, p in (*_COUNTS, *_MESSAGE_RULES))
 class Parser(ConsoleParser):
     """sd-scripts' console as events; one instance per stream (stdout, stderr, or both merged)."""
 
+    BACKEND = "sd-scripts"
     TRAIN_LOSS_SAME_STEP = True  # the bar is updated first, then `avr_loss` for that step is set
 
     def __init__(self) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.errors import UserError
+from fluxgen.intent import flatten
 from fluxgen.render import compare
-from fluxgen.trainers import TrainerEnv, locate
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 NAME = "sd-scripts"
 FILES = {
@@ -22,7 +26,7 @@ NO_CAPTION_EXT = ".fluxgen-no-captions"  # no file has it, so sd-scripts uses cl
 MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
 
 
-def build_command(plan: Any, trainer: TrainerEnv | None = None) -> tuple[list[str], dict[str, str]]:
+def build_command(plan: Plan, trainer: TrainerEnv | None = None) -> tuple[list[str], dict[str, str]]:
     """`accelerate launch` with its process flags given (so it prints no defaults notice), then the script."""
     trainer = trainer or locate(NAME)
     argv = [
@@ -41,7 +45,7 @@ def _check_prompts(prompts: list[str]) -> None:
                             "with '#'; rephrase it")
 
 
-def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:
+def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     v = plan.values
     prompts = prompts_with_trigger(plan)
     _check_prompts(prompts)
@@ -71,7 +75,7 @@ def _py_literal(value: Any) -> str:
     return repr(value)
 
 
-def expected_args(plan: Any) -> dict[str, Any]:
+def expected_args(plan: Plan) -> dict[str, Any]:
     v = plan.values
     return {
         "network_dim": v["rank"], "network_alpha": v["alpha"], "max_train_steps": v["steps"],
@@ -82,13 +86,13 @@ def expected_args(plan: Any) -> dict[str, Any]:
     }
 
 
-def expected_dataset(plan: Any) -> dict[str, Any]:
+def expected_dataset(plan: Plan) -> dict[str, Any]:
     v = plan.values
     return {"datasets.0.resolution": v["resolution"][0], "datasets.0.batch_size": v["batch_size"],
             "datasets.0.subsets.0.image_dir": v["dataset"], "datasets.0.subsets.0.num_repeats": v["repeats"]}
 
 
-def check(plan: Any, files: dict[str, str]) -> None:
+def check(plan: Plan, files: dict[str, str]) -> None:
     """Both TOML readers (tomllib, and `toml` which sd-scripts uses when installed) must agree with the plan."""
     import tomllib
 
@@ -96,7 +100,7 @@ def check(plan: Any, files: dict[str, str]) -> None:
     flat = {k: val for section in args.values() for k, val in (section.items() if isinstance(section, dict) else [])}
     compare(expected_args(plan), flat, "args.toml")
     dataset = tomllib.loads(files["dataset.toml"])
-    compare(expected_dataset(plan), _flatten(dataset), "dataset.toml")
+    compare(expected_dataset(plan), flatten(dataset, leaf_keys=()), "dataset.toml")
     import toml
 
     for name in ("args.toml", "dataset.toml"):
@@ -106,13 +110,7 @@ def check(plan: Any, files: dict[str, str]) -> None:
             raise RenderMismatch(f"{name}: the toml package sd-scripts uses reads it differently from tomllib")
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    from fluxgen.backends.ai_toolkit.files import _flatten as flat
-
-    return flat(data, prefix)
-
-
-def find_outputs(plan: Any, run_dir: Path) -> Outputs:
+def find_outputs(plan: Plan, run_dir: Path) -> Outputs:
     """`output/<name>.safetensors`, `<name>-step{08d}.safetensors`, samples under `output/sample/`."""
     root = Path(run_dir) / "output"
     name = plan.values["name"]
