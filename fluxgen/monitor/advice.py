@@ -75,6 +75,11 @@ FIXES = {
         "Policy' to 'Prefer No Sysmem Fallback' so it fails instead of crawling), or the GPU is throttling. "
         "Lower memory use as for out-of-memory: batch size, resolution, low-VRAM options."
     ),
+    "disk_full": (
+        "Free space on the disk that holds the output folder (each checkpoint is the size of the LoRA, a saved "
+        "training state several times that), or lower how many checkpoints are kept, then start the job "
+        "again from its last complete checkpoint."
+    ),
     "no_output": "Check the output folder and free disk space; the last checkpoint listed above is usable.",
 }
 _LOW_VRAM = {
@@ -94,6 +99,9 @@ _RESUME_FIXES = {
              "continues from the last checkpoint.",
     "interrupted": "Continue it with `fluxgen resume {run}` (from the last checkpoint; ai-toolkit loses the steps "
                    "after its last save).",
+    "disk_full": "Free space on the disk that holds {run} (each checkpoint is the size of the LoRA, a saved "
+                 "training state several times that) or lower `save.keep`; then `fluxgen resume {run}` continues "
+                 "from the last complete checkpoint.",
     "stall": FIXES["stall"].replace("stop it and resume from the last checkpoint",
                                     "stop it (Ctrl-C) and continue with `fluxgen resume {run}`"),
 }
@@ -144,6 +152,9 @@ def from_error(event: Event, backend: str | None = None, context: RunContext | N
     if code == "nan_loss":
         at = f" at step {event.step}" if event.step is not None else ""
         return Diagnosis(code, f"The loss became NaN/inf{at}: training diverged.", FIXES[code])
+    if code == "disk_full":
+        return Diagnosis(code, f"The disk ran out of space while the trainer was writing: {message}",
+                         fix_for(code, context))
     if code == "gated_model":
         return Diagnosis(
             code,

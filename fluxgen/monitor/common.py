@@ -23,6 +23,8 @@ ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    ("disk_full",
+     re.compile(r"No space left on device|\[Errno 28\]|StorageFull|Disk quota exceeded|\[Errno 122\]", re.I)),
     (
         "gated_model",
         re.compile(
@@ -60,10 +62,11 @@ ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Lines that name a failure even outside a traceback's last line (e.g. the body of a multi-line HTTP error).
 _SIGNATURE_RE = re.compile(
     r"CUDA out of memory|OutOfMemoryError|Cannot access gated repo|Access to model \S+ is restricted"
-    r"|GatedRepoError|\b40[13] Client Error",
+    r"|GatedRepoError|\b40[13] Client Error|No space left on device|Disk quota exceeded|StorageFull",
     re.I,
 )
-_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error")
+_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error", "space left", "quota",
+                    "StorageFull")
 TRACEBACK_START = "Traceback (most recent call last)"
 
 

@@ -19,6 +19,7 @@ KILLED_EXIT_CODES = frozenset({137, -9})
 # Most specific first: a run with several errors is diagnosed by the most specific kind among them.
 PRIORITY = (
     "out_of_memory",
+    "disk_full",
     "gated_model",
     "dataset_error",
     "missing_file",
@@ -109,7 +110,9 @@ def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend:
     if exit_code in INTERRUPT_EXIT_CODES or f.interrupted is not None:
         return "interrupted", _interrupted(f, context)
     if f.errors:
-        return "failed", _from_errors(f.errors, backend, context)
+        # stdout and stderr arrive apart: a save line of the same step can land after the error it failed with
+        same_step = [e for e in f.survived if e.step is not None and e.step == f.errors[-1].step]
+        return "failed", _from_errors(same_step + f.errors, backend, context)
     if exit_code is None:
         if f.final_saved:
             return "completed", None

@@ -79,8 +79,9 @@ def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True, bad_from
 
     outputs = get_backend(backend).find_outputs(plan, Path(run_dir))
     point = ResumePoint(None, None, ["--resume"] if backend == "builtin" else [])
+    companion = COMPANION_CHECKS.get(backend)
     for step, path in sorted(outputs.checkpoints, key=lambda c: c[0], reverse=True):
-        problem = safetensors_problem(path) or _diverged(step, bad_from)
+        problem = safetensors_problem(path) or (companion(path) if companion else None) or _diverged(step, bad_from)
         if problem is None:
             if point.path is None:
                 point.step, point.path = step, path
@@ -91,6 +92,31 @@ def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True, bad_from
     if backend == "ai-toolkit" and move_broken:
         _clear_the_way(plan, Path(run_dir), point)
     return point
+
+
+def torch_save_problem(path: Path) -> str | None:
+    """Why a `torch.save` file cannot be loaded (missing, garbage, truncated), read without torch: it is a zip
+    archive whose central directory, at the very end, is the first thing a truncation loses."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not archive.namelist():
+                return f"{path.name} is empty"
+    except FileNotFoundError:
+        return f"{path.name} is missing"
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return f"{path.name} is damaged or truncated"
+    return None
+
+
+def _builtin_state(lora: Path) -> str | None:
+    """The builtin trainer resumes from `<stem>.state.pt` beside the LoRA and silently passes over a bad one."""
+    return torch_save_problem(lora.with_name(lora.name.removesuffix(".safetensors") + ".state.pt"))
+
+
+# What else, per backend, a checkpoint needs to resume exactly from it (sd-scripts' state folders: _sd_state).
+COMPANION_CHECKS = {"builtin": _builtin_state}
 
 
 def _diverged(step: int, bad_from: int | None) -> str | None:
@@ -161,6 +187,9 @@ def _sd_state_step(folder: Path) -> tuple[int, str | None]:
     problem = safetensors_problem(weights)
     if problem:
         return step, f"model.safetensors: {problem}"
-    if not any(folder.glob("optimizer*")):
+    optimizer = sorted(folder.glob("optimizer*"))
+    if not optimizer:
         return step, "no optimizer state"
+    if any(path.is_file() and path.stat().st_size == 0 for path in optimizer):
+        return step, f"{optimizer[0].name} is empty"
     return step, None
