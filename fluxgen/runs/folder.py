@@ -137,11 +137,16 @@ def load_plan(run_dir: Path) -> Any:
 
     path = Path(run_dir) / PLAN_NAME
     try:
-        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        plan = Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        if not isinstance(plan.backend, str) or not isinstance(plan.values["name"], str):
+            raise TypeError("values.backend and values.name must be strings")
+        return plan
     except FileNotFoundError:
         raise UserError(f"{path}: missing; the run folder is incomplete") from None
-    except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: damaged ({exc}); the run cannot be resumed, reproduce it instead") from None
+    except (json.JSONDecodeError, KeyError, UnicodeDecodeError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:
+        raise UserError(f"{path}: damaged ({type(exc).__name__}: {exc}); the run cannot be resumed, reproduce it "
+                        "from its config file instead") from None
 
 
 def main_file(run_dir: Path, backend: str | None = None) -> Path:
