@@ -152,9 +152,16 @@ def embedded_intent(path: Path) -> dict[str, Any] | None:
         if sep and line.lstrip().startswith("#"):
             try:
                 data = json.loads(payload)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise UserError(f"{path}: the fluxgen-intent header is damaged; render the file again") from None
-            return data if isinstance(data, dict) else None
+            if not isinstance(data, dict):
+                return None
+            chain = data.get("chain", [])
+            if not isinstance(data.get("intent", {}), dict) or not isinstance(chain, list) \
+                    or not all(isinstance(c, str) for c in chain):
+                raise UserError(f"{path}: the fluxgen-intent header is damaged ('intent' must be a mapping and "
+                                "'chain' a list of names); render the file again")
+            return data
     return None
 
 

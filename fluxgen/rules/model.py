@@ -35,6 +35,11 @@ def plan_model(r: Resolver) -> None:
     r.set("model_path", location, "what ai-toolkit's model.name_or_path takes (ref:ai-toolkit §6)")
     if r.backend == "sd-scripts":
         _single_files(r, kind, location)
+    else:
+        unused = [f"model.{part}" for part in ("transformer", "clip_l", "t5xxl", "ae") if r.is_given(f"model.{part}")]
+        if unused:
+            r.warn(f"{', '.join(unused)}: only sd-scripts reads single model files; {r.backend} loads model.base, "
+                   "so these are not used", "rules/model.py")
 
 
 def _classify(base: str) -> tuple[str, str]:
