@@ -193,9 +193,14 @@ class Intent(_Strict):
 
     @field_validator("trigger", "name")
     @classmethod
-    def _one_line(cls, v: str | None) -> str | None:
+    def _one_line(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is not None and _has_control(v):
             raise ValueError("must be one line without control characters (newline, tab, …); remove them")
+        if info.field_name == "trigger" and v is not None and v != v.strip():
+            raise ValueError(f"'{v}' starts or ends with spaces, which sd-scripts' sample prompts drop and captions "
+                             f"rarely match; write '{v.strip()}'")
+        if info.field_name == "trigger" and v is not None and not v.strip():
+            raise ValueError("is empty; give the trigger word, or leave trigger out")
         return v
 
     @field_validator("backend")

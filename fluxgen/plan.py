@@ -157,6 +157,10 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     path = r.given("dataset.path")
     if path is None:
         raise UserError("no dataset: pass --images DIR or set dataset.path in the intent")
+    if not str(path).strip():
+        where = r.layered.origins.get("dataset.path", "dataset.path")
+        raise UserError(f"{where}: the dataset folder is empty text, which would mean the current folder; "
+                        "give the folder (use --images . for the current one)")
     folder = Path(path).expanduser()
     if not folder.is_absolute():
         base = _relative_base(r.layered.origins.get("dataset.path", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fluxgen.errors import UserError
 from fluxgen.rules import Resolver
 
 TIERS = (8, 10, 12, 16, 24, 48, 80)
@@ -20,6 +21,9 @@ def tier_of(vram: int) -> int:
 
 def plan_memory(r: Resolver) -> None:
     vram = r.take("vram", "vram", 24, "24 GB, the guides' minimum for FLUX LoRA training (seed:004)")
+    if vram < TIERS[0]:
+        r.warn(f"{vram} GB VRAM is below the smallest documented tier ({TIERS[0]} GB); the plan uses the {TIERS[0]} GB "
+               "settings, which may still run out of memory (ref:sd-scripts §7)", "ref:sd-scripts §7")
     tier = r.set("vram_tier", tier_of(vram), f"documented tier for {vram} GB (ref:sd-scripts §7)")
     if r.backend == "ai-toolkit":
         _ai_toolkit(r, tier)
@@ -28,6 +32,14 @@ def plan_memory(r: Resolver) -> None:
     else:
         r.take("optimizer", "train.optimizer", "adamw", "AdamW: runs everywhere, CPU included (seed:004)")
         r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (seed:004)")
+        if r.values["optimizer_args"]:
+            names = ", ".join(sorted(map(str, r.values["optimizer_args"])))
+            r.warn(f"train.optimizer_args ({names}): the builtin trainer runs AdamW with its defaults and takes no "
+                   "optimizer arguments, so these are not used; ai-toolkit and sd-scripts pass them on",
+                   "builtin trainer")
+        if r.values.get("train_text_encoder"):
+            raise UserError(f"network.train_text_encoder ({r.origins['train_text_encoder']}): the builtin trainer "
+                            "trains the transformer only; set it to false, or use ai-toolkit or sd-scripts")
         base = str(r.given("model.base") or "dev")
         if tier < 48 and not Path(base).expanduser().is_dir():
             r.warn(f"{r.values['vram']} GB: the builtin trainer does not quantize, and FLUX.1 dev in bf16 needs about "

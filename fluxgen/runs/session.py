@@ -95,10 +95,12 @@ def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
 def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResult:
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
+    from fluxgen.dataset.outdir import refuse_inside_dataset
     from fluxgen.runs.folder import new_run_dir, write_run_files
     from fluxgen.runs.manifest import initial_manifest
     from fluxgen.trainers import locate
 
+    refuse_inside_dataset(plan.values["dataset"], options.runs_dir, "--runs")
     trainer = locate(plan.backend)
     check_trainer(trainer)
     run_dir = new_run_dir(options.runs_dir, plan.values["name"])
