@@ -50,10 +50,14 @@ def validate_ai_toolkit(data: Any, source: str = "config.yaml", text: str | None
     _keys(report, data, "", schema.top_level, {})
     _job(report, data, schema)
     config = data.get("config")
-    if not isinstance(config, dict):
-        if "config" in data:
-            report.add("error", "config", "must be a mapping with name and process", "", "aitk-structure")
+    if not isinstance(config, dict):  # toolkit/config.py: "config file must have a config section"
+        report.add("error", "config", "must be a mapping with name and process" if "config" in data else
+                   "missing; ai-toolkit stops without a config section", "add 'config:' with name and process",
+                   "aitk-structure")
         return _finish(report, data)
+    if not config.get("name"):  # toolkit/config.py: "config file must have a config.name key"
+        report.add("error", "config.name", "missing; ai-toolkit stops without it (it names the output folder)",
+                   "add 'name: my-lora' under config", "aitk-structure")
     _keys(report, config, "config", schema.config_level, {})
     processes = config.get("process")
     if not isinstance(processes, list) or not processes:
@@ -191,7 +195,7 @@ def _text_checks(report: Report, text: str, env: Mapping[str, str]) -> None:
             if var in env:
                 report.add("info", f"line {number}", f"${{{var}}} is replaced from the environment{where}; "
                            "its value is written into config.yaml in the run folder", "", "aitk-env-var")
-            else:
-                report.add("warning", f"line {number}", f"${{{var}}} is replaced from the environment{where}, and "
+            else:  # toolkit/config.py raises "Environment variable … not set" before anything runs
+                report.add("error", f"line {number}", f"${{{var}}} is replaced from the environment{where}, and "
                            f"{var} is not set here: ai-toolkit stops when it is unset",
                            f"set {var} before running, or remove ${{{var}}}", "aitk-env-var")
