@@ -251,17 +251,22 @@ def render_plan(plan: Any) -> dict[str, str]:
     return files
 
 
+def check_dataset_errors(plan: Any, force: bool) -> None:
+    """A dataset the lint found errors in is not rendered or trained (a dry run included) without --force."""
+    errors = [f for f in (plan.dataset_lint or {}).get("findings", []) if f.get("severity") == "error"]
+    if errors and not force:
+        first = errors[0]
+        raise UserError(f"{first.get('path')}: {first.get('message')} — {len(errors)} dataset error(s); fix them "
+                        "(see `fluxgen dataset lint`) or pass --force")
+
+
 def render_plan_to(plan: Any, out_dir: Path, *, force: bool = False) -> list[Path]:
     """Render, refuse a dataset with lint errors unless forced, then write the files and plan.json atomically."""
     from fluxgen.dataset.outdir import refuse_inside_dataset
 
     if plan.values.get("dataset"):
         refuse_inside_dataset(plan.values["dataset"], out_dir, "--out")
-    errors = [f for f in (plan.dataset_lint or {}).get("findings", []) if f.get("severity") == "error"]
-    if errors and not force:
-        first = errors[0]
-        raise UserError(f"{first.get('path')}: {first.get('message')} — {len(errors)} dataset error(s); fix them "
-                        "(see `fluxgen dataset lint`) or pass --force")
+    check_dataset_errors(plan, force)
     files = render_plan(plan)
     files["plan.json"] = json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     return write_files(files, out_dir, force=force)

@@ -86,20 +86,28 @@ def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
     """Say why each value of INTENT's plan is what it is (all values, or the KEYs given)."""
     plan = make_plan(intent, kw)
     wanted = list(keys) or list(plan.values)
-    for key in wanted:
-        if key not in plan.values:
-            import difflib
-
-            close = difflib.get_close_matches(key, list(plan.values), n=1) or difflib.get_close_matches(
-                key.rsplit(".", 1)[-1], list(plan.values), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
-            raise UserError(f"{key}: not a plan value ({hint})")
+    unknown = [key for key in wanted if key not in plan.values]
     from fluxgen.rules import SOURCES
 
     for key in wanted:
+        if key in unknown:
+            continue
         origin = plan.origins.get(key, "unknown")
         click.echo(f"{key} = {json.dumps(plan.values[key], ensure_ascii=False)}")
         click.echo(f"    ← {origin}")
         for name, title in SOURCES.items():
             if f"{name} " in origin + " " or f"{name})" in origin or f"{name}," in origin:
                 click.echo(f"      {name}: {title}")
+    if unknown:  # the others are explained above; each unknown key gets its own line and the exit status says so
+        for key in unknown[:-1]:
+            click.echo(f"error: {_not_a_value(key, plan)}", err=True)
+        raise UserError(_not_a_value(unknown[-1], plan))
+
+
+def _not_a_value(key: str, plan: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(plan.values), n=1) or difflib.get_close_matches(
+        key.rsplit(".", 1)[-1], list(plan.values), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
+    return f"{key}: not a plan value ({hint})"
