@@ -130,3 +130,16 @@ def resolve_plan(plan: Any, *, download: bool = False) -> Any:
         values[key] = str(resolve(ref, download=download))
         origins[key] = f"{origins.get(key, 'plan')}; {ref} resolved from the Hugging Face cache"
     return replace(plan, values=values, origins=origins)
+
+
+def resolve_cached(plan: Any) -> Any:
+    """A copy of the plan with the `hf://` files already in the local cache replaced by their paths, so a rendered
+    file runs by hand; the others stay references (the file and `fluxgen validate` say so). Never downloads."""
+    cached = {k: path for k, ref in hub_refs(plan.values).items() if (path := cached_path(ref)) is not None}
+    if not cached:
+        return plan
+    values, origins = dict(plan.values), dict(plan.origins)
+    for key, path in cached.items():
+        origins[key] = f"{origins.get(key, 'plan')}; {values[key]} found in the Hugging Face cache"
+        values[key] = str(path)
+    return replace(plan, values=values, origins=origins)

@@ -68,9 +68,10 @@ def plan_cmd(intent: str | None, as_json: bool, **kw: Any) -> None:
 def render_cmd(intent: str | None, out_dir: str, force: bool, **kw: Any) -> None:
     """Write the trainer's files for INTENT into --out, plus plan.json."""
     from fluxgen.cli.show import print_advice
+    from fluxgen.hub import resolve_cached
     from fluxgen.render import render_plan_to
 
-    plan = make_plan(intent, kw)
+    plan = resolve_cached(make_plan(intent, kw))  # hub files already downloaded are written as local paths
     paths = render_plan_to(plan, Path(out_dir), force=force)
     print_advice(plan, err=True)
     click.echo(f"{plan.backend}: {plan.values['steps']} steps, rank {plan.values['rank']}, plan {plan.hash}")
