@@ -185,4 +185,5 @@ GOLDEN = sorted(p for pattern in ("*.ai-toolkit", "*.sd-scripts") for p in (Path
 def test_fluxgen_rendered_files_pass_their_own_checks(folder: Path) -> None:
     files = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir() if p.is_file()}
     reports = check_rendered_files(files, base_dir=folder)
-    assert all(r.ok and not r.warnings for r in reports)
+    # the golden files hold hf:// references (no hub cache there): validate says `fluxgen train` resolves them
+    assert all(r.ok and all(w.rule == "sd-hf-path" for w in r.warnings) for r in reports)
