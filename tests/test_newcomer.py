@@ -47,3 +47,27 @@ def test_explain_goes_on_past_an_unknown_key(skull20: Path, keys: list[str], kno
     errors = result.stderr.strip().splitlines()
     assert [line.split(":")[1].strip() for line in errors] == unknown
     assert all(line.startswith("error: ") for line in errors) and "Traceback" not in result.stderr
+
+
+def _all_commands() -> list[list[str]]:
+    import click
+
+    from fluxgen.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    found = []
+    for name in sorted(COMMANDS):
+        command = cli.get_command(ctx, name)
+        found.append([name])
+        if isinstance(command, click.Group):
+            found += [[name, sub] for sub in sorted(command.commands)]
+    return found
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=" ".join)
+def test_every_command_s_help_has_examples(path: list[str]) -> None:
+    result = cli_run(*path, "--help")
+    assert result.exit_code == 0
+    examples = result.stdout.split("Examples:", 1)
+    assert len(examples) == 2, path
+    assert f"$ fluxgen {path[0]}" in examples[1]
