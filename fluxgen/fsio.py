@@ -51,8 +51,9 @@ def atomic_write(path: Path, data: str | bytes, *, force: bool = False) -> None:
         raise
 
 
-def load_yaml_text(text: str, source: str) -> Any:
-    """safe_load, then refuse documents whose alias expansion exceeds MAX_YAML_NODES."""
+def load_yaml_text(text: str, source: str, *, duplicates: bool = False) -> Any:
+    """safe_load, then refuse documents whose alias expansion exceeds MAX_YAML_NODES, and (unless `duplicates`)
+    a key given twice in one mapping, which PyYAML would silently resolve to the last."""
     import yaml
 
     too_deep = _nesting_too_deep(text)
@@ -70,6 +71,8 @@ def load_yaml_text(text: str, source: str) -> Any:
                     if plain else f"{source}: YAML anchors/aliases expand to more than {MAX_YAML_NODES} nodes; "
                     "write the values out instead of nesting aliases"
                 )
+            if node is not None and not duplicates:
+                _refuse_duplicates(node, source)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -104,6 +107,30 @@ def _nesting_too_deep(text: str) -> int:
         if depth + indents > MAX_DEPTH * 2:
             return number
     return 0
+
+
+def _refuse_duplicates(node: Any, source: str) -> None:
+    """One line for the first key that appears twice in the same mapping (iteratively: nesting is bounded)."""
+    import yaml
+
+    stack, seen_nodes = [node], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            keys: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in keys:
+                        line = key.start_mark.line + 1
+                        raise UserError(f"{source}:{line}: key '{key.value}' appears twice in one mapping (first "
+                                        f"on line {keys[key.value]}); keep one of them")
+                    keys[key.value] = key.start_mark.line + 1
+                stack += [key, value]
+        elif isinstance(current, yaml.SequenceNode):
+            stack += current.value
 
 
 def check_depth(data: Any, source: str) -> Any:

@@ -136,3 +136,16 @@ def resolve_plan(plan: Plan, *, download: bool = False) -> Any:
         origin = origins.get(key, "plan")
         origins[key] = (origin if isinstance(origin, Origin) else Origin(origin)).resolved(ref)
     return replace(plan, values=values, origins=origins)
+
+
+def resolve_cached(plan: Any) -> Any:
+    """A copy of the plan with the `hf://` files already in the local cache replaced by their paths, so a rendered
+    file runs by hand; the others stay references (the file and `fluxgen validate` say so). Never downloads."""
+    cached = {k: path for k, ref in hub_refs(plan.values).items() if (path := cached_path(ref)) is not None}
+    if not cached:
+        return plan
+    values, origins = dict(plan.values), dict(plan.origins)
+    for key, path in cached.items():
+        origins[key] = f"{origins.get(key, 'plan')}; {values[key]} found in the Hugging Face cache"
+        values[key] = str(path)
+    return replace(plan, values=values, origins=origins)

@@ -141,7 +141,7 @@ def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, A
         intent.setdefault("model", {})["base"] = values["model_path"]
     for part in ("transformer", "clip_l", "t5xxl", "ae"):
         given = intent.get("model", {}).get(part)
-        if given:
+        if given and f"model.{part}" in values:  # resolved only where the backend reads single files
             intent["model"][part] = values[f"model.{part}"]
     return intent
 
@@ -164,6 +164,10 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     path = r.given("dataset.path")
     if path is None:
         raise UserError("no dataset: pass --images DIR or set dataset.path in the intent")
+    if not str(path).strip():
+        where = r.layered.origins.get("dataset.path", "dataset.path")
+        raise UserError(f"{where}: the dataset folder is empty text, which would mean the current folder; "
+                        "give the folder (use --images . for the current one)")
     folder = Path(path).expanduser()
     if not folder.is_absolute():
         base = _relative_base(r.layered.origins.get("dataset.path", ""))

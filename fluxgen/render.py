@@ -166,14 +166,35 @@ def header_lines(plan: Plan, regenerate: str) -> list[str]:
     return Header.of(plan, regenerate).lines()
 
 
-def check_no_substitution_tokens(plan: Plan) -> None:
-    """ai-toolkit replaces `${VAR}` in the whole file text, comments included: refuse values that contain it."""
-    for key, value in plan.values.items():
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, str) and "${" in item:
-                raise UserError(f"{key}: '{item}' contains '${{', which ai-toolkit would replace with an environment "
-                                "variable; remove it")
+# Text ai-toolkit replaces throughout its YAML file, comments included, before parsing it (reference ai-toolkit.md
+# §4): `${VAR}` with an environment variable, `[name]` with the job's name.
+AITK_TOKENS = {"${": "an environment variable", "[name]": "the job's name"}
+
+
+def check_no_substitution_tokens(plan: Plan, tokens: dict[str, str] | None = None) -> None:
+    """Refuse any value (in lists and mappings too, keys included) that holds text the trainer would replace."""
+    tokens = AITK_TOKENS if tokens is None else tokens
+    from fluxgen.intent import flatten
+
+    header = flatten(plan.intent or {})  # the intent as the header comment carries it
+    for key, value in [*plan.values.items(), *header.items(), ("intent source", plan.chain)]:
+        for item in _texts(value):
+            for token, meaning in tokens.items():
+                if token in item:
+                    origin = plan.origins.get(key)
+                    given = f" (from {origin})" if isinstance(origin, str) and origin else ""
+                    raise UserError(f"{key}: '{item}'{given} contains '{token}', which ai-toolkit would replace with "
+                                    f"{meaning} everywhere in its config; remove it or write it another way")
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    return []
 
 
 def write_files(files: dict[str, str], out_dir: Path, *, force: bool = False) -> list[Path]:
@@ -207,18 +228,28 @@ def render_plan(plan: Plan) -> dict[str, str]:
     if backend.rendered_kinds:
         from fluxgen.validate import check_rendered
 
+        accept = backend.accepted_findings(plan)
         for name, kind in backend.rendered_kinds.items():
-            check_rendered(files[name], kind, name)
+            check_rendered(files[name], kind, name, accept)
     return files
 
 
-def render_plan_to(plan: Plan, out_dir: Path, *, force: bool = False) -> list[Path]:
-    """Render, refuse a dataset with lint errors unless forced, then write the files and plan.json atomically."""
+def check_dataset_errors(plan: Plan, force: bool) -> None:
+    """A dataset the lint found errors in is not rendered or trained (a dry run included) without --force."""
     errors = [f for f in (plan.dataset_lint or {}).get("findings", []) if f.get("severity") == "error"]
     if errors and not force:
         first = errors[0]
         raise UserError(f"{first.get('path')}: {first.get('message')} — {len(errors)} dataset error(s); fix them "
                         "(see `fluxgen dataset lint`) or pass --force")
+
+
+def render_plan_to(plan: Any, out_dir: Path, *, force: bool = False) -> list[Path]:
+    """Render, refuse a dataset with lint errors unless forced, then write the files and plan.json atomically."""
+    from fluxgen.dataset.outdir import refuse_inside_dataset
+
+    if plan.values.get("dataset"):
+        refuse_inside_dataset(plan.values["dataset"], out_dir, "--out")
+    check_dataset_errors(plan, force)
     files = render_plan(plan)
     files["plan.json"] = json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     return write_files(files, out_dir, force=force)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -82,19 +83,36 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+# Tokens recognisable by their form wherever they come from (a LoRA's metadata, a log): Hugging Face, GitHub,
+# OpenAI-style and Weights & Biases-style keys.
+TOKEN_RE = re.compile(r"\b(?:hf_[A-Za-z0-9]{20,}|(?:ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}"
+                      r"|sk-[A-Za-z0-9_-]{20,}|api_key=[A-Za-z0-9]{20,})")
+
+
 def make_redactor(env: Mapping[str, str] | None = None) -> Callable[[str], str]:
-    """A function that replaces every secret value (HF_TOKEN's first of all) in a text with `***`."""
+    """A function that replaces every secret value (HF_TOKEN's first of all), and anything shaped like a token,
+    in a text with `***`."""
     values = secret_values(env)
-    if not values:
-        return lambda text: text
 
     def redact(text: str) -> str:
         for value in values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        return text
+        return TOKEN_RE.sub(REDACTED, text) if "_" in text or "-" in text else text
 
     return redact
+
+
+def redact_all(data: Any, redact: Callable[[str], str] | None = None) -> Any:
+    """The same data with every string (mapping keys included) redacted."""
+    redact = redact or make_redactor()
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact_all(k, redact): redact_all(v, redact) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_all(v, redact) for v in data]
+    return data
 
 
 @dataclass
@@ -275,3 +293,14 @@ class ChildRun:
                 signal.signal(sig, handler)
 
         return restore
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of a process group is still alive (zombies of other parents count as alive)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -107,8 +107,12 @@ class Planner(ABC):
         return None  # nothing to do unless the trainer differs here
 
     def model(self, r: Resolver, kind: str, location: str) -> None:
-        """After the base model is classified (`kind` is dev, schnell, hub or local; `location` its id or folder)."""
-        return None  # nothing to do unless the trainer differs here
+        """After the base model is classified (`kind` is dev, schnell, hub or local; `location` its id or folder).
+        By default the trainer loads `model.base` whole, so single model files given in the intent are not used."""
+        unused = [f"model.{part}" for part in ("transformer", "clip_l", "t5xxl", "ae") if r.is_given(f"model.{part}")]
+        if unused:
+            r.warn(f"{', '.join(unused)}: {r.backend} loads model.base whole and reads no single model files, so "
+                   "these are not used", "rules/model.py")
 
     def dataset(self, r: Resolver, report: Any, folder: Path) -> None:
         """After the dataset was scanned (`report` is its lint report): how this trainer walks the folder."""
@@ -164,6 +168,11 @@ class Backend(ABC):
     @abstractmethod
     def render(self, plan: Plan) -> dict[str, str]:
         """Relative file name -> text, `command.txt` included; every file re-parsed and compared with the plan."""
+
+    def accepted_findings(self, plan: Plan) -> set[str]:
+        """Finding codes the post-render check lets through for this plan (e.g. a model path fluxgen resolves only
+        at launch)."""
+        return set()
 
     @abstractmethod
     def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:

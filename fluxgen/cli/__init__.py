@@ -62,7 +62,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module = importlib.import_module(target[0])
-        return getattr(module, target[1])
+        from fluxgen.cli.examples import add_examples
+
+        return add_examples(getattr(module, target[1]), cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]

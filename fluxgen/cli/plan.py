@@ -71,9 +71,10 @@ def plan_cmd(intent: str | None, as_json: bool, **kw: Any) -> None:
 def render_cmd(intent: str | None, out_dir: str, force: bool, **kw: Any) -> None:
     """Write the trainer's files for INTENT into --out, plus plan.json."""
     from fluxgen.cli.show import print_advice
+    from fluxgen.hub import resolve_cached
     from fluxgen.render import render_plan_to
 
-    plan = make_plan(intent, kw)
+    plan = resolve_cached(make_plan(intent, kw))  # hub files already downloaded are written as local paths
     paths = render_plan_to(plan, Path(out_dir), force=force)
     print_advice(plan, err=True)
     click.echo(f"{plan.backend}: {plan.values['steps']} steps, rank {plan.values['rank']}, plan {plan.hash}")
@@ -89,18 +90,13 @@ def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
     """Say why each value of INTENT's plan is what it is (all values, or the KEYs given)."""
     plan = make_plan(intent, kw)
     wanted = list(keys) or list(plan.values)
-    for key in wanted:
-        if key not in plan.values:
-            import difflib
-
-            close = difflib.get_close_matches(key, list(plan.values), n=1) or difflib.get_close_matches(
-                key.rsplit(".", 1)[-1], list(plan.values), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
-            raise UserError(f"{key}: not a plan value ({hint})")
+    unknown = [key for key in wanted if key not in plan.values]
     from fluxgen.origin import cites_of
     from fluxgen.rules import SOURCES
 
     for key in wanted:
+        if key in unknown:
+            continue
         origin = plan.origins.get(key, "unknown")
         click.echo(f"{key} = {json.dumps(plan.values[key], ensure_ascii=False)}")
         click.echo(f"    ← {origin}")
@@ -108,3 +104,16 @@ def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
         for name, title in SOURCES.items():
             if name in cited:
                 click.echo(f"      {name}: {title}")
+    if unknown:  # the others are explained above; each unknown key gets its own line and the exit status says so
+        for key in unknown[:-1]:
+            click.echo(f"error: {_not_a_value(key, plan)}", err=True)
+        raise UserError(_not_a_value(unknown[-1], plan))
+
+
+def _not_a_value(key: str, plan: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(plan.values), n=1) or difflib.get_close_matches(
+        key.rsplit(".", 1)[-1], list(plan.values), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "run `fluxgen explain INTENT` for all keys"
+    return f"{key}: not a plan value ({hint})"

@@ -28,7 +28,6 @@ from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normal
 from fluxgen.dataset.lint import LintReport, lint_dataset
 from fluxgen.dataset.outdir import MARKER, check_out, swap_in
 from fluxgen.dataset.scan import (
-    KINDS,
     canonical_backend,
     check_caption_ext,
     check_choice,
@@ -37,6 +36,7 @@ from fluxgen.dataset.scan import (
 )
 from fluxgen.errors import UserError
 from fluxgen.fsio import atomic_write
+from fluxgen.kinds import KINDS
 
 PROVENANCE = "captions.json"
 PARTIAL = ".captions.partial.jsonl"

@@ -11,6 +11,9 @@ from pathlib import Path
 NBSP_CHARS = "\u00a0\u2007\u202f"
 # Invisible format characters that end up inside tokens when captions are pasted from the web.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+# Bidirectional overrides, embeddings and isolates: invisible, and they reorder how the caption reads on screen
+# (the "Trojan Source" trick), so what the user sees is not what the tokenizer gets.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 TRIGGER_PLACEHOLDER = "[trigger]"
 # Style labels seed:000 says to keep out of subject captions ("photorealistic", "comic style", …).
 STYLE_WORDS: tuple[str, ...] = (
@@ -104,11 +107,12 @@ def read_caption(path: Path, rel: str) -> CaptionFacts:
 def _is_control(char: str) -> bool:
     if char in "\n\r\t":
         return False
-    return unicodedata.category(char) == "Cc" or char in ZERO_WIDTH
+    return unicodedata.category(char) == "Cc" or char in ZERO_WIDTH or char in BIDI_CONTROLS
 
 
 def normalize_caption(text: str) -> str:
-    """One clean line: NBSP → space, control and zero-width characters removed, lines joined, spaces collapsed."""
+    """One clean line: NBSP → space, control, zero-width and bidi characters removed, lines joined, spaces
+    collapsed."""
     for char in NBSP_CHARS:
         text = text.replace(char, " ")
     text = "".join(c for c in text if not _is_control(c))

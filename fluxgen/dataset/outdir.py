@@ -39,6 +39,15 @@ def check_out(root: Path, out: Path, force: bool, what: str = "--out") -> Path:
     return target
 
 
+def refuse_inside_dataset(dataset: str | Path, out: Path, what: str) -> None:
+    """An output folder inside the dataset would be read as part of it: its files change the dataset's fingerprint
+    and lint, and a trainer walking subfolders would load them."""
+    root, target = Path(dataset).resolve(), Path(out).expanduser().resolve()
+    if target == root or root in target.parents:
+        raise UserError(f"{out}: {what} is inside the dataset folder {root}, where its files would change the "
+                        "dataset's fingerprint and lint; pick a folder outside it")
+
+
 def check_mask_dir(root: Path, target: Path, mask_dir: str | None, force: bool) -> Path:
     """The mask folder: --mask-dir, else `<out>_masks` beside --out, never inside it (trainers walk --out)."""
     given = Path(mask_dir) if mask_dir else target.with_name(f"{target.name}_masks")

@@ -75,6 +75,11 @@ FIXES = {
         "Policy' to 'Prefer No Sysmem Fallback' so it fails instead of crawling), or the GPU is throttling. "
         "Lower memory use as for out-of-memory: batch size, resolution, low-VRAM options."
     ),
+    "disk_full": (
+        "Free space on the disk that holds the output folder (each checkpoint is the size of the LoRA, a saved "
+        "training state several times that), or lower how many checkpoints are kept, then start the job "
+        "again from its last complete checkpoint."
+    ),
     "no_output": "Check the output folder and free disk space; the last checkpoint listed above is usable.",
 }
 # With a run folder, these fixes end with the command that continues the run.
@@ -83,6 +88,9 @@ _RESUME_FIXES = {
              "continues from the last checkpoint.",
     "interrupted": "Continue it with `fluxgen resume {run}` (from the last checkpoint; ai-toolkit loses the steps "
                    "after its last save).",
+    "disk_full": "Free space on the disk that holds {run} (each checkpoint is the size of the LoRA, a saved "
+                 "training state several times that) or lower `save.keep`; then `fluxgen resume {run}` continues "
+                 "from the last complete checkpoint.",
     "stall": FIXES["stall"].replace("stop it and resume from the last checkpoint",
                                     "stop it (Ctrl-C) and continue with `fluxgen resume {run}`"),
 }

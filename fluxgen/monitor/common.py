@@ -20,10 +20,11 @@ ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # Lines that name a failure even outside a traceback's last line (e.g. the body of a multi-line HTTP error).
 _SIGNATURE_RE = re.compile(
     r"CUDA out of memory|OutOfMemoryError|Cannot access gated repo|Access to model \S+ is restricted"
-    r"|GatedRepoError|\b40[13] Client Error",
+    r"|GatedRepoError|\b40[13] Client Error|No space left on device|Disk quota exceeded|StorageFull",
     re.I,
 )
-_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error")
+_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error", "space left", "quota",
+                    "StorageFull")
 TRACEBACK_START = "Traceback (most recent call last)"
 
 

@@ -101,7 +101,9 @@ def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend:
     if exit_code in INTERRUPT_EXIT_CODES or f.interrupted is not None:
         return "interrupted", _interrupted(f, context)
     if f.errors:
-        return "failed", _from_errors(f.errors, backend, context)
+        # stdout and stderr arrive apart: a save line of the same step can land after the error it failed with
+        same_step = [e for e in f.survived if e.step is not None and e.step == f.errors[-1].step]
+        return "failed", _from_errors(same_step + f.errors, backend, context)
     if exit_code is None:
         if f.final_saved:
             return "completed", None

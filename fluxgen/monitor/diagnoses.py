@@ -38,7 +38,7 @@ SHARED: tuple[DiagnosisRule, ...] = (
                   r"|Invalid user token|Invalid credentials in Authorization|Unauthorized for url",
                   "The model repository refused access (gated FLUX.1-dev, or a missing or invalid Hugging Face "
                   "token): {message}", FIXES["gated_model"]),
-    DiagnosisRule("disk_full", r"No space left on device|\[Errno 28\]|Disk quota exceeded",
+    DiagnosisRule("disk_full", r"No space left on device|\[Errno 28\]|StorageFull|Disk quota exceeded|\[Errno 122\]",
                   "The disk filled up{at}: {message}",
                   "Free space on the disk of the run folder (a FLUX LoRA run wants 50+ GB: checkpoints, caches; "
                   "`fluxgen doctor` shows what is free), or lower `save.keep` / save less often; then continue "

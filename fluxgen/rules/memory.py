@@ -20,5 +20,8 @@ def next_tier_down(tier: int) -> int | None:
 
 def plan_memory(r: Resolver) -> None:
     vram = r.take("vram", "vram", 24, "24 GB, the guides' minimum for FLUX LoRA training (seed:004)")
+    if vram < TIERS[0]:
+        r.warn(f"{vram} GB VRAM is below the smallest documented tier ({TIERS[0]} GB); the plan uses the {TIERS[0]} GB "
+               "settings, which may still run out of memory (ref:sd-scripts §7)", "ref:sd-scripts §7")
     tier = r.set("vram_tier", tier_of(vram), f"documented tier for {vram} GB (ref:sd-scripts §7)")
     r.planner.memory(r, tier)

@@ -193,6 +193,10 @@ def run_attempt(run_dir: Path, plan: Plan, launch: Launch, number: int, *, what:
             watch.show("__exit__", None, None, None)
     finally:
         recorder.close()
+    if recorder.write_error:  # the disk filled up: say what the record lacks rather than end it mid-line
+        watch.events.append(Event("warning", code="record_incomplete", step=watch.events[-1].step
+                                  if watch.events else None, message=f"The run's record is incomplete: "
+                                  f"{recorder.write_error}; free disk space before resuming."))
     outputs = get_backend(plan.backend).find_outputs(plan, Path(run_dir))
     context = run_context(plan, launch, run_dir)
     summary = classify(plan, watch.events, ended, outputs, run_dir, context=context, previous=previous,

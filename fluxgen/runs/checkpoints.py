@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,13 +78,14 @@ def resume_point(plan: Plan, run_dir: Path, *, move_broken: bool = True, bad_fro
     return get_backend(plan.backend).resume_point(plan, Path(run_dir), move_broken=move_broken, bad_from=bad_from)
 
 
-def newest_checkpoint(outputs: Any, extra_args: list[str], *, move_broken: bool = True,
-                      bad_from: int | None = None) -> ResumePoint:
+def newest_checkpoint(outputs: Any, extra_args: list[str], *, move_broken: bool = True, bad_from: int | None = None,
+                      companion: Callable[[Path], str | None] | None = None) -> ResumePoint:
     """For trainers that continue from their LoRA checkpoints: the newest whole one before any divergence; broken
-    ones are moved out of the trainer's way (when `move_broken`)."""
+    ones are moved out of the trainer's way (when `move_broken`). `companion` says what is wrong with the other
+    files a checkpoint needs to resume exactly (an optimizer state beside it), None when they are whole."""
     point = ResumePoint(None, None, list(extra_args))
     for step, path in sorted(outputs.checkpoints, key=lambda c: c[0], reverse=True):
-        problem = safetensors_problem(path) or diverged(step, bad_from)
+        problem = safetensors_problem(path) or (companion(path) if companion else None) or diverged(step, bad_from)
         if problem is None:
             if point.path is None:
                 point.step, point.path = step, path
@@ -92,6 +94,22 @@ def newest_checkpoint(outputs: Any, extra_args: list[str], *, move_broken: bool 
         if move_broken:
             point.moved.append((path, set_aside(path)))
     return point
+
+
+def torch_save_problem(path: Path) -> str | None:
+    """Why a `torch.save` file cannot be loaded (missing, garbage, truncated), read without torch: it is a zip
+    archive whose central directory, at the very end, is the first thing a truncation loses."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not archive.namelist():
+                return f"{path.name} is empty"
+    except FileNotFoundError:
+        return f"{path.name} is missing"
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return f"{path.name} is damaged or truncated"
+    return None
 
 
 def diverged(step: int, bad_from: int | None) -> str | None:

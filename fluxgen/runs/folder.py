@@ -26,15 +26,18 @@ _STAMP_RE = re.compile(r"-\d{8}-\d{6}(?:-\d+)?$")
 def new_run_dir(runs_root: Path, name: str, when: datetime | None = None) -> Path:
     """Create `<runs>/<name>-<timestamp>` (with `-2`, `-3`… if taken); creation is atomic, so never shared."""
     runs_root = Path(runs_root)
-    runs_root.mkdir(parents=True, exist_ok=True)
     base = f"{name}-{(when or datetime.now()):%Y%m%d-%H%M%S}"
     for n in range(1, 1000):
         candidate = runs_root / (base if n == 1 else f"{base}-{n}")
         try:
+            runs_root.mkdir(parents=True, exist_ok=True)
             candidate.mkdir()
             return candidate
         except FileExistsError:
             continue
+        except OSError as exc:  # read-only, full, not a folder, no permission
+            raise UserError(f"{runs_root}: cannot create a run folder here ({exc.strerror or exc}); "
+                            "pass --runs DIR on a disk you can write to") from None
     raise UserError(f"{runs_root}: too many runs named {base}; remove some or use another --runs folder")
 
 
@@ -136,11 +139,16 @@ def load_plan(run_dir: Path) -> Any:
 
     path = Path(run_dir) / PLAN_NAME
     try:
-        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        plan = Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        if not isinstance(plan.backend, str) or not isinstance(plan.values["name"], str):
+            raise TypeError("values.backend and values.name must be strings")
+        return plan
     except FileNotFoundError:
         raise UserError(f"{path}: missing; the run folder is incomplete") from None
-    except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: damaged ({exc}); the run cannot be resumed, reproduce it instead") from None
+    except (json.JSONDecodeError, KeyError, UnicodeDecodeError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:
+        raise UserError(f"{path}: damaged ({type(exc).__name__}: {exc}); the run cannot be resumed, reproduce it "
+                        "from its config file instead") from None
 
 
 def main_file(run_dir: Path, backend: str | None = None) -> Path:

@@ -22,7 +22,9 @@ from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
 
-RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch")
+RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch", "record_incomplete")
+# Kept free in the run folder while the trainer runs, so its end can be recorded even when the disk fills up.
+RESERVE_NAME, RESERVE_BYTES = ".fluxgen-reserve", 1 << 20
 RUN_LOCK = ".fluxgen-lock"
 
 
@@ -100,9 +102,11 @@ def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunRes
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
     from fluxgen.checkouts import locate
+    from fluxgen.dataset.outdir import refuse_inside_dataset
     from fluxgen.runs.folder import new_run_dir, write_run_files
     from fluxgen.runs.manifest import initial_manifest
 
+    refuse_inside_dataset(plan.values["dataset"], options.runs_dir, "--runs")
     trainer = locate(plan.backend)
     check_trainer(trainer)
     run_dir = new_run_dir(options.runs_dir, plan.values["name"])
@@ -204,6 +208,7 @@ def _run(run_dir: Path, plan: Plan, launch: Launch, trainer: Any, manifest: dict
     previous = manifest.get("diagnosis") if attempts[:-1] else None
     manifest.update(status="running", pid=os.getpid(), ended=None, exit_code=None, diagnosis=None)
     write_manifest(run_dir, manifest)
+    _reserve(run_dir)
     if options.announce is not None:
         options.announce(run_dir, what)
 
@@ -239,7 +244,25 @@ def _finish(run_dir: Path, plan: Plan, manifest: dict[str, Any], record: dict[st
                     last_loss=s.last_loss if s.last_loss is not None else manifest.get("last_loss"),
                     warnings=[*manifest.get("warnings", []), *warnings])
     manifest.pop("pid", None)
-    write_manifest(run_dir, manifest)
+    write_final_manifest(run_dir, manifest)
+
+
+def _reserve(run_dir: Path) -> None:
+    try:
+        with open(run_dir / RESERVE_NAME, "wb") as fh:
+            os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)
+    except (OSError, AttributeError):
+        pass  # no room even for that: the end is recorded if anything can be
+
+
+def write_final_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """The manifest that ends an attempt; on a full disk the reserve is given up to make room for it."""
+    try:
+        write_manifest(run_dir, manifest)
+    except UserError:
+        (run_dir / RESERVE_NAME).unlink(missing_ok=True)
+        write_manifest(run_dir, manifest)
+    (run_dir / RESERVE_NAME).unlink(missing_ok=True)
 
 
 def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], exc: BaseException,
@@ -251,7 +274,7 @@ def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], ex
     record.update(ended=now_iso(), status="failed", diagnosis=diagnosis)
     manifest.update(ended=record["ended"], status="failed", diagnosis=diagnosis)
     manifest.pop("pid", None)
-    write_manifest(run_dir, manifest)
+    write_final_manifest(run_dir, manifest)
 
 
 def _report(run_dir: Path) -> tuple[Path | None, str | None]:

@@ -85,6 +85,7 @@ def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = 
     """Validate a file fluxgen rendered. Any error, or a warning whose rule or path is not in `accept`, means
     fluxgen wrote something wrong: raise RenderMismatch listing the findings."""
     report = validate_text(text, kind, source, base_dir=base_dir, env={})
+    accept = {*accept, "sd-hf-path"}  # hub references in a rendered file are resolved by `fluxgen train`
     bad = [f for f in report.findings if f.severity == "error"
            or (f.severity == "warning" and f.rule not in accept and f.path not in accept)]
     if bad:
@@ -183,6 +184,57 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
 def _dispatch(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
               env: Mapping[str, str] | None) -> Report:
+    """The trainer's checks, then what no trainer can run with: NaN/infinite numbers, and TOML that sd-scripts'
+    reader (`toml` 0.10.2) reads differently from the standard one."""
+    report = _dispatch_kind(kind, data, text, source, base_dir, env)
+    parsed = data[0] if isinstance(data, tuple) else data
+    report.extend(_non_finite(parsed))
+    if kind in (KIND_SD_ARGS, KIND_SD_DATASET):
+        report.extend(_toml_reader_differences(text, parsed))
+    return report
+
+
+def _non_finite(data: Any) -> list[Finding]:
+    import math
+
+    found, stack = [], [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append(Finding("error", path or "(document)", f"{value} is not a number a trainer can use",
+                                 "write a finite number", "non-finite"))
+        elif isinstance(value, dict):
+            stack += [(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return sorted(found, key=lambda f: f.path)
+
+
+def _toml_reader_differences(text: str, parsed: Any) -> list[Finding]:
+    """sd-scripts reads its TOML with `toml` 0.10.2, which misreads some valid TOML (a string of escaped quotes
+    reads as empty, a comma inside an array's string splits it): say where it would read something else."""
+    import toml
+
+    try:
+        theirs = toml.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any failure of that reader is what sd-scripts would hit
+        return [Finding("error", "(document)", f"sd-scripts' TOML reader (toml 0.10.2) cannot read this file "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                        "simplify the value it names (plain strings, no nested inline tables)", "toml-reader")]
+    if not isinstance(parsed, dict):
+        return []
+    found = []
+    for key in sorted(set(parsed) | set(theirs)):
+        if repr(parsed.get(key)) != repr(theirs.get(key)):  # repr: NaN equals itself here
+            found.append(Finding("error", str(key), f"sd-scripts reads this as {theirs.get(key)!r}, not "
+                                 f"{parsed.get(key)!r} (its toml 0.10.2 reader differs from the TOML standard here)",
+                                 "write the value as a literal string ('…') or without escaped quotes and commas",
+                                 "toml-reader"))
+    return found
+
+
+def _dispatch_kind(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
+                   env: Mapping[str, str] | None) -> Report:
     if kind == KIND_BUILTIN:
         from fluxgen.backends.builtin.validator import validate_builtin
 

@@ -159,7 +159,7 @@ def test_unquoted_name_tag(expect) -> None:
 def test_env_vars_are_substituted_even_in_comments(expect) -> None:
     text = "# token: ${HF_TOKEN}\njob: extension\nconfig:\n  name: ${RUN_NAME}\n  process: []\n"
     report = validate_text(text, KIND_AITK, "c.yaml", env={"RUN_NAME": "x"})
-    expect(report, "warning", "line 1", r"\$\{HF_TOKEN\} .*even inside this comment.*HF_TOKEN is not set here")
+    expect(report, "error", "line 1", r"\$\{HF_TOKEN\} .*even inside this comment.*HF_TOKEN is not set here")
     expect(report, "info", "line 4", r"\$\{RUN_NAME\} is replaced from the environment")
 
 

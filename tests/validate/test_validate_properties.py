@@ -188,4 +188,5 @@ def test_fluxgen_rendered_files_pass_their_own_checks(folder: Path) -> None:
     backend = BACKENDS[folder.suffix[1:]]
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         report = backend.validate(path, path.read_text(encoding="utf-8"))
-        assert report.ok and not report.warnings, (path, report.format_text())
+        # the golden files hold hf:// references (no hub cache there): validate says `fluxgen train` resolves them
+        assert report.ok and all(w.rule == "sd-hf-path" for w in report.warnings), (path, report.format_text())

@@ -51,9 +51,10 @@ def validate_ai_toolkit(data: Any, source: str = "config.yaml", text: str | None
     _keys(report, data, "", schema.top_level, {})
     job = _job(report, data)
     config = data.get("config")
-    if not isinstance(config, dict):
-        if "config" in data:
-            report.add("error", "config", "must be a mapping with name and process", "", "aitk-structure")
+    if not isinstance(config, dict):  # toolkit/config.py: "config file must have a config section"
+        report.add("error", "config", "must be a mapping with name and process" if "config" in data else
+                   "missing; ai-toolkit stops without a config section", "add 'config:' with name and process",
+                   "aitk-structure")
         return _finish(report, data)
     _config_keys(report, config, schema, job)
     processes = config.get("process")
@@ -244,7 +245,7 @@ def _text_checks(report: Report, text: str, env: Mapping[str, str]) -> None:
             if var in env:
                 report.add("info", f"line {number}", f"${{{var}}} is replaced from the environment{where}; "
                            "its value is written into config.yaml in the run folder", "", "aitk-env-var")
-            else:
-                report.add("warning", f"line {number}", f"${{{var}}} is replaced from the environment{where}, and "
+            else:  # toolkit/config.py raises "Environment variable … not set" before anything runs
+                report.add("error", f"line {number}", f"${{{var}}} is replaced from the environment{where}, and "
                            f"{var} is not set here: ai-toolkit stops when it is unset",
                            f"set {var} before running, or remove ${{{var}}}", "aitk-env-var")

@@ -63,7 +63,7 @@ _AitkLoader.add_constructor(LOOSE_FLOAT_TAG, _construct_loose)
 
 def load_aitk_yaml(text: str, source: str) -> tuple[Any, list[Finding]]:
     """Parse as ai-toolkit does, after fluxgen's guarded load (syntax errors with line:column, alias bombs)."""
-    load_yaml_text(text, source)
+    load_yaml_text(text, source, duplicates=True)  # reported below as findings, as ai-toolkit reads them
     loader = _AitkLoader(text)
     try:
         data = loader.get_single_data()

@@ -70,10 +70,14 @@ class Builtin(Backend):
         return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        """`--resume` makes fluxgen.trainer continue from the newest checkpoint in its output folder."""
-        from fluxgen.runs.checkpoints import newest_checkpoint
+        """`--resume` makes fluxgen.trainer continue from the newest checkpoint in its output folder, whose
+        `<stem>.state.pt` beside it must be whole too (the trainer silently passes over a bad one)."""
+        from fluxgen.runs.checkpoints import newest_checkpoint, torch_save_problem
 
-        return newest_checkpoint(self.find_outputs(plan, run_dir), ["--resume"], **options)
+        def state_problem(lora: Path) -> str | None:
+            return torch_save_problem(lora.with_name(lora.name.removesuffix(".safetensors") + ".state.pt"))
+
+        return newest_checkpoint(self.find_outputs(plan, run_dir), ["--resume"], companion=state_problem, **options)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
         """It has no lighter setting of its own: only another trainer fits a smaller card."""

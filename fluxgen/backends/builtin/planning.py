@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fluxgen.backends.base import Planner
+from fluxgen.errors import UserError
 from fluxgen.rules import Resolver
 
 # What fluxgen.trainer implements: key -> (names, the replacement for an unknown one; None: nearest scheduler).
@@ -26,6 +27,14 @@ class BuiltinPlanner(Planner):
     def memory(self, r: Resolver, tier: int) -> None:
         r.take("optimizer", "train.optimizer", "adamw", "AdamW: runs everywhere, CPU included (seed:004)")
         r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (seed:004)")
+        if r.values["optimizer_args"]:
+            names = ", ".join(sorted(map(str, r.values["optimizer_args"])))
+            r.warn(f"train.optimizer_args ({names}): the builtin trainer runs AdamW with its defaults and takes no "
+                   "optimizer arguments, so these are not used; ai-toolkit and sd-scripts pass them on",
+                   "builtin trainer")
+        if r.values.get("train_text_encoder"):
+            raise UserError(f"network.train_text_encoder ({r.origins['train_text_encoder']}): the builtin trainer "
+                            "trains the transformer only; set it to false, or use ai-toolkit or sd-scripts")
         base = str(r.given("model.base") or "dev")
         if tier < 48 and not Path(base).expanduser().is_dir():
             r.warn(f"{r.values['vram']} GB: the builtin trainer does not quantize, and FLUX.1 dev in bf16 needs about "

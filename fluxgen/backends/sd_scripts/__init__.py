@@ -65,6 +65,11 @@ class SdScripts(Backend):
 
         return files.render(plan)
 
+    def accepted_findings(self, plan: Plan) -> set[str]:
+        from fluxgen.backends.sd_scripts import files
+
+        return files.accepted_findings(plan)
+
     def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
         from fluxgen.validate import validate_loaded
 

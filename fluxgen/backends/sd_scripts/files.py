@@ -22,6 +22,13 @@ FILES = {
     "sample_prompts.txt": "sd-scripts/sample_prompts.txt.j2",
 }
 VALIDATE = {"args.toml": "sd-scripts-args", "dataset.toml": "sd-scripts-dataset"}  # checked on every render
+def accepted_findings(plan: Any) -> set[str]:
+    """Warnings of fluxgen's own checks that this plan asks for on purpose (a CLIP-L LoRA when the user trains
+    the text encoder, hub references that `fluxgen train` resolves)."""
+    accepted = {"sd-hf-path"}  # hub references: resolved by `fluxgen train`, named in the file's comments
+    return accepted | ({"sd-unet-only"} if plan.values.get("train_text_encoder") else set())
+
+
 NO_CAPTION_EXT = ".fluxgen-no-captions"  # no file has it, so sd-scripts uses class_tokens for every image
 MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
 

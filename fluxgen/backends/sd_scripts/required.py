@@ -25,8 +25,16 @@ def rule_model_files(a: SdArgs) -> list[Finding]:
         return one("error", a.path("pretrained_model_name_or_path"), "missing; the FLUX checkpoint is required",
                    "add --pretrained_model_name_or_path flux1-dev.safetensors", "sd-model-files")
     needed = ["t5xxl", "ae"] + ([] if a.get("model_type") == "chroma" else ["clip_l"])
-    return [Finding("warning", a.path(n), "missing; FLUX training loads this model file from its own path",
-                    f"add --{n} PATH", "sd-model-files") for n in needed if not a.get(n)]
+    found = [Finding("warning", a.path(n), "missing; FLUX training loads this model file from its own path",
+                     f"add --{n} PATH", "sd-model-files") for n in needed if not a.get(n)]
+    for name in ("pretrained_model_name_or_path", *needed):
+        value = a.get(name)
+        if isinstance(value, str) and value.startswith("hf://"):
+            found.append(Finding("warning", a.path(name), f"'{value}' is a fluxgen hub reference that only "
+                                 "`fluxgen train` resolves; sd-scripts run by hand cannot open it",
+                                 "download it (`fluxgen train --download` fetches it into the Hugging Face cache) "
+                                 "and write its local path, or train with `fluxgen train`", "sd-hf-path"))
+    return found
 
 
 def rule_training_data(a: SdArgs) -> list[Finding]:

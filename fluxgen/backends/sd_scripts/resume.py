@@ -58,6 +58,9 @@ def _state_step(folder: Path) -> tuple[int, str | None]:
     problem = safetensors_problem(weights)
     if problem:
         return step, f"model.safetensors: {problem}"
-    if not any(folder.glob("optimizer*")):
+    optimizer = sorted(folder.glob("optimizer*"))
+    if not optimizer:
         return step, "no optimizer state"
+    if any(path.is_file() and path.stat().st_size == 0 for path in optimizer):
+        return step, f"{optimizer[0].name} is empty"
     return step, None
