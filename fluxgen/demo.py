@@ -38,6 +38,18 @@ def newest_run(runs: Path, before: set[Path]) -> Path:
     return new[-1]
 
 
+def render_for_other_trainers(intent: list[str], configs: Path) -> None:
+    """Step 5: every trainer with an environment of its own gets the same intent, and its files pass validate."""
+    from fluxgen.backends import BACKENDS
+
+    others = {name: b for name, b in BACKENDS.items() if b.env_recipe().source != "self"}
+    section(f"5. the same intent rendered for {' and '.join(others)}, into a fresh folder")
+    for name in others:
+        fluxgen("render", *intent, "--backend", name, "--out", str(configs / name))
+    for name, backend in others.items():
+        fluxgen("validate", str(configs / name / backend.main_file))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo-out"))
@@ -72,12 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     fluxgen("train", *intent, "--backend", "builtin", "--runs", str(runs))
     run = newest_run(runs, before)
 
-    section("5. the same intent rendered for ai-toolkit and sd-scripts, into a fresh folder")
     configs = out / "configs" / run.name
-    for backend in ("ai-toolkit", "sd-scripts"):
-        fluxgen("render", *intent, "--backend", backend, "--out", str(configs / backend))
-    fluxgen("validate", str(configs / "ai-toolkit" / "config.yaml"))
-    fluxgen("validate", str(configs / "sd-scripts" / "args.toml"))
+    render_for_other_trainers(intent, configs)
 
     section("6. reproduce the run from its generated config alone")
     before = set(runs.iterdir())

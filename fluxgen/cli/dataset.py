@@ -6,9 +6,12 @@ import json
 
 import click
 
-KIND = click.Choice(["subject", "style", "character", "concept"], case_sensitive=False)
-BACKEND = click.Choice(["ai-toolkit", "sd-scripts", "kohya", "builtin"], case_sensitive=False)
-CAPTIONS = click.Choice(["captions", "trigger", "none"], case_sensitive=False)
+from fluxgen.backends import BACKENDS
+from fluxgen.kinds import CAPTION_MODES, KINDS
+
+KIND = click.Choice(KINDS, case_sensitive=False)
+BACKEND = click.Choice(BACKENDS.choices(), case_sensitive=False)
+CAPTIONS = click.Choice(CAPTION_MODES, case_sensitive=False)
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -113,11 +116,67 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, capti
         style_patches=style_patches, format=fmt, captions=captions, caption_template=caption_template,
         dedupe=dedupe, caption_ext=caption_ext, mask_dir=mask_dir,
     )
-    result = prepare_dataset(_folder(folder), out, options, force=force)
+    from fluxgen.dataset.pool import stops_unwind
+
+    with stops_unwind():  # SIGTERM/SIGHUP remove the staging folder and end the workers, as Ctrl-C does
+        result = prepare_dataset(_folder(folder), out, options, force=force)
     if as_json:
         click.echo(json.dumps(prepare_dict(result), indent=2, ensure_ascii=False))
     else:
         _echo_lines(prepare_lines(result))
+    click.get_current_context().exit(1 if result.lint.errors else 0)
+
+
+CAPTIONER_NAMES = ["florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption", "wd14"]
+
+
+@dataset_group.command("caption")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--out", "out", required=True, metavar="DIR2", type=click.Path(),
+              help="New folder for the pictures and their captions (never inside DIR).")
+@click.option("--captioner", type=click.Choice(CAPTIONER_NAMES, case_sensitive=False), default="florence2",
+              show_default=True, help="Model family that writes the captions.")
+@click.option("--model", metavar="ID_OR_PATH", help="Checkpoint (hub id or local folder) instead of the default.")
+@click.option("--prompt", metavar="TEXT", help="Instruction for qwen2.5-vl/qwen3-vl/joycaption; task token for "
+              "florence2 (<CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION>); text prefix for blip2.")
+@click.option("--mode", type=click.Choice(["detailed", "sparse", "tags"]),
+              help="detailed: the description; sparse: first clause, no articles (seed:001); tags: comma-separated. "
+              "Default: sparse for a style, detailed otherwise.")
+@click.option("--kind", type=KIND, help="subject/character: style words are removed; style: sparse captions.")
+@click.option("--trigger", metavar="WORD", help="Trigger word, placed by --template (never twice).")
+@click.option("--template", metavar="TEXT", help="Caption pattern; fields {trigger}, {caption}, {name}. Default: "
+              "'{trigger}, {caption}' with --trigger.")
+@click.option("--encoder", type=click.Choice(["t5", "clip"]), default="t5", show_default=True,
+              help="Cap captions at what this encoder reads: t5 512 tokens, clip 77.")
+@click.option("--backend", type=BACKEND, help="Trainer the lint of the result speaks for.")
+@click.option("--overwrite", is_flag=True, help="Recaption images that already have a caption.")
+@click.option("--only-missing", is_flag=True, help="Caption only images without one; keep the others verbatim.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (GPU when there is one), cuda, mps or cpu.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1), help="Cap on generated tokens per image.")
+@_caption_ext_option()
+@click.option("--force", is_flag=True, help="Replace an --out that an earlier fluxgen command wrote.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+def caption_cmd(folder, out, captioner, model, prompt, mode, kind, trigger, template, encoder, backend, overwrite,
+                only_missing, batch_size, device, max_new_tokens, caption_ext, force, as_json) -> None:
+    """Write a caption for every picture of DIR into --out (pip install 'fluxgen[caption]').
+
+    DIR is only read. Existing captions are kept unless --overwrite; a stopped run resumes; captions.json records
+    the model, prompt and settings of every caption. Ends with the lint of the result.
+    """
+    from fluxgen.dataset.autocaption import CaptionOptions, caption_dataset
+    from fluxgen.dataset.present import caption_dict, caption_lines
+    from fluxgen.dataset.progress import ImageProgress
+
+    options = CaptionOptions(captioner=captioner, model=model, prompt=prompt, mode=mode, kind=kind, trigger=trigger,
+                             template=template, encoder=encoder, backend=backend, overwrite=overwrite,
+                             only_missing=only_missing, batch_size=batch_size, device=device,
+                             max_new_tokens=max_new_tokens, caption_ext=caption_ext)
+    result = caption_dataset(_folder(folder), out, options, force=force, progress=ImageProgress())
+    if as_json:
+        click.echo(json.dumps(caption_dict(result), indent=2, ensure_ascii=False))
+    else:
+        _echo_lines(caption_lines(result))
     click.get_current_context().exit(1 if result.lint.errors else 0)
 
 

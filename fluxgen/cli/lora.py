@@ -31,12 +31,13 @@ def inspect_cmd(file: Path, as_json: bool) -> None:
     Reads only the safetensors header, so it is instant even for large files.
     """
     from fluxgen.lora import inspect_lora
+    from fluxgen.runner import redact_all
 
-    info = inspect_lora(file)
+    data = redact_all(inspect_lora(file).to_dict())  # a token saved into the metadata is never shown
     if as_json:
-        click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    _print_human(info.to_dict())
+    _print_human(data)
 
 
 def _size(n: int) -> str:

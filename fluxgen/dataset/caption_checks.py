@@ -101,7 +101,7 @@ def _one_caption(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
         out.append(Finding("caption-control", "warning", rel,
                            f"invisible control characters ({', '.join(cap.controls)})",
                            f"{PREPARE} removes them"))
-    if cap.multiline and ctx.backend == "sd-scripts":
+    if cap.multiline and ctx.quirks.first_caption_line_only:
         out.append(Finding("caption-multiline", "warning", rel,
                            "several lines; sd-scripts trains on the first line only",
                            f"put the caption on one line ({PREPARE} joins the lines)"))
@@ -120,7 +120,7 @@ def _one_caption(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
 
 
 def _empty(ctx: LintContext, cap: CaptionFacts) -> Finding:
-    if cap.empty_file and ctx.backend == "sd-scripts":
+    if cap.empty_file and ctx.quirks.empty_caption_file_fails:
         return Finding("caption-empty", "error", cap.rel, "empty caption file (0 bytes); sd-scripts stops on it",
                        "write the caption, or delete the file and pass --captions trigger")
     return Finding("caption-empty", "warning", cap.rel, "empty caption; the image is trained on no text",
@@ -138,7 +138,7 @@ def _trigger(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
         return [Finding("trigger-missing", "warning", rel,
                         f"the trigger '{trigger}' appears only with different capitals; the text encoder treats "
                         "them as different words", fix)]
-    if ctx.backend == "ai-toolkit":
+    if ctx.quirks.adds_missing_trigger:
         return [Finding("trigger-missing", "info", rel,
                         f"the trigger '{trigger}' is not in the caption; ai-toolkit adds it at the start", fix)]
     return [Finding("trigger-missing", "warning", rel,
@@ -148,14 +148,14 @@ def _trigger(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
 
 def _placeholder(ctx: LintContext, rel: str) -> Finding:
     fix = "`fluxgen dataset prepare --trigger WORD` writes the word in its place"
-    if ctx.backend == "ai-toolkit":
+    if ctx.quirks.replaces_trigger_placeholder:
         if ctx.trigger:
             return Finding("trigger-placeholder", "info", rel,
                            f"'[trigger]' placeholder; ai-toolkit replaces it with '{ctx.trigger}'", fix)
         return Finding("trigger-placeholder", "warning", rel,
                        "'[trigger]' placeholder but no trigger word; ai-toolkit replaces it with nothing",
                        "pass --trigger WORD")
-    if ctx.backend == "sd-scripts":
+    if ctx.quirks.replaces_trigger_placeholder is False:
         return Finding("trigger-placeholder", "warning", rel,
                        "'[trigger]' placeholder; sd-scripts trains the literal text '[trigger]'", fix)
     return Finding("trigger-placeholder", "info", rel,

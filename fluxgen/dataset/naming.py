@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normalize_caption, read_caption
+from fluxgen.dataset.findings import quirks_of
 from fluxgen.dataset.images import ImageFacts
 from fluxgen.dataset.scan import MASK_SUFFIX, is_utf8_name, loaded_extensions, repair_name
 from fluxgen.dataset.transform import FORMAT_BY_PILLOW, FORMATS
@@ -58,8 +59,8 @@ def _output_format(facts: ImageFacts, opts: PrepareOptions) -> tuple[str, str, b
     """(format, extension, same as the source?): --format, else the source's when the trainer loads it, else PNG."""
     current = FORMAT_BY_PILLOW.get(facts.format or "")
     ext = os.path.splitext(facts.rel)[1].lower()
-    # ai-toolkit loads .webp, but its README supports only jpg, jpeg and png: convert unless asked for WebP.
-    keep = current if not (opts.backend == "ai-toolkit" and current == "webp") else None
+    # a format the trainer loads but its docs warn about (ai-toolkit's WebP) is converted unless asked for
+    keep = current if current not in quirks_of(opts.backend).discouraged_formats else None
     if opts.alpha == "keep" and facts.has_alpha and (opts.format or current) not in ("png", "webp"):
         fmt = "png"  # JPEG and BMP cannot carry the transparency being kept
     elif opts.format:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,6 @@ from fluxgen.dataset.naming import plan_outputs
 from fluxgen.dataset.outdir import check_mask_dir, check_out, staged
 from fluxgen.dataset.scan import (
     CAPTION_EXTENSION,
-    CAPTION_MODES,
-    KINDS,
     canonical_backend,
     check_caption_ext,
     check_choice,
@@ -25,6 +24,7 @@ from fluxgen.dataset.scan import (
 )
 from fluxgen.dataset.writer import FileReport, OutputJob, run_jobs
 from fluxgen.errors import UserError
+from fluxgen.kinds import CAPTION_MODES, KINDS
 
 __all__ = ["FileReport", "PrepareOptions", "PrepareResult", "prepare_dataset"]
 
@@ -94,17 +94,23 @@ def prepare_dataset(
     reports, jobs = plan_outputs(source, opts, mode)
     for job in jobs:
         job.background = background
-    _write(root, [target] + ([masks] if masks else []), jobs, reports, workers)
+
+    def recheck() -> None:  # under the lock: another prepare may have written --out since the check above
+        check_out(root, Path(out), force)
+        if masks:
+            check_mask_dir(root, target, opts.mask_dir, force)
+
+    _write(root, [target] + ([masks] if masks else []), jobs, reports, workers, recheck)
     return PrepareResult(out=target, files=list(reports.values()), lint=_result_lint(target, opts, mode, workers),
                          caption_mode=mode, masks=masks)
 
 
 def _write(root: Path, targets: list[Path], jobs: list[OutputJob], reports: dict[str, FileReport],
-           workers: int | None) -> None:
+           workers: int | None, recheck: Callable[[], object] | None = None) -> None:
     """Run the jobs into staging folders; a write error becomes one line naming the final path."""
     temps: list[Path] = []
     try:
-        with staged(targets, root) as temps:
+        with staged(targets, root, recheck) as temps:
             mask_temp = temps[1] if len(temps) > 1 else None
             for rel, done in run_jobs(root, temps[0], jobs, workers=workers, mask_dir=mask_temp):
                 report = reports[rel]
@@ -175,18 +181,22 @@ def _check_options(opts: PrepareOptions) -> str:
 
 
 def _check_template(opts: PrepareOptions, explicit: str | None) -> None:
-    template = opts.caption_template or ""
     if explicit in ("trigger", "none"):
         raise UserError(f"--caption-template writes captions; it cannot be used with --captions {explicit}")
+    check_template(opts.caption_template or "", opts.trigger, "--caption-template")
+
+
+def check_template(template: str, trigger: str | None, option: str) -> None:
+    """Fields must be known ({trigger}, {caption}, {name}); {trigger} needs a trigger word."""
     try:
         fields = template_fields(template)
     except ValueError as exc:
-        raise UserError(f"--caption-template '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
+        raise UserError(f"{option} '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
     unknown = sorted(fields - set(TEMPLATE_FIELDS))
     if unknown:
         close = difflib.get_close_matches(unknown[0], TEMPLATE_FIELDS, n=1)
         hint = f" (did you mean {{{close[0]}}}?)" if close else ""
-        raise UserError(f"--caption-template: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
+        raise UserError(f"{option}: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
                         "{name}")
-    if "trigger" in fields and opts.trigger is None:
-        raise UserError("--caption-template uses {trigger}; pass --trigger WORD")
+    if "trigger" in fields and trigger is None:
+        raise UserError(f"{option} uses {{trigger}}; pass --trigger WORD")

@@ -65,9 +65,9 @@ def run_jobs(root: Path, target: Path, jobs: list[OutputJob], *, workers: int | 
     if count <= 1 or len(jobs) < PARALLEL_MIN:
         yield from zip(sources, map(run, jobs), strict=True)
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from fluxgen.dataset.pool import worker_pool
 
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    with worker_pool(count) as pool:
         chunk = max(1, min(16, len(jobs) // (count * 4)))
         yield from zip(sources, pool.map(run, jobs, chunksize=chunk), strict=True)
 

@@ -168,3 +168,17 @@ def test_decode_and_normalize_helpers():
     assert normalize_caption("\ufeffa\u00a0b\x00c\u200b\nnext line\r\n\tend") == "a bc, next line, end"
     assert normalize_caption("a,\nb.\nc") == "a, b. c"
     assert style_words("an ANIME girl, in the style of x, realistic-ish") == ["anime", "in the style of"]
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("ohwx, a \u202eniatnuom\u202c skull", "U+202E"),      # right-to-left override, then pop
+    ("ohwx, a skull \u2066on a table\u2069", "U+2066"),   # left-to-right isolate
+    ("ohwx\u200f, a skull", "U+200F"),                    # right-to-left mark
+    ("ohwx, \u202bskull\u202c", "U+202B"),                # right-to-left embedding
+])
+def test_bidi_controls_are_flagged_and_removed(one_image, text, code):
+    (one_image / "a.txt").write_text(text, encoding="utf-8")
+    control = by_id(lint(one_image, trigger="ohwx"), "caption-control")["a.txt"]
+    assert code in control.message
+    cleaned = normalize_caption(text)
+    assert not any(c in cleaned for c in "\u200f\u202b\u202c\u202e\u2066\u2069") and "ohwx" in cleaned
