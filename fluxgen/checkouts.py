@@ -98,8 +98,12 @@ def _config_problem(err: Any, sections: list[str], keys: list[str]) -> str:
 def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     """Resolve the checkout and Python for a backend without checking they work (`fluxgen doctor` checks)."""
     environ = dict(os.environ if environ is None else environ)
-    if BACKENDS[backend].env_recipe().source == "self":
+    recipe = BACKENDS[backend].env_recipe()
+    if recipe.source == "self":
         return TrainerEnv(backend, None, sys.executable, "fluxgen itself", "the current Python")
+    if recipe.source == "pypi":  # an installed package: no checkout, only the Python it is installed in
+        python, source = BACKENDS[backend].locate_python(environ)
+        return TrainerEnv(backend, None, python, f"{recipe.package}=={recipe.pin}", source, recipe.pin, recipe.entry)
     dir_var, py_var = ENV_NAMES[backend]
     section = user_config().get(backend, {})
     pin = pins()[backend]

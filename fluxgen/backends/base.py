@@ -223,6 +223,17 @@ class Backend(ABC):
         """Refuse a resume the trainer cannot make from this point (default: any point, step 0 included)."""
         return None
 
+    def recognizes(self, path: Path, text: str) -> bool:
+        """True for a file only this backend's own `validate` knows how to check (`fluxgen validate` asks every
+        backend before sniffing the file as one of the YAML/TOML kinds)."""
+        return False
+
+    def locate_python(self, environ: Mapping[str, str]) -> tuple[str, str]:
+        """For a PyPI-installed trainer: its Python and where that choice came from."""
+        import sys
+
+        return sys.executable, "the current Python"
+
     # memory advice and environment
     @abstractmethod
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, EnvRecipe, Outputs
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
-    from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
 
 
@@ -27,14 +27,26 @@ class SimpleTuner(Backend):
     aliases = ("simple-tuner", "simple_tuner", "st")
     choice_aliases: tuple[str, ...] = ()
     templates: dict[str, str] = {}  # a dict serialiser: JSON has no comments to lay out
-    # its local backend loads what Pillow opens, by these extensions (st:image_manipulation)
-    image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".jxl", ".avif"})
+    main_file = "command.txt"  # the rendered file with fluxgen's header as comments (JSON has none)
+    # validation images `step_<n>_validation_0_<w>x<h>.png` (prompt 0) and `step_<n>_prompt_<i>_0_…` (the library's
+    # prompt_<i>); `step_<n>_unconditional_…` is no prompt's
+    sample_name = r"^step_(\d+)_(?:prompt_)?(?:validation_)?(\d+)_"
+    low_vram_summary = ("SimpleTuner `base_model_precision`: int8-quanto (about 18 GB for a FLUX.1 LoRA), "
+                        "int4-quanto (13 GB) or nf4-bnb (9 GB), and a lower resolution")
+    # its local backend loads every extension Pillow opens (st:training/__init__); these are the ones Pillow
+    # always has (AVIF and JPEG XL need plugins)
+    image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
     env_vars = ("FLUXGEN_SIMPLETUNER_PYTHON",)
+    saves_on_stop = False  # Ctrl-C ends its loop without a save (st:train)
+    dataset_quirks = DatasetQuirks(
+        replaces_trigger_placeholder=False, applies_exif_orientation=True,
+        alpha_effect="SimpleTuner converts images to RGB, dropping the alpha channel, so whatever colour hides "
+                     "under the transparent pixels is trained")
 
-    def plan_settings(self, r: Resolver) -> None:
-        from fluxgen.backends.simpletuner.planning import plan_settings
+    def planner(self) -> Planner:
+        from fluxgen.backends.simpletuner.planning import PLANNER
 
-        plan_settings(r)
+        return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.simpletuner import environment, files
@@ -45,23 +57,42 @@ class SimpleTuner(Backend):
         check_rendered(files_out)
         return files_out
 
-    def validate(self, path: Path, text: str) -> Any:
-        from fluxgen.backends.simpletuner.validator import validate_text
+    def validate(self, path: Path, text: str, env: Any = None) -> Any:
+        """Its JSON files here; `command.txt` through the common launch-command check."""
+        from fluxgen.backends.simpletuner.validator import recognizes, validate_text
 
+        if not recognizes(path, text):
+            from fluxgen.validate import validate_loaded
+
+            return validate_loaded(Path(path), text, None, env)
         return validate_text(text, str(path))
+
+    def recognizes(self, path: Path, text: str) -> bool:
+        """A JSON config with SimpleTuner's keys, or a dataset list of entries with ids."""
+        from fluxgen.backends.simpletuner.validator import recognizes
+
+        return recognizes(path, text)
+
+    def locate_python(self, environ: Any) -> tuple[str, str]:
+        from fluxgen.backends.simpletuner import environment
+
+        found = environment.locate(dict(environ))
+        return found.python, found.source
 
     def import_config(self, paths: Sequence[Path]) -> Any:
         from fluxgen.errors import UserError
 
         raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import SimpleTuner files yet")
 
-    def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, **_: Any) -> Launch:
+    def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
+                trainer: TrainerEnv | None = None) -> Launch:
         """`python -m simpletuner.train` in the run folder. A resume is the same command: the config says
         `resume_from_checkpoint: latest`, and `resume_point` has moved aside what must not be resumed from."""
         from fluxgen.backends.simpletuner import environment, files
         from fluxgen.runner import Launch
 
-        argv, env = files.build_command(plan, environment.locate().python)
+        python = trainer.python if trainer is not None else environment.locate().python
+        argv, env = files.build_command(plan, python)
         return Launch(argv, dict(env), Path(run_dir))
 
     def new_parser(self) -> Any:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fluxgen.backends.base import Planner
 from fluxgen.errors import UserError
+from fluxgen.rules import Resolver
 
 # VRAM tier -> base_model_precision. st:FLUX: a rank-16 FLUX LoRA needs a bit over 30 GB unquantised, 18 GB with
 # int8, 13 GB with int4, 9 GB with NF4; the absolute minimum is a 10 GB card.
@@ -109,3 +111,22 @@ def low_vram_advice(values: dict[str, Any], phase: str | None) -> list[str]:
     if values.get("batch_size", 1) > 1:
         advice.append("`--set train.batch_size=1`")
     return advice
+
+
+class SimpleTunerPlanner(Planner):
+    """The hooks the common rules call, in their order."""
+
+    def timesteps(self, r: Resolver) -> None:
+        timesteps(r)
+
+    def memory(self, r: Resolver, tier: int) -> None:
+        memory(r, tier)
+
+    def settings(self, r: Resolver) -> None:
+        settings(r)
+
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        return choices()
+
+
+PLANNER = SimpleTunerPlanner()

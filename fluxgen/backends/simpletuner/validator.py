@@ -11,6 +11,7 @@ are listed in `_after_parse`, each named as SimpleTuner's own start-up check.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from fluxgen.backends.simpletuner.datasets import check_datasets
@@ -43,7 +44,8 @@ def recognizes(path: Any, text: str) -> bool:
         data = json.loads(text)
     except json.JSONDecodeError:
         return False
-    return kind_of(data) in (KIND_CONFIG, KIND_DATASETS)
+    kind = kind_of(data)
+    return kind in (KIND_CONFIG, KIND_DATASETS) or (kind == KIND_PROMPTS and "prompt" in Path(str(path)).name)
 
 
 def validate_text(text: str, source: str) -> Report:
@@ -51,12 +53,12 @@ def validate_text(text: str, source: str) -> Report:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        report = Report(source, KIND_CONFIG)
+        report = Report(source, KIND_CONFIG, owner="simpletuner")
         report.add("error", f"line {exc.lineno}", f"not valid JSON: {exc.msg} (column {exc.colno})",
                    "SimpleTuner's loader stops on it")
         return report
     kind = kind_of(data) or KIND_CONFIG
-    report = Report(source, kind)
+    report = Report(source, kind, owner="simpletuner")
     if kind == KIND_DATASETS:
         report.extend(check_datasets(data))
     elif kind == KIND_CONFIG:
