@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.multigpu import launch_argv
 from fluxgen.render import compare
 from fluxgen.trainers import TrainerEnv, locate
 
@@ -20,7 +21,7 @@ TIMESTEPS = ("sigmoid", "uniform", "shift")
 def build_command(plan: Any, trainer: TrainerEnv | None = None, *, resume: bool = False) -> tuple[list[str], dict[str, str]]:
     trainer = trainer or locate(NAME)
     argv = [trainer.python, "-m", "fluxgen.trainer", "train.yaml"] + (["--resume"] if resume else [])
-    return argv, dict(BASE_ENV)
+    return launch_argv(plan, argv), dict(BASE_ENV)
 
 
 def render(plan: Any, trainer: TrainerEnv | None = None) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.errors import UserError
+from fluxgen.multigpu import launch_argv
 from fluxgen.render import compare
 from fluxgen.trainers import TrainerEnv, locate
 
@@ -31,7 +32,7 @@ def build_command(plan: Any, trainer: TrainerEnv | None = None) -> tuple[list[st
         "--mixed_precision", MIXED[plan.values["precision"]], "--num_cpu_threads_per_process", "1",
         str(trainer.entry_path), "--config_file", "args.toml",
     ]
-    return argv, dict(BASE_ENV)
+    return launch_argv(plan, argv), dict(BASE_ENV)
 
 
 def _check_prompts(prompts: list[str]) -> None:
