@@ -22,6 +22,20 @@ from fluxgen.runs.sweep.state import (
 )
 
 
+def preflight(executor: str, *, dry_run: bool) -> None:
+    """What the executor needs, checked before a sweep folder is made for it."""
+    if dry_run:
+        return
+    if executor == "slurm":
+        from fluxgen.runs.sweep.slurm import _submitit
+
+        _submitit()
+    elif executor == "skypilot":
+        from fluxgen.runs.sweep.skypilot import sky_command
+
+        sky_command()
+
+
 def to_run(sweep_dir: Path, data: dict[str, Any]) -> list[str]:
     """The points that still need training (not completed; a point that has a plan twice trains once)."""
     return [p["id"] for p in trained(data["points"]) if point_state(sweep_dir, p)["state"] != DONE]
