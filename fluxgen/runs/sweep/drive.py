@@ -12,7 +12,6 @@ from typing import Any
 from fluxgen.errors import UserError
 from fluxgen.runs.sweep.state import (
     DONE,
-    FINISHED,
     point_state,
     read_sweep,
     refresh_states,
@@ -151,9 +150,3 @@ def _signal(pid: Any, sig: int, *, group: bool) -> bool:
         return False
     return True
 
-
-def failed(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in data["points"] if p.get("state") not in (DONE,)]
-
-
-__all__ = ["FINISHED", "cancel_sweep", "failed", "run_sweep", "to_run"]
