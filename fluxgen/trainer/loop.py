@@ -10,7 +10,7 @@ from typing import Any
 
 from fluxgen import __version__
 from fluxgen.errors import TrainerFailed, UserError
-from fluxgen.trainer import checkpoint, flow, model
+from fluxgen.trainer import checkpoint, distributed, flow, model
 from fluxgen.trainer.cache import TextCache, cache_latents, cache_texts
 from fluxgen.trainer.config import TrainerConfig
 from fluxgen.trainer.console import Console
@@ -79,6 +79,8 @@ def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> 
     )
     _loop(run, start, stop)
     final = checkpoint.final_path(output_dir, cfg.save.name)
+    if not distributed.is_main():
+        return final
     tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype)
     checkpoint.write_lora(final, tensors, lora_metadata(cfg, total, len(items), run.source))
     console.done(final)
@@ -126,7 +128,7 @@ def _prepare(cfg: TrainerConfig, items: list, source: str, output_dir: Path, con
     vae = model.load_vae(source, dtype, device)
     scheduler = model.load_scheduler(source)
     _check_stop(stop, 0)
-    cache_dir = output_dir / "cache" if cfg.dataset.cache_to_disk else None
+    cache_dir = output_dir / "cache" if cfg.dataset.cache_to_disk and distributed.is_main() else None
     latents = cache_latents(items, cfg.resolution, vae, source, console, cache_dir)
     _check_stop(stop, 0)
     trigger = cfg.dataset.trigger or ""
@@ -192,7 +194,9 @@ def _loop(run: Run, start: int, stop: Stop) -> None:
     for step in range(start + 1, total + 1):
         lr = run.optimizer.param_groups[0]["lr"]
         began = time.perf_counter()
-        loss = _train_step(run, step)
+        loss, stopping = distributed.agree(_train_step(run, step), stop.signal_name is not None)
+        if stopping and not stop.signal_name:
+            stop.request("SIGTERM")  # another rank was stopped: every rank ends at this step
         seconds.append(time.perf_counter() - began)
         if not math.isfinite(loss):
             raise TrainerFailed(f"loss is {loss} at step {step}; lower train.lr, or use model.dtype: fp32")
@@ -200,9 +204,9 @@ def _loop(run: Run, start: int, stop: Stop) -> None:
         if step % cfg.train.log_every == 0 or step == total:
             run.console.step(step, total, sum(losses) / len(losses), lr, sum(seconds) / len(seconds))
             losses, seconds = [], []
-        if (cfg.save.every and step % cfg.save.every == 0) or step == total:
+        if distributed.is_main() and ((cfg.save.every and step % cfg.save.every == 0) or step == total):
             _save(run, step)
-        if run.sampler is not None and (step % cfg.sample.every == 0 or step == total):
+        if distributed.is_main() and run.sampler is not None and (step % cfg.sample.every == 0 or step == total):
             save_samples(
                 run.sampler, run.texts, run.prompts, cfg.sample, cfg.sample_size, step, run.output_dir, run.console
             )
@@ -216,19 +220,22 @@ def _train_step(run: Run, step: int) -> float:
 
     cfg = run.cfg
     batch = cfg.train.batch_size
+    batch_all = batch * distributed.world_size()  # drawn whole on every rank, each keeps its slice
     generator = flow.step_generator(cfg.train.seed, step - 1)
-    indices = flow.batch_indices(cfg.train.seed, step - 1, batch, len(run.captions))
-    dropped = (torch.rand(batch, generator=generator) < cfg.dataset.caption_dropout).tolist()
+    indices = flow.batch_indices(cfg.train.seed, step - 1, batch_all, len(run.captions))
+    dropped = (torch.rand(batch_all, generator=generator) < cfg.dataset.caption_dropout).tolist()
     texts = ["" if drop else run.captions[i] for i, drop in zip(indices, dropped, strict=True)]
     t = flow.sample_timesteps(
-        cfg.train.timestep_sampling, batch, generator, cfg.train.sigmoid_scale, cfg.train.shift
+        cfg.train.timestep_sampling, batch_all, generator, cfg.train.sigmoid_scale, cfg.train.shift
     )
     x0 = run.latents[indices]
     noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
+    indices, texts, t, x0, noise = (distributed.shard(v, batch) for v in (indices, texts, t, x0, noise))
     embeds, pooled = run.texts.rows(texts)
     guidance = cfg.train.guidance if run.transformer.config.guidance_embeds else None
     loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance)
     loss.backward()
+    distributed.average_gradients(list(run.params.values()))
     if cfg.train.max_grad_norm > 0:
         torch.nn.utils.clip_grad_norm_(list(run.params.values()), cfg.train.max_grad_norm)
     run.optimizer.step()

@@ -71,3 +71,22 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
     assert html.count("<polyline") == 4 and html.count("data:image/jpeg;base64,") == 4
     again = cli_run("sweep", "resume", str(sweep))
     assert again.exit_code == 0 and "0 to train" in again.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_sweep_cancel_stops_a_local_sweep(tmp_path: Path, tiny: Path, images64: Path, quiet: None) -> None:
+    sweep = tmp_path / "sw"
+    args = ["sweep", "cyber-skull", "--images", str(images64), *lean(tiny, 400), "--grid", "train.lr=1e-4",
+            "--out", str(sweep)]
+    proc = start_cli(args, {}, tmp_path)
+    wait_for(sweep / "runs", "*/*/train.log", "saved checkpoint step 2:", timeout=240)
+    cancelled = cli_run("sweep", "cancel", str(sweep))
+    assert cancelled.exit_code == 0 and "stopped: sweep command (pid" in cancelled.stdout
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    m = manifest(runs_of(sweep)["p1"])
+    assert m["status"] == "interrupted" and 2 <= m["last_step"] < 400
+    assert wait_group_gone(sweep_json(sweep)["jobs"]["p1"]["pid"]) == []
+    assert wait_group_gone(m["attempts"][0]["pid"]) == []
+    assert cli_run("sweep", "cancel", str(sweep)).stdout.strip() == "nothing was running"

@@ -10,6 +10,7 @@ from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_w
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.errors import UserError
 from fluxgen.intent import flatten
+from fluxgen.multigpu import launch_argv
 from fluxgen.render import compare
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def build_command(plan: Plan, trainer: TrainerEnv | None = None) -> tuple[list[s
         "--mixed_precision", MIXED[plan.values["precision"]], "--num_cpu_threads_per_process", "1",
         str(trainer.entry_path), "--config_file", "args.toml",
     ]
-    return argv, dict(BASE_ENV)
+    return launch_argv(plan, argv), dict(BASE_ENV)
 
 
 def _check_prompts(prompts: list[str]) -> None:

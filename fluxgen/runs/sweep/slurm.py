@@ -43,14 +43,29 @@ def executor_parameters(options: dict[str, Any], max_parallel: int | None, name:
             params[param] = options[key]
     if options.get("cpus"):
         params["slurm_cpus_per_task"] = int(options["cpus"])
-    if options.get("time"):
-        params["timeout_min"] = time_minutes(str(options["time"]))
+    limit = options.get("time") or partition_limit(options.get("partition"))
+    if limit:
+        params["timeout_min"] = time_minutes(limit)
     for item in options.get("extra") or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UserError(f"--slurm-option {item}: expected KEY=VALUE (e.g. --slurm-option qos=high)")
         params["slurm_additional_parameters"][key.strip().replace("-", "_")] = value
     return params
+
+
+def partition_limit(partition: str | None) -> str | None:
+    """The partition's own time limit (sinfo), used when --slurm-time is not given: submitit would otherwise ask
+    for 5 minutes. An unlimited partition gets 3 days."""
+    if shutil.which("sinfo") is None:
+        return None
+    out = subprocess.run(["sinfo", "-h", "-o", "%P %l"], capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        name, _, limit = line.partition(" ")
+        if (partition and name.rstrip("*") == partition) or (not partition and name.endswith("*")):
+            limit = limit.strip()
+            return "3-00:00:00" if limit in ("infinite", "UNLIMITED", "") else limit
+    return None
 
 
 class PointTask:
