@@ -77,8 +77,13 @@ def prepare_lines(result: PrepareResult) -> list[Line]:
                   None))
     if result.masks is not None:
         count = sum(len(item.masks) for item in result.files)
-        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored): for "
-                      "ai-toolkit set the dataset's mask_path to this folder.", None))
+        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored); "
+                      "`fluxgen plan` finds this folder beside the images and wires it into the trainer's masked "
+                      "loss.", None))
+    if result.captions is not None:
+        lines.append((f"Captioned {_plural(len(result.captions['files']), 'image')} with "
+                      f"{result.captions['captioner']} ({result.captions['model']}); how: "
+                      f"{result.out / 'captions.json'}", None))
     lines.append(("Lint of the result:", None))
     lines.extend(lint_lines(result.lint))
     return lines
