@@ -29,6 +29,7 @@ class DatasetIntent(_Strict):
     caption_ext: str | None = None
     repeats: int | None = Field(default=None, ge=1)
     buckets: bool | None = None
+    masks: str | None = None  # a mask folder, or "none"; default: `<path>_masks` when prepare wrote it
 
 
 class NetworkIntent(_Strict):
