@@ -218,8 +218,9 @@ def render_plan(plan: Any) -> dict[str, str]:
     if getattr(backend, "VALIDATE", None):
         from fluxgen.validate import check_rendered
 
+        accepted = getattr(backend, "accepted_findings", lambda _plan, _name: ())
         for name, kind in backend.VALIDATE.items():
-            check_rendered(files[name], kind, name)
+            check_rendered(files[name], kind, name, accept=accepted(plan, name))
     return files
 
 

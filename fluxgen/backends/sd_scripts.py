@@ -34,6 +34,11 @@ def build_command(plan: Any, trainer: TrainerEnv | None = None) -> tuple[list[st
     return argv, dict(BASE_ENV)
 
 
+def accepted_findings(plan: Any, name: str) -> tuple[str, ...]:
+    """The dataset validator warns that conditioning_data_dir needs --masked_loss: args.toml sets it with masks."""
+    return ("sd-dataset-masked",) if name == "dataset.toml" and plan.values.get("masks") else ()
+
+
 def _check_prompts(prompts: list[str]) -> None:
     for p in prompts:
         if " --" in p or p.lstrip().startswith("#") or not p.strip():
