@@ -37,6 +37,18 @@ def make_pictures(folder: Path, n: int, size: int) -> list[Path]:
     return paths
 
 
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _tiny_wd14(folder: Path) -> Path:
+    from fluxgen.dataset.captioners.wd14 import build_tiny_wd14
+
+    return build_tiny_wd14(folder)
+
+
 def rate(fn, pictures: list, batch: int) -> float:
     """Images per second over all pictures, after one warm-up batch (first-call costs are not per image)."""
     fn(pictures[:batch])
@@ -67,8 +79,12 @@ def main() -> None:
               f"{'real checkpoints' if args.real else 'tiny random models, CPU'}")
         print(f"{'what':<24} {'images/s':>10} {'× decode time':>14}")
         print(f"{'decode (baseline)':<24} {decode:>10.1f} {1.0:>14.1f}")
-        for name in (*CAPTIONERS, "clipseg"):
-            model = None if args.real else str(BUILDERS[name](Path(tmp) / name))
+        builders = {**BUILDERS, "wd14": _tiny_wd14}
+        for name in (*CAPTIONERS, "wd14", "clipseg"):
+            if name == "wd14" and not _has("onnxruntime"):
+                print(f"{'wd14':<24} {'skipped: pip install fluxgen[wd14]':>25}")
+                continue
+            model = None if args.real else str(builders[name](Path(tmp) / name))
             device = "auto" if args.real else "cpu"
             if name == "clipseg":
                 seg = load_segmenter(name, model=model, device=device)

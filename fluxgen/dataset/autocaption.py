@@ -47,7 +47,8 @@ class CaptionOptions:
     caption_ext: str = ".txt"
 
     def rules(self) -> CaptionRules:
-        return CaptionRules(mode=self.mode or default_mode(self.kind), kind=self.kind, trigger=self.trigger,
+        tagger = self.captioner == "wd14"  # a tagger's output is tags already
+        return CaptionRules(mode=self.mode or ("tags" if tagger else default_mode(self.kind)), kind=self.kind, trigger=self.trigger,
                             template=self.template or DEFAULT_TEMPLATE, encoder=self.encoder)
 
     def settings(self, model_id: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from fluxgen.cli import cli
 from fluxgen.dataset.autocaption import CaptionOptions, caption_dataset
@@ -141,3 +142,22 @@ def test_bad_options_are_one_line(source, tmp_path):
     assert result.exit_code == 1 and "inside the source folder" in result.stderr
     result = _run(source, "--out", tmp_path / "o", "--model", tmp_path / "nowhere")
     assert result.exit_code == 1 and "no such folder" in result.stderr
+
+
+def test_wd14_tagger_writes_tags_exactly(source, tmp_path, make):
+    pytest.importorskip("onnxruntime", reason="wd14 is an optional extra (fluxgen[wd14])")
+    pytest.importorskip("onnx", reason="the tiny ONNX tagger is written with the onnx package")
+    from fluxgen.dataset.captioners.wd14 import build_tiny_wd14
+
+    tagger = build_tiny_wd14(tmp_path / "wd14")
+    src = tmp_path / "colours"
+    for name, colour in (("red", (250, 10, 10)), ("cyan", (10, 250, 250)), ("black", (5, 5, 5))):
+        make.save(Image.new("RGB", (40, 30), colour), src / f"{name}.png")
+    result = _run(src, "--out", tmp_path / "out", "--captioner", "wd14", "--model", tagger, "--trigger", "zxy_style",
+                  "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    captions = {p.stem: p.read_text() for p in (tmp_path / "out").glob("*.txt")}
+    assert captions == {"red": "zxy_style, red theme", "cyan": "zxy_style, green theme, blue theme",
+                        "black": "zxy_style"}
+    result = _run(src, "--out", tmp_path / "o2", "--captioner", "wd14", "--model", tmp_path, "--device", "cpu")
+    assert result.exit_code == 1 and "no model.onnx or selected_tags.csv" in result.stderr
