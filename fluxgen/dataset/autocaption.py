@@ -15,12 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen import __version__
-from fluxgen.dataset.caption_pass import CaptionJob, CaptionRecord, now_iso, open_picture, run_captioner, write_caption
+from fluxgen.dataset.caption_pass import (
+    CaptionJob,
+    CaptionRecord,
+    now_iso,
+    open_picture,
+    run_captioner,
+    write_caption,
+)
 from fluxgen.dataset.caption_text import DEFAULT_TEMPLATE, ENCODER_TOKENS, MODES, CaptionRules, default_mode
 from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normalize_caption, read_caption
 from fluxgen.dataset.lint import LintReport, lint_dataset
 from fluxgen.dataset.outdir import MARKER, check_out, swap_in
-from fluxgen.dataset.scan import KINDS, canonical_backend, check_caption_ext, check_choice, check_folder, repair_name
+from fluxgen.dataset.scan import (
+    KINDS,
+    canonical_backend,
+    check_caption_ext,
+    check_choice,
+    check_folder,
+    repair_name,
+)
 from fluxgen.errors import UserError
 from fluxgen.fsio import atomic_write
 

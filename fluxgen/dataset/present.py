@@ -8,8 +8,8 @@ from fluxgen.dataset.findings import DATASET_PATH, SEVERITIES, Finding, name_lis
 from fluxgen.dataset.scan import display_name
 
 if TYPE_CHECKING:
-    from fluxgen.dataset.lint import LintReport
     from fluxgen.dataset.autocaption import CaptionResult
+    from fluxgen.dataset.lint import LintReport
     from fluxgen.dataset.prepare import PrepareResult
 
 HEADINGS = {"error": "Errors", "warning": "Warnings", "info": "Notes"}
