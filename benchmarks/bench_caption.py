@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CAPTIONERS = ("florence2", "blip2", "qwen2.5-vl")
+CAPTIONERS = ("florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption")
 
 
 def make_pictures(folder: Path, n: int, size: int) -> list[Path]:

@@ -1,4 +1,5 @@
-"""`fluxgen dataset caption` on tiny random Florence-2, BLIP-2 and Qwen2.5-VL models built here from configs."""
+"""`fluxgen dataset caption` on tiny random Florence-2, BLIP-2, Qwen2.5-VL, Qwen3-VL and LLaVA (JoyCaption) models
+built here from configs, and a hand-written ONNX WD14 tagger."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from fluxgen.dataset.captioners.tiny import BUILDERS
 from fluxgen.errors import UserError
 
 pytestmark = pytest.mark.slow
+MODELS = ("florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption")
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("captioners")
-    return {name: BUILDERS[name](root / name) for name in ("florence2", "blip2", "qwen2.5-vl")}
+    return {name: BUILDERS[name](root / name) for name in MODELS}
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def _run(*args):
     return CliRunner().invoke(cli, ["dataset", "caption", *map(str, args)])
 
 
-@pytest.mark.parametrize("name", ["florence2", "blip2", "qwen2.5-vl"])
+@pytest.mark.parametrize("name", MODELS)
 def test_every_readable_image_gets_a_caption_with_the_trigger(tiny, source, tmp_path, name):
     before = _digest(source)
     out = tmp_path / "out"
