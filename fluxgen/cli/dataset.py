@@ -102,6 +102,7 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, caption_ext, 
               help="Write the captions the source lacks with this captioner (pip install 'fluxgen[caption]').")
 @click.option("--caption-model", metavar="ID_OR_PATH", help="Captioner checkpoint instead of its default.")
 @click.option("--caption-prompt", metavar="TEXT", help="Captioner instruction or task token (see dataset caption).")
+@click.option("--caption-max-tokens", type=click.IntRange(min=1), help="Cap on generated tokens per caption.")
 @click.option("--masks", type=click.Choice(["subject"]), help="subject: a mask per picture (white = subject) from a "
               "segmentation model, into the mask folder; the plan wires it into each trainer's masked loss.")
 @click.option("--mask-model", metavar="ID_OR_PATH", help="CLIPSeg checkpoint (default CIDAS/clipseg-rd64-refined).")
@@ -112,7 +113,7 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, caption_ext, 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
 def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, caption_ext, exif, alpha, mask_dir,
                 background, upscale, crop, style_patches, fmt, caption_template, dedupe, captioner, caption_model,
-                caption_prompt, masks, mask_model, mask_prompt, device, force, as_json) -> None:
+                caption_prompt, caption_max_tokens, masks, mask_model, mask_prompt, device, force, as_json) -> None:
     """Write a cleaned copy of DIR into --out.
 
     DIR is only read. Prints what was done to each file, then the lint of the result.
@@ -126,7 +127,8 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, capti
         background=background, upscale=upscale, crop=None if crop == "none" else crop,
         style_patches=style_patches, format=fmt, captions=captions, caption_template=caption_template,
         dedupe=dedupe, caption_ext=caption_ext, mask_dir=mask_dir, caption=captioner, caption_model=caption_model,
-        caption_prompt=caption_prompt, masks=masks, mask_model=mask_model, mask_prompt=mask_prompt, device=device,
+        caption_prompt=caption_prompt, caption_max_tokens=caption_max_tokens, masks=masks, mask_model=mask_model,
+        mask_prompt=mask_prompt, device=device,
     )
     result = prepare_dataset(_folder(folder), out, options, force=force, progress=ImageProgress())
     if as_json:

@@ -31,7 +31,7 @@ def caption_outputs(temp: Path, jobs: list[OutputJob], reports: dict[str, FileRe
     if not opts.caption or not todo:
         return None
     captioner = load_captioner(opts.caption, model=opts.caption_model, device=opts.device,
-                               prompt=opts.caption_prompt)
+                               prompt=opts.caption_prompt, max_new_tokens=opts.caption_max_tokens)
     template = opts.caption_template or (DEFAULT_TEMPLATE if opts.trigger else "{caption}")
     rules = CaptionRules(mode=default_mode(opts.kind), kind=opts.kind, trigger=opts.trigger, template=template)
     records: list[CaptionRecord] = []
@@ -51,7 +51,8 @@ def caption_outputs(temp: Path, jobs: list[OutputJob], reports: dict[str, FileRe
             report.outputs.append(caption)
     work = _Work(temp, records, todo, broken)
     settings = CaptionOptions(captioner=opts.caption, model=opts.caption_model, prompt=opts.caption_prompt,
-                              kind=opts.kind, trigger=opts.trigger, template=template)
+                              kind=opts.kind, trigger=opts.trigger, template=template,
+                              max_new_tokens=opts.caption_max_tokens)
     provenance = _provenance(settings, captioner, captioner.model_id, work)
     atomic_write(temp / "captions.json", json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", force=True)
     return provenance

@@ -59,6 +59,7 @@ class PrepareOptions:
     caption_model: str | None = None
     caption_prompt: str | None = None
     caption_batch: int = 4
+    caption_max_tokens: int | None = None
     masks: str | None = None  # "subject": a segmentation model's subject mask per picture
     mask_model_name: str = "clipseg"
     mask_model: str | None = None

@@ -16,7 +16,7 @@ from fluxgen.dataset.autocaption import CaptionOptions, caption_dataset
 from fluxgen.dataset.captioners.tiny import BUILDERS
 from fluxgen.errors import UserError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the first test builds five tiny models
 MODELS = ("florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption")
 
 

@@ -22,7 +22,7 @@ from helpers import make_images
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("models")
-    return {name: BUILDERS[name](root / name) for name in ("florence2", "clipseg")}
+    return {name: BUILDERS[name](root / name) for name in ("blip2", "clipseg")}
 
 
 def test_trigger_is_placed_by_the_default_template_never_twice(tmp_path, make):
@@ -52,6 +52,7 @@ def test_style_patches_record_source_images_and_steps_count_them(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_caption_and_subject_masks_in_one_pass(tiny, tmp_path, make):
     src = tmp_path / "src"
     for i in range(3):
@@ -60,7 +61,7 @@ def test_caption_and_subject_masks_in_one_pass(tiny, tmp_path, make):
     before = make.tree_digest(src)
     result = CliRunner().invoke(cli, [
         "dataset", "prepare", str(src), "--out", str(tmp_path / "out"), "--trigger", "CSKULL", "--resolution", "64",
-        "--caption", "florence2", "--caption-model", str(tiny["florence2"]), "--masks", "subject",
+        "--caption", "blip2", "--caption-model", str(tiny["blip2"]), "--caption-max-tokens", "8", "--masks", "subject",
         "--mask-model", str(tiny["clipseg"]), "--mask-prompt", "a skull", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert make.tree_digest(src) == before
