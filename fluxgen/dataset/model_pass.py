@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fluxgen.dataset.caption_pass import CaptionJob, CaptionRecord, open_picture, run_captioner
 from fluxgen.dataset.caption_text import DEFAULT_TEMPLATE, CaptionRules, default_mode
+from fluxgen.dataset.provenance import captions_record
 from fluxgen.dataset.transform import encode
 from fluxgen.dataset.writer import FileReport, OutputJob
 from fluxgen.fsio import atomic_write
@@ -22,7 +23,7 @@ MASK_BATCH = 4
 def caption_outputs(temp: Path, jobs: list[OutputJob], reports: dict[str, FileReport], opts: PrepareOptions,
                     progress: Any = None) -> dict[str, Any] | None:
     """Caption the written pictures whose source had no caption; returns captions.json's content."""
-    from fluxgen.dataset.autocaption import CaptionOptions, _provenance, _Work
+    from fluxgen.dataset.autocaption import CaptionOptions
     from fluxgen.dataset.captioners import load_captioner
 
     todo = [CaptionJob(out, temp / out, temp / (Path(out).with_suffix(job.caption_ext)))
@@ -49,11 +50,10 @@ def caption_outputs(temp: Path, jobs: list[OutputJob], reports: dict[str, FileRe
         caption = str(Path(record.file).parent / record.caption_file).removeprefix("./")
         if caption not in report.outputs:
             report.outputs.append(caption)
-    work = _Work(temp, records, todo, broken)
     settings = CaptionOptions(captioner=opts.caption, model=opts.caption_model, prompt=opts.caption_prompt,
                               kind=opts.kind, trigger=opts.trigger, template=template,
                               max_new_tokens=opts.caption_max_tokens)
-    provenance = _provenance(settings, captioner, captioner.model_id, work)
+    provenance = captions_record(settings, captioner, captioner.model_id, records, broken)
     atomic_write(temp / "captions.json", json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", force=True)
     return provenance
 

@@ -10,6 +10,33 @@ from typing import Any
 CAPTIONS_FILE = "captions.json"
 
 
+def captions_record(opts: Any, captioner: Any, model_id: str, records: list[Any],
+                    broken: list[tuple[str, str]]) -> dict[str, Any]:
+    """captions.json: how each caption was made, so a run record (and a colleague) can tell.
+
+    `opts` is the command's CaptionOptions (its settings decide when a caption can be reused)."""
+    from fluxgen import __version__
+    from fluxgen.dataset.caption_pass import now_iso
+
+    files = {}
+    for record in sorted(records, key=lambda r: r.file):
+        entry = record.to_dict()
+        entry.pop("file")
+        files[record.file] = entry
+    return {
+        "written_by": f"fluxgen {__version__} dataset caption",
+        "created": now_iso(),
+        "captioner": opts.captioner,
+        "model": model_id,
+        "revision": getattr(captioner, "revision", None),
+        "prompt": getattr(captioner, "prompt", None) if captioner is not None else opts.prompt,
+        "device": getattr(captioner, "device", None),
+        "settings": opts.settings(model_id),
+        "files": files,
+        "skipped": dict(broken),
+    }
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
