@@ -93,8 +93,11 @@ def prepare_dict(result: PrepareResult) -> dict:
     """The `prepare --json` object: per-file outcomes and the result's lint."""
     files = [{"source": display_name(f.source), "outputs": f.outputs, "notes": f.notes,
               "skipped": display_name(f.skipped) if f.skipped else None, "masks": f.masks} for f in result.files]
+    captions = result.captions
     return {"out": str(result.out), "masks": str(result.masks) if result.masks else None,
-            "caption_mode": result.caption_mode, "files": files, "lint": result.lint.to_dict()}
+            "caption_mode": result.caption_mode, "source_images": result.source_images,
+            "captioner": {"name": captions["captioner"], "model": captions["model"]} if captions else None,
+            "files": files, "lint": result.lint.to_dict()}
 
 
 def caption_lines(result: CaptionResult) -> list[Line]:
