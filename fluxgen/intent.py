@@ -87,6 +87,7 @@ class DatasetIntent(_Strict):
     caption_ext: str | None = None
     repeats: int | None = Field(default=None, ge=1)
     buckets: bool | None = None
+    masks: str | None = None  # a mask folder, or "none"; default: `<path>_masks` when prepare wrote it
 
 
     _path_one_line = field_validator("path", "caption_ext")(_one_line_path)

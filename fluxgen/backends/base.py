@@ -47,6 +47,14 @@ class EnvRecipe:
 
 
 @dataclass(frozen=True)
+class MaskSupport:
+    """How a trainer weights the loss by a mask folder (white = trained, black = ignored)."""
+
+    how: str  # one line for the plan's origin and the docs
+    source: str
+
+
+@dataclass(frozen=True)
 class DatasetQuirks:
     """How a trainer's loader treats an image folder, as facts the dataset checks ask about (each backend's values
     cite where its loader does so). The defaults describe no trainer in particular: `fluxgen dataset lint` without
@@ -57,6 +65,8 @@ class DatasetQuirks:
     first_caption_line_only: bool = False  # trains on the first line of a caption file
     empty_caption_file_fails: bool = False  # stops on a 0-byte caption file
     adds_missing_trigger: bool = False  # puts the trigger at the start of a caption that lacks it
+    missing_caption_gets_trigger: bool = False  # an image without a caption file trains on the trigger alone
+    masks: MaskSupport | None = None  # how it weights the loss by a mask folder; None: no masked loss
     replaces_trigger_placeholder: bool | None = None  # '[trigger]' in a caption: replaced (True), trained literally
     trains_mask_files: bool = True  # an `<image>_mask` file beside its image is trained as an ordinary image
     applies_exif_orientation: bool = False  # turns an image upright by its EXIF orientation tag

@@ -56,6 +56,7 @@ class Run:
     optimizer: Any
     lr_scheduler: Any
     sampler: Any
+    masks: Any = None  # (images, tokens) loss weights from dataset.mask_folder, or None
 
 
 def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> Path:
@@ -130,6 +131,7 @@ def _prepare(cfg: TrainerConfig, items: list, source: str, output_dir: Path, con
     _check_stop(stop, 0)
     cache_dir = output_dir / "cache" if cfg.dataset.cache_to_disk and distributed.is_main() else None
     latents = cache_latents(items, cfg.resolution, vae, source, console, cache_dir)
+    masks = _mask_weights(cfg, items, latents, console)
     _check_stop(stop, 0)
     trigger = cfg.dataset.trigger or ""
     prompts = [apply_trigger(p, trigger, prepend=False) for p in cfg.sample.prompts] if cfg.sample.every else []
@@ -155,8 +157,25 @@ def _prepare(cfg: TrainerConfig, items: list, source: str, output_dir: Path, con
     _check_stop(stop, 0)
     return Run(
         cfg, console, output_dir, source, transformer, latents, texts, captions, prompts, params, optimizer,
-        lr_scheduler, sampler,
+        lr_scheduler, sampler, masks,
     )  # fmt: skip
+
+
+def _mask_weights(cfg: TrainerConfig, items: list, latents: Any, console: Console) -> Any:
+    """Each image's mask, cropped like the image and pooled to the packed latent tokens the loss is over."""
+    if not cfg.dataset.mask_folder:
+        return None
+    import torch
+
+    from fluxgen.trainer.data import load_square_mask, mask_for
+
+    folder = Path(cfg.dataset.mask_folder).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{folder}: mask folder not found; set dataset.mask_folder to the folder of masks")
+    masks = torch.stack([load_square_mask(mask_for(item.image, folder), cfg.resolution) for item in items])
+    weights = flow.token_weights(masks, latents.shape[-2], latents.shape[-1])
+    console.phase("masked loss", f"{len(items)} masks from {folder}, {float(weights.mean()):.0%} of pixels trained")
+    return weights.to(latents.device)
 
 
 def _optimizer(cfg: TrainerConfig, params: list[Any]) -> Any:
@@ -233,7 +252,8 @@ def _train_step(run: Run, step: int) -> float:
     indices, texts, t, x0, noise = (distributed.shard(v, batch) for v in (indices, texts, t, x0, noise))
     embeds, pooled = run.texts.rows(texts)
     guidance = cfg.train.guidance if run.transformer.config.guidance_embeds else None
-    loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance)
+    weights = run.masks[indices] if run.masks is not None else None
+    loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance, weights)
     loss.backward()
     distributed.average_gradients(list(run.params.values()))
     if cfg.train.max_grad_norm > 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,6 +42,9 @@ class AiToolkit(Backend):
     dataset_quirks = DatasetQuirks(
         discouraged_formats=("webp",),  # its README supports only jpg, jpeg and png and says WebP has issues
         adds_missing_trigger=True, replaces_trigger_placeholder=True, applies_exif_orientation=True,
+        # a missing caption reads as '' and the trigger is then injected (dataloader_mixins, BaseSDTrainProcess)
+        missing_caption_gets_trigger=True,
+        masks=MaskSupport("dataset mask_path: the mask folder, files named like the images", "ref:ai-toolkit §2.3"),
         alpha_effect="ai-toolkit trains the transparent areas as black and learns to draw them")
 
     def planner(self) -> Planner:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,6 +31,9 @@ class Builtin(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     dataset_quirks = DatasetQuirks(
         applies_exif_orientation=True,
+        # fluxgen.trainer.data: the trigger goes first in a caption that lacks it, and alone for a missing caption
+        adds_missing_trigger=True, missing_caption_gets_trigger=True,
+        masks=MaskSupport("dataset.mask_folder: a masked MSE over the latent pixels", "builtin trainer"),
         alpha_effect="the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
                      "pixels is trained, often black")
 

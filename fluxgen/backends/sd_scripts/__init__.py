@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,6 +52,9 @@ class SdScripts(Backend):
     dataset_quirks = DatasetQuirks(
         non_ascii_names="warning",  # sd-scripts and kohya_ss on Windows have failed to open such paths
         first_caption_line_only=True, empty_caption_file_fails=True, replaces_trigger_placeholder=False,
+        # a DreamBooth subset image without a caption file trains on its class_tokens (fluxgen writes the trigger)
+        missing_caption_gets_trigger=True,
+        masks=MaskSupport("--masked_loss, subset conditioning_data_dir = the mask folder", "ref:sd-scripts §2"),
         alpha_effect="sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
                      "under the transparent pixels is trained, often black")
 

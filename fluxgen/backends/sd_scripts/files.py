@@ -27,6 +27,8 @@ def accepted_findings(plan: Any) -> set[str]:
     """Warnings of fluxgen's own checks that this plan asks for on purpose (a CLIP-L LoRA when the user trains
     the text encoder, hub references that `fluxgen train` resolves)."""
     accepted = {"sd-hf-path"}  # hub references: resolved by `fluxgen train`, named in the file's comments
+    if plan.values.get("masks"):  # the dataset's conditioning_data_dir needs --masked_loss, which args.toml sets
+        accepted.add("sd-dataset-masked")
     return accepted | ({"sd-unet-only"} if plan.values.get("train_text_encoder") else set())
 
 
