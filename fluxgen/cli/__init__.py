@@ -46,7 +46,7 @@ SUMMARIES: dict[str, str] = {
     "doctor": "Check trainers, Python environments, GPU, disk and tokens.",
     "parse-log": "Turn a saved trainer console log into events and a diagnosis.",
     "model": "Build local test models (a tiny random FLUX.1).",
-    "lora": "Inspect LoRA safetensors files.",
+    "lora": "Inspect and convert LoRA safetensors files (kohya <-> diffusers).",
     "report": "Write a run's HTML report and loss curve.",
 }
 
