@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("fluxgen.cli.model", "model_group"),
     "lora": ("fluxgen.cli.lora", "lora_group"),
     "report": ("fluxgen.cli.report", "report_cmd"),
+    "eval": ("fluxgen.cli.evaluate", "eval_cmd"),
+    "publish": ("fluxgen.cli.publish", "publish_cmd"),
 }
 
 # One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
@@ -48,6 +50,8 @@ SUMMARIES: dict[str, str] = {
     "model": "Build local test models (a tiny random FLUX.1).",
     "lora": "Inspect and convert LoRA safetensors files (kohya <-> diffusers).",
     "report": "Write a run's HTML report and loss curve.",
+    "eval": "Score a run's checkpoints with CLIP and DINO and recommend one and a strength.",
+    "publish": "Build a Hub model repo folder (card, LoRA, samples) and upload it.",
 }
 
 
