@@ -6,8 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fluxgen.errors import UserError
-from fluxgen.evaluate.grid import DEFAULT_STRENGTHS, Grid, parse_extra, parse_numbers, read_prompts, \
-    select_checkpoints
+from fluxgen.evaluate.grid import (
+    DEFAULT_STRENGTHS,
+    Grid,
+    parse_extra,
+    parse_numbers,
+    read_prompts,
+    select_checkpoints,
+)
 from fluxgen.evaluate.source import Source
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 LABEL_W, LABEL_H, PAD = 90, 22, 4
-COLOURS = {"d_dino": (31, 119, 180), "d_clip_i": (44, 160, 44), "d_clip_t": (214, 39, 40), "copy": (148, 103, 189)}
-NAMES = {"d_dino": "DINO vs base", "d_clip_i": "CLIP-I vs base", "d_clip_t": "CLIP-T vs base", "copy": "copy score"}
+COLOURS = {"d_dino": (31, 119, 180), "d_clip_i": (44, 160, 44), "d_clip_t": (214, 39, 40), "d_copy": (148, 103, 189)}
+NAMES = {"d_dino": "DINO vs base", "d_clip_i": "CLIP-I vs base", "d_clip_t": "CLIP-T vs base", "d_copy": "copy score vs base"}
 
 
 def contact_sheet(rows: list[tuple[str, list[Path | None]]], strengths: list[float], side: int) -> bytes:
@@ -60,7 +60,8 @@ def curves_png(rows: list[dict[str, Any]], strength: float) -> bytes:
 
     draw.rectangle([left, top, w - 150, h - bottom], outline=(180, 180, 180))
     draw.line([xy(s_lo, 0.0), xy(s_hi, 0.0)], fill=(200, 200, 200))
-    for label, value in ((f"{hi:.3f}", hi), (f"{lo:.3f}", lo), ("0", 0.0)):
+    ticks = {0.0: "0", lo: f"{lo:+.3f}", hi: f"{hi:+.3f}"}  # a bound equal to 0 is labelled once
+    for value, label in ticks.items():
         draw.text((4, xy(s_lo, value)[1] - 6), label, fill=(90, 90, 90))
     for step in steps:
         draw.text((xy(step, lo)[0] - 8, h - bottom + 6), str(step), fill=(90, 90, 90))

@@ -55,8 +55,10 @@ def from_file(path: Path, out: Path | None) -> Source:
     if info.format not in ("peft/diffusers", "kohya"):
         raise UserError(f"{path}: not a LoRA fluxgen can load ({info.format} keys); see `fluxgen lora inspect`")
     stem = path.name.removesuffix(".safetensors")
+    # only fluxgen records a loadable base (a folder or hub id); ss_sd_model_name and modelspec name a family
+    base = info.base_model if info.sources.get("base_model") == "fluxgen.base_model" else None
     return Source(stem, out or path.with_name(f"{stem}-eval"), None, [Checkpoint(info.steps, path)],
-                  info.base_model, None, info.trigger, "subject")
+                  base, None, info.trigger, "subject")
 
 
 def dataset_images(folder: Path | None) -> list[Path]:
