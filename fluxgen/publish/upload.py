@@ -9,8 +9,6 @@ from pathlib import Path
 from fluxgen.errors import UserError
 from fluxgen.publish.folder import MARKER
 
-OFFLINE_VALUES = ("1", "true", "yes", "on")
-
 
 def find_token() -> str:
     from huggingface_hub import get_token
@@ -24,10 +22,10 @@ def find_token() -> str:
 
 def upload(folder: Path, repo: str, private: bool) -> str:
     """Create (or reuse) the repo and upload the folder in one commit; every failure is one line."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in OFFLINE_VALUES:
-        raise UserError("HF_HUB_OFFLINE is set: publishing needs the network; unset it (or use --dry-run)")
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, is_offline_mode
 
+    if is_offline_mode():
+        raise UserError("HF_HUB_OFFLINE is set: publishing needs the network; unset it (or use --dry-run)")
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=find_token())
     try:
         url = api.create_repo(repo, repo_type="model", private=private, exist_ok=True)
@@ -51,7 +49,7 @@ def _explain(exc: Exception, repo: str, doing: str) -> str:
         return (f"cannot {doing} {repo}: the name is taken by someone else or the token may not write to "
                 f"'{repo.split('/')[0]}' ({status}); choose another --repo or a token with write access")
     if status is not None:
-        return f"cannot {doing} {repo}: the Hub answered {status}; try again later"
+        return f"cannot {doing} {repo}: the Hub answered {status}; rerun `fluxgen publish` to retry"
     if "Connect" in name or "Timeout" in name or "Offline" in name or isinstance(exc, OSError):
         return f"cannot {doing} {repo}: the Hub cannot be reached ({name}); check the network and rerun"
     return f"cannot {doing} {repo}: {name}"

@@ -97,3 +97,17 @@ def render(model: Path, state_dict: dict | None, seed: int = 5):
     image = pipe("a photo of CSKULL", height=32, width=32, num_inference_steps=2, guidance_scale=3.5,
                  max_sequence_length=32, generator=torch.Generator().manual_seed(seed), output_type="np").images[0]
     return np.asarray(image)
+
+
+def small_peft_lora(path: Path, seed: int = 0) -> Path:
+    """A deterministic diffusers-keyed LoRA on the tiny model's shapes, written without loading the model."""
+    import torch
+    from safetensors.torch import save_file
+
+    gen = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for part in ("to_q", "to_k", "to_v"):
+        tensors[f"transformer.transformer_blocks.0.attn.{part}.lora_A.weight"] = torch.randn(2, 32, generator=gen)
+        tensors[f"transformer.transformer_blocks.0.attn.{part}.lora_B.weight"] = torch.randn(32, 2, generator=gen)
+    save_file(tensors, str(path), metadata={"fluxgen.trainer": "builtin", "fluxgen.trigger": "CSKULL"})
+    return path
