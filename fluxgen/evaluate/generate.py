@@ -42,8 +42,12 @@ def load_pipeline(base: str, device: str, vram_tier: int | None) -> Any:
 @contextlib.contextmanager
 def adapters(pipe: Any, grid: Grid) -> Iterator[Callable[[Any, float], None]]:
     """Load the stacked LoRAs once; yield `use(checkpoint, strength)` that switches the active adapters."""
+    import warnings
+
     from fluxgen.lora.export import diffusers_state_dict
 
+    # several adapters on one transformer is the point here (stacking), not the mistake peft warns about
+    warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
     extra_names = []
     for i, extra in enumerate(grid.extras):
         name = f"with{i}"

@@ -27,11 +27,11 @@ def run_eval(target: str, runs: Path, images: Path | None, out: Path | None, dev
     grid = build_grid(src, EvalOptions(**grid_options))
     warning = stacking_warning(grid.strengths, grid.extras)
     if warning:
-        console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
+        console.print(f"warning: {warning}", style="yellow", markup=False, soft_wrap=True)
     cells = len(grid.cells())
     console.print(f"eval {src.name}: {len(grid.checkpoints)} checkpoints × {len(grid.prompts)} prompts × "
                   f"{len(grid.strengths)} strengths × {len(grid.seeds)} seeds = {cells} images at {grid.size} px, "
-                  f"{grid.steps} steps -> {src.out_dir}", soft_wrap=True)
+                  f"{grid.steps} steps -> {src.out_dir}", markup=False, soft_wrap=True)
     bounds = Bounds(max_flex_drop if max_flex_drop is not None else MAX_FLEX_DROP,
                     max_copy if max_copy is not None else MAX_COPY)
     with _progress(console) as progress:

@@ -137,3 +137,28 @@ def test_checkpoint_selection_and_stacking_warning(tmp_path: Path):
         select_checkpoints(cks, "600")
     assert stacking_warning([1.0], [Extra(tmp_path / "s", 0.5)]) is None
     assert "above 1.5-1.8 in total" in stacking_warning([1.2], [Extra(tmp_path / "s", 0.5)])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_stacked_lora_warns_past_the_guides_total_and_changes_every_cell(tiny_model: Path, metric_models,
+                                                                         tmp_path: Path):
+    run = make_run(tmp_path, tiny_model)
+    style = sd_scripts_lora(tiny_model, tmp_path / "style.safetensors", seed=9)
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("A watercolor painting of [trigger]\n")
+    clip, dino = metric_models
+    common = [str(run), "--clip", str(clip), "--dino", str(dino), "--prompts", str(prompts), "--seeds", "1",
+              "--checkpoints", "last", "--strengths", "1.2"]
+    plain = invoke(*common)
+    assert plain.exit_code == 0, plain.output
+    assert "warning" not in plain.stderr
+    stacked = invoke(*common, "--with", f"{style}:0.5")
+    assert stacked.exit_code == 0, stacked.output
+    assert ("warning: stacked strength reaches 1.7 (strongest cell 1.2 + --with 0.5); above 1.5-1.8 in total "
+            "LoRAs produce artifacts [seed:003]") in stacked.stderr
+    assert "2 generated, 0 reused" in stacked.stdout  # the stacked LoRA is part of every cell's key
+    data = json.loads((run / "eval" / "eval.json").read_text())
+    assert data["grid"]["with"] == [{"path": str(style), "weight": 0.5}]
+    bad = invoke(*common, "--with", "nofile.safetensors")
+    assert bad.exit_code == 1 and "--with nofile.safetensors: give FILE:WEIGHT" in bad.stderr
