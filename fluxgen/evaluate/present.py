@@ -97,4 +97,4 @@ def export_choice(src: Any, data: dict[str, Any], fmt: str) -> Path | None:
     if choice is None:
         return None
     out = src.out_dir / export_name(src.name, choice["step"])
-    return convert_file(Path(choice["checkpoint"]), fmt, out, force=True).out
+    return convert_file(Path(choice["checkpoint"]), fmt, out, force=True, copy_same=True).out

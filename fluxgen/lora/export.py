@@ -83,10 +83,14 @@ def converted_metadata(metadata: dict[str, str], source: Path, source_format: st
     return out
 
 
-def convert_file(source: Path, target: str, out: Path | None = None, force: bool = False) -> Converted:
-    """Read, convert, re-read what was written and compare it, then move it into place (never clobbering)."""
+def convert_file(source: Path, target: str, out: Path | None = None, force: bool = False,
+                 copy_same: bool = False) -> Converted:
+    """Read, convert, re-read what was written and compare it, then move it into place (never clobbering).
+    `copy_same` writes a file already in `target`'s format as a copy (exports want the file either way)."""
     source = Path(source)
     lora = read_lora(source)
+    if lora.format == target and not copy_same:
+        raise UserError(f"{source}: already has {target} keys; nothing to convert")
     out = Path(out) if out else default_out(source, target)
     if out.resolve() == source.resolve():
         raise UserError(f"{out}: is the input file; choose another --out")

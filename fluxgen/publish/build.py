@@ -30,7 +30,7 @@ def build_folder(run_dir: Path, repo: str, out: Path, which: str, fmt: str, forc
         for name in (["kohya", "diffusers"] if fmt == "both" else [fmt]):
             target, suffix = FORMATS[name]
             file = export_name(src.name, chosen.step, suffix=suffix)
-            convert_file(chosen.path, target, stage / file)
+            convert_file(chosen.path, target, stage / file, copy_same=True)
             files.append({"file": file, "note": NOTES[name]})
         info = _info(src, repo, chosen, files, evaluation, stage, run_dir)
         (stage / "README.md").write_text(render_card(info), encoding="utf-8")

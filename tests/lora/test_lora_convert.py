@@ -154,9 +154,16 @@ def test_cli_writes_and_refuses_to_overwrite(tiny_model: Path, tmp_path: Path):
     assert again.exit_code == 1
     assert again.stderr.strip().endswith("already exists; pass --force to replace it or choose another --out")
     assert runner.invoke(cli, ["lora", "convert", str(source), "--to", "diffusers", "--force"]).exit_code == 0
-    named = runner.invoke(cli, ["lora", "convert", str(source), "--to", "kohya", "--name", "ohwx woman"])
+    named = runner.invoke(cli, ["lora", "convert", str(source), "--to", "diffusers", "--name", "ohwx woman"])
     assert named.exit_code == 0, named.output
     assert (tmp_path / "ohwx-woman_v1_30steps.safetensors").is_file()  # seed:003's naming, steps from ss_steps
+
+
+def test_same_format_is_refused(tiny_model: Path, tmp_path: Path):
+    source = sd_scripts_lora(tiny_model, tmp_path / "sds.safetensors")
+    result = CliRunner().invoke(cli, ["lora", "convert", str(source), "--to", "kohya"])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {source}: already has kohya keys; nothing to convert\n"
 
 
 def test_cli_missing_file_is_one_line(tmp_path: Path):
