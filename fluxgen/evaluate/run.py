@@ -90,12 +90,18 @@ def _generate_all(src: Source, grid: Grid, todo: list[dict], cells_dir: Path, mo
     texts = {p: t for p, t in zip(grid.prompts, text_features(models, grid.prompts), strict=True)}
     todo.sort(key=lambda c: (c["checkpoint"] or "", c["strength"]))
     task = progress.add_task("eval", total=len(todo)) if progress else None
+    rescored = 0
     with adapters(pipe, grid) as use:
         for cell in todo:
-            use(by_path.get(cell["checkpoint"]), cell["strength"])
-            image = generate(pipe, grid, cell["prompt"], cell["seed"])
             key = grid.key(cell)
-            save_png(image, cells_dir / f"{key}.png")
+            png = cells_dir / f"{key}.png"
+            if png.is_file():  # same inputs, scored by other metric models before: score it again, no generation
+                image = _open([png])[0]
+                rescored += 1
+            else:
+                use(by_path.get(cell["checkpoint"]), cell["strength"])
+                image = generate(pipe, grid, cell["prompt"], cell["seed"])
+                save_png(image, png)
             clip_img, dino_img = image_features(models, [image])
             metrics = cell_metrics(clip_img[0], dino_img[0], texts[cell["prompt"]], *data)
             record = {**cell, "models": [models.clip_id, models.dino_id], "metrics": metrics}
@@ -103,7 +109,7 @@ def _generate_all(src: Source, grid: Grid, todo: list[dict], cells_dir: Path, mo
             cell.update({"file": f"cells/{key}.png", "metrics": metrics})
             if progress:
                 progress.advance(task)
-    return len(todo)
+    return len(todo) - rescored
 
 
 def _record(src: Source, grid: Grid, cells: list[dict], models: Any, images: list[Path], bounds: Bounds,

@@ -85,6 +85,15 @@ def test_eval_run_writes_everything_and_reuses_cells(tiny_model: Path, metric_mo
     assert again.exit_code == 0, again.output
     assert "4 generated, 6 reused" in again.stdout  # only the new strength's cells
 
+    import shutil
+
+    shutil.copytree(dino, tmp_path / "dino2")  # other metric models: images reused, scores computed again
+    rescored = invoke(*[a if a != str(dino) else str(tmp_path / "dino2") for a in common], "--strengths", "1.0")
+    assert rescored.exit_code == 0, rescored.output
+    assert "0 generated, 6 reused" in rescored.stdout
+    data = json.loads((run / "eval" / "eval.json").read_text())
+    assert data["metric_models"]["dino"] == str(tmp_path / "dino2")
+
 
 def test_bare_file_needs_images_and_base(tiny_model: Path, tmp_path: Path):
     lora = sd_scripts_lora(tiny_model, tmp_path / "x.safetensors")
