@@ -142,6 +142,7 @@ class TrainIntent(_Strict):
 class SaveIntent(_Strict):
     every: int | None = Field(default=None, ge=1)
     keep: int | None = Field(default=None, ge=1)
+    format: Literal["diffusers", "kohya"] | None = None  # LoRA keys; the builtin trainer writes either
 
 
 class SamplesIntent(_Strict):

@@ -115,6 +115,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.rules.model import plan_model
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
+    from fluxgen.rules.save_format import plan_save_format
     from fluxgen.rules.steps import plan_steps
     from fluxgen.rules.training import plan_training
 
@@ -124,7 +125,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     _identity(r, layered)
     lint_report = _dataset(r, lint)
     for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
-                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities):
+                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:

@@ -158,6 +158,7 @@ class Backend(ABC):
     main_file: ClassVar[str]  # the rendered file a run is reproduced from (it carries the intent header)
     sample_name: ClassVar[str | None] = None  # regex of its sample files' names: (step, prompt index) groups
     low_vram_summary: ClassVar[str | None] = None  # its low-VRAM options in one sentence, when no plan is at hand
+    lora_formats: ClassVar[tuple[str, ...]] = ()  # LoRA key formats it writes itself, its default first
     image_extensions: ClassVar[frozenset[str]]  # image files the trainer loads (".png", ".jpg"…)
     env_vars: ClassVar[tuple[str, ...]] = ()  # FLUXGEN_<NAME>_DIR / _PYTHON style overrides, in lookup order
     diagnoses: ClassVar[Sequence[DiagnosisRule]] = ()  # checked before the shared table

@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lora": ("fluxgen.cli.lora", "lora_group"),
     "report": ("fluxgen.cli.report", "report_cmd"),
     "sweep": ("fluxgen.cli.sweep", "sweep_group"),
+    "eval": ("fluxgen.cli.evaluate", "eval_cmd"),
+    "publish": ("fluxgen.cli.publish", "publish_cmd"),
 }
 
 # One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
@@ -47,9 +49,11 @@ SUMMARIES: dict[str, str] = {
     "doctor": "Check trainers, Python environments, GPU, disk and tokens.",
     "parse-log": "Turn a saved trainer console log into events and a diagnosis.",
     "model": "Build local test models (a tiny random FLUX.1).",
-    "lora": "Inspect LoRA safetensors files.",
+    "lora": "Inspect and convert LoRA safetensors files (kohya <-> diffusers).",
     "report": "Write a run's HTML report and loss curve.",
     "sweep": "Train a grid of variants (local pool, SLURM, SkyPilot); status, report, resume, cancel.",
+    "eval": "Score a run's checkpoints with CLIP and DINO and recommend one and a strength.",
+    "publish": "Build a Hub model repo folder (card, LoRA, samples) and upload it.",
 }
 
 

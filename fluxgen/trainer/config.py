@@ -81,6 +81,7 @@ class SaveSection(_Strict):
     every: int = Field(default=250, ge=0)
     keep_last: int = Field(default=4, ge=0)
     dtype: Literal["fp32", "bf16", "fp16"] = "fp16"
+    format: Literal["diffusers", "kohya"] = "diffusers"  # kohya: lora_unet_* keys with .alpha (ComfyUI, Forge)
 
     @field_validator("name")
     @classmethod

@@ -82,7 +82,7 @@ def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> 
     final = checkpoint.final_path(output_dir, cfg.save.name)
     if not distributed.is_main():
         return final
-    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype)
+    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype, cfg.save.format)
     checkpoint.write_lora(final, tensors, lora_metadata(cfg, total, len(items), run.source))
     console.done(final)
     return final
@@ -267,7 +267,7 @@ def _train_step(run: Run, step: int) -> float:
 def _save(run: Run, step: int) -> None:
     cfg = run.cfg
     ck = checkpoint.step_checkpoint(run.output_dir, cfg.save.name, step)
-    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype)
+    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype, cfg.save.format)
     metadata = lora_metadata(cfg, step, len(run.captions), run.source)
     checkpoint.save_checkpoint(ck, tensors, metadata, run.params, run.optimizer, run.lr_scheduler)
     run.console.checkpoint(step, ck.lora)

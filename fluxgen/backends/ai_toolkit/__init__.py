@@ -39,6 +39,7 @@ class AiToolkit(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")
     saves_on_stop = False  # no handler saves on Ctrl-C or SIGTERM (ref:ai-toolkit §0)
+    lora_formats = ("diffusers",)  # (ref:captioners-and-lora-formats)
     dataset_quirks = DatasetQuirks(
         discouraged_formats=("webp",),  # its README supports only jpg, jpeg and png and says WebP has issues
         adds_missing_trigger=True, replaces_trigger_placeholder=True, applies_exif_orientation=True,

@@ -29,6 +29,7 @@ class Builtin(Backend):
     sample_name = r"^(\d{9})_(\d+)\.\w+$"  # `<step:09d>_<i>.png`
     # decodes with Pillow and follows sd-scripts' list
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+    lora_formats = ("diffusers", "kohya")  # (ref:captioners-and-lora-formats)
     dataset_quirks = DatasetQuirks(
         applies_exif_orientation=True,
         # fluxgen.trainer.data: the trigger goes first in a caption that lacks it, and alone for a missing caption

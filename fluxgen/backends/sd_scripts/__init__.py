@@ -49,6 +49,7 @@ class SdScripts(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
     loads_hub_model = False  # reads single model files, resolved by fluxgen before launch
+    lora_formats = ("kohya",)  # (ref:captioners-and-lora-formats)
     dataset_quirks = DatasetQuirks(
         non_ascii_names="warning",  # sd-scripts and kohya_ss on Windows have failed to open such paths
         first_caption_line_only=True, empty_caption_file_fails=True, replaces_trigger_placeholder=False,
