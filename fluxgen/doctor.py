@@ -129,7 +129,7 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
     from fluxgen.checkouts import ENV_NAMES, REQUIRED_MODULES, probe_python
 
     probe = probe_python(trainer.python, ())
-    var = ENV_NAMES.get(trainer.backend, ("", "the trainer's Python"))[1]
+    var = ENV_NAMES.get(trainer.backend, ("the trainer's Python",))[-1]
     if not probe.ok:
         return [Check("python", "fail", probe.error or "cannot run it", f"set ${var} to the Python of the "
                                                                            f"environment {trainer.backend} is installed in")]
