@@ -7,6 +7,7 @@ The package holds what fluxgen knows about this trainer: `files` (render, re-par
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,10 @@ class AiToolkit(Backend):
             what = "low_vram and 8-bit quantization" if tier >= 48 else "ai-toolkit's low_vram mode"
             return [f"`--vram {next_tier_down(tier)}` (the next VRAM tier down: {what})"]
         return ["`--backend sd-scripts` (block swapping fits 8-16 GB cards; ai-toolkit has no lower setting)"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.ai_toolkit.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10): torch, torchvision and

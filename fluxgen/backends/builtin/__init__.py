@@ -6,6 +6,7 @@ It runs in fluxgen's own Python, so its environment is fluxgen's (`pip install '
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,10 @@ class Builtin(Backend):
         """It has no lighter setting of its own: only another trainer fits a smaller card."""
         return ["`--backend sd-scripts` for a real FLUX.1 on this card (the builtin trainer neither quantizes "
                 "nor swaps blocks)"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.builtin.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """fluxgen itself with its `train` extra: the trainer is part of fluxgen, in fluxgen's Python."""

@@ -8,6 +8,7 @@ args, dataset TOML and command lines), the option tables `args.json`, `dataset.j
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,10 @@ class SdScripts(Backend):
         if lower is None:
             return []
         return [f"`--vram {lower}` (the next VRAM tier down: {LOWER_TIER.get(lower, 'fp8 base model')})"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.sd_scripts.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin with its own requirements.txt (which installs the checkout itself with
