@@ -133,7 +133,7 @@ def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, A
         intent.setdefault("model", {})["base"] = values["model_path"]
     for part in ("transformer", "clip_l", "t5xxl", "ae"):
         given = intent.get("model", {}).get(part)
-        if given:
+        if given and f"model.{part}" in values:  # only trainers that read single files resolve them
             intent["model"][part] = values[f"model.{part}"]
     return intent
 
