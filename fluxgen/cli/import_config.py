@@ -38,7 +38,7 @@ def import_cmd(files: tuple[Path, ...], backend: str | None, command: str | None
         raise UserError(f"{out}: already exists; pass --force to overwrite it")
     imported = import_files(list(files), backend, command)
     if images is not None:
-        imported.set("dataset.path", str(Path(images).expanduser().resolve()), "command line --images")
+        imported.override("dataset.path", str(Path(images).expanduser().resolve()), "command line --images")
     keys = minimal_keys(imported) if minimal else ordered_keys(imported)
     text = intent_yaml(imported, keys)
     if out is None:

@@ -51,6 +51,11 @@ class Imported:
         self.origins[key] = (f"imported from {where} ({where.key})" if isinstance(where, Where)
                              else f"imported: {where}")
 
+    def override(self, key: str, value: Any, origin: str) -> None:
+        """A value the user gave on the command line instead of the file's."""
+        self.values[key] = value
+        self.origins[key] = origin
+
     def leave_out(self, where: Where, value: Any, why: str) -> None:
         self.unmapped.append(Unmapped(where, value, why))
 
