@@ -163,3 +163,21 @@ def test_ai_toolkit_style_and_low_vram(data: Path) -> None:
     assert imported.values["vram"] == 16
     assert any("8, 10, 12 and 16 GB" in n for n in imported.notes)
     assert imported.values["train.resolution"] == [768, 1024]
+
+
+def test_sd_scripts_epochs_become_steps(data: Path) -> None:
+    """3 images × 1 repeat at batch 1: 3 steps an epoch, so 4 epochs are 12 steps and a save every 3."""
+    imported = import_files([data / "sd-scripts/train_epochs.sh"])
+    assert imported.values["train.steps"] == 12 and imported.values["save.every"] == 3
+    assert "max_train_epochs 4 × 3 steps per epoch" in imported.origins["train.steps"]
+    assert sorted(u.where.key for u in imported.unmapped) == ["--highvram", "--sdpa"]
+    _, files = _import_and_render("sd-scripts/train_epochs.sh", data)
+    assert "max_train_steps = 12" in files["args.toml"] and "save_every_n_steps = 3" in files["args.toml"]
+
+
+def test_sd_scripts_epochs_without_the_images_are_listed(tmp_path: Path) -> None:
+    for name in ("train_epochs.sh", "lora_dataset.toml"):
+        shutil.copy(DATA / "sd-scripts" / name, tmp_path / name)
+    imported = import_files([tmp_path / "train_epochs.sh"])
+    assert "train.steps" not in imported.values
+    assert {"--max_train_epochs", "--save_every_n_epochs"} <= {u.where.key for u in imported.unmapped}

@@ -110,3 +110,44 @@ def leftovers(out: Imported, opts: Options) -> None:
                       "sampling")
     if opts.given.get("output_dir", "output") != "output":
         out.leave_out(opts.at("output_dir"), opts.given["output_dir"], "fluxgen writes into the run folder's output/")
+
+
+def epochs(out: Imported, opts: Options) -> None:
+    """sd-scripts counts max_train_epochs and save_every_n_epochs in passes over the dataset, and an epoch count
+    overrides max_train_steps; fluxgen counts steps: epochs × ceil(images × repeats / batch size)."""
+    from fluxgen.backends.sd_scripts.importer import saving
+
+    total, every = opts.given.get("max_train_epochs"), opts.given.get("save_every_n_epochs")
+    if not total and not every:
+        return
+    per_epoch = _steps_per_epoch(out)
+    if total:
+        if per_epoch is None:
+            out.values.pop("train.steps", None)
+            out.origins.pop("train.steps", None)
+            out.leave_out(opts.at("max_train_epochs"), total, "fluxgen counts steps, and the image folder is not "
+                          "here to count an epoch; the rules set train.steps")
+        else:
+            out.set("train.steps", total * per_epoch, f"{opts.at('max_train_epochs')} (max_train_epochs {total} × "
+                    f"{per_epoch} steps per epoch)")
+    saving(out, opts)
+    if every and per_epoch is not None:
+        out.set("save.every", every * per_epoch, f"{opts.at('save_every_n_epochs')} (save_every_n_epochs {every} × "
+                f"{per_epoch} steps per epoch)")
+    elif every:
+        out.leave_out(opts.at("save_every_n_epochs"), every, "fluxgen saves every N steps, and the image folder is "
+                      "not here to count an epoch")
+
+
+def _steps_per_epoch(out: Imported) -> int | None:
+    import math
+
+    from fluxgen.backends import BACKENDS
+
+    folder = Path(str(out.values.get("dataset.path", "")))
+    if not out.values.get("dataset.path") or not folder.is_dir():
+        return None
+    extensions = BACKENDS["sd-scripts"].image_extensions
+    images = sum(1 for f in folder.iterdir() if f.is_file() and f.suffix.lower() in extensions)
+    repeats, batch = int(out.values.get("dataset.repeats", 1)), int(out.values.get("train.batch_size", 1))
+    return math.ceil(images * repeats / batch) or None

@@ -38,7 +38,7 @@ CONSUMED = {"dataset_config", "sample_prompts", "config_file", "metadata_title",
             "save_last_n_steps", "sample_every_n_steps", "metadata_trigger_phrase", "network_alpha", "guidance_scale",
             "pretrained_model_name_or_path", "clip_l", "t5xxl", "ae", "discrete_flow_shift", "save_precision",
             "persistent_data_loader_workers", "cache_text_encoder_outputs", "cache_text_encoder_outputs_to_disk",
-            "save_last_n_steps_state", "output_dir"}
+            "save_last_n_steps_state", "output_dir", "max_train_epochs", "save_every_n_epochs"}
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Options:
 def import_config(paths: Sequence[Path], *, command: str | None = None) -> Imported:
     """Args TOML (+ its dataset TOML), a dataset TOML alone, a launch script, or `--command STR`."""
     from fluxgen.backends.sd_scripts.import_dataset import import_dataset, import_prompts
-    from fluxgen.backends.sd_scripts.import_options import text_encoder_cache
+    from fluxgen.backends.sd_scripts.import_options import epochs, text_encoder_cache
 
     args_files, dataset_files, scripts = _sort(paths)
     if command is not None:
@@ -82,6 +82,7 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
     if prompts and opts.given.get("sample_every_n_steps"):
         import_prompts(out, prompts)
     if opts.given:
+        epochs(out, opts)
         text_encoder_cache(out, opts)
     untrigger(out)
     return out
@@ -186,7 +187,7 @@ def map_options(out: Imported, opts: Options) -> None:
         out.set("train.optimizer_args", _optimizer_args(opts.given["optimizer_args"]), opts.at("optimizer_args"))
     else:
         out.set("train.optimizer_args", {}, "optimizer_args absent: the optimizer's defaults")
-    _saving(out, opts)
+    saving(out, opts)
     vram_tier(out, opts)
     model_files(out, opts)
     if opts.given.get("metadata_trigger_phrase"):
@@ -221,7 +222,8 @@ def _optimizer_args(items: Any) -> dict[str, Any]:
     return out
 
 
-def _saving(out: Imported, opts: Options) -> None:
+def saving(out: Imported, opts: Options) -> None:
+    """save.every and save.keep from the step options (save_last_n_steps keeps that many steps back)."""
     steps = out.values.get("train.steps")
     every = opts.given.get("save_every_n_steps")
     if not every:
