@@ -6,13 +6,14 @@ It runs in fluxgen's own Python, so its environment is fluxgen's (`pip install '
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends.base import Backend, EnvRecipe, Outputs
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fluxgen.plan import Plan
     from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
