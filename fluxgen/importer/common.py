@@ -25,10 +25,17 @@ def flat(data: Any, prefix: str = "", *, lists: bool = True) -> dict[str, Any]:
     return out
 
 
-def absolute_folder(value: str, relative_to: Path) -> str:
-    """An image folder as an absolute path: a relative one is taken from the trainer file's folder."""
+def absolute_folder(value: str, relative_to: Path, out: Imported | None = None) -> str:
+    """An image folder as an absolute path: a relative one is taken from the trainer file's folder (the trainer
+    itself takes it from the folder it runs in, which the file does not say), with a note saying so."""
     path = Path(value).expanduser()
-    return str(path if path.is_absolute() else (relative_to / path).resolve())
+    if path.is_absolute():
+        return str(path)
+    resolved = (relative_to / path).resolve()
+    if out is not None:
+        out.note(f"the image folder '{value}' is relative; taken from the config's folder: {resolved} "
+                 "(--images DIR to use another)")
+    return str(resolved)
 
 
 def base_from_hub_id(value: str, relative_to: Path) -> str:

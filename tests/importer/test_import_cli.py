@@ -137,3 +137,26 @@ def test_round_trip_through_the_cli(aitk: Path, tmp_path: Path) -> None:
     args = tomllib.loads((tmp_path / "cfg/args.toml").read_text())
     assert args["network"]["network_dim"] == 16 and args["training"]["max_train_steps"] == 1200
     assert args["saving"]["output_name"] == "marta_portrait_v2"
+
+
+def test_command_line_with_config_file_the_line_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sd-scripts adds .toml to --config_file and lets the command line override the file's options."""
+    for name in ("lora_args.toml", "lora_dataset.toml", "lora_prompts.txt"):
+        shutil.copy(DATA / "sd-scripts" / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    cmd = "accelerate launch flux_train_network.py --config_file lora_args --network_dim 32"
+    result = cli_run("import", "--backend", "sd-scripts", "--command", cmd)
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(result.stdout)
+    assert data["network"]["rank"] == 32 and data["train"]["steps"] == 1500
+    assert "lora_args.toml:18 (max_train_steps)" in result.stdout
+    assert "is relative; taken from the config's folder" in result.stdout
+
+
+def test_dataset_toml_alone(tmp_path: Path) -> None:
+    shutil.copy(DATA / "sd-scripts/lora_dataset.toml", tmp_path / "ds.toml")
+    result = cli_run("import", str(tmp_path / "ds.toml"))
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(result.stdout)
+    assert data["trigger"] == "br4ss lamp" and data["train"]["resolution"] == [1024] and "network" not in data
+    assert "training options are left to fluxgen's rules" in result.stdout

@@ -148,7 +148,7 @@ def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
     ctx.used.update(k for k in ctx.leaves if k.startswith("datasets"))
     w = lambda key: ctx.where(f"datasets.0.{key}")  # noqa: E731
     if "folder_path" in first:
-        ctx.out.set("dataset.path", absolute_folder(str(first["folder_path"]), ctx.folder), w("folder_path"))
+        ctx.out.set("dataset.path", absolute_folder(str(first["folder_path"]), ctx.folder, ctx.out), w("folder_path"))
     ctx.out.set("train.resolution", resolutions, w("resolution"))
     for key, intent_key in DATASET.items():
         value = first.get(key, ctx.default(f"datasets[].{key}"))

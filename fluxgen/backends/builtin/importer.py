@@ -70,7 +70,7 @@ def _special(out: Imported, config: dict[str, Any], origin: Any, folder: Path) -
     out.set("model.base", base_from_hub_id(config["model"]["path"], folder), origin("model.path"))
     if config["model"]["dtype"] != "auto":
         out.set("train.precision", config["model"]["dtype"], origin("model.dtype"))
-    out.set("dataset.path", absolute_folder(config["dataset"]["folder"], folder), origin("dataset.folder"))
+    out.set("dataset.path", absolute_folder(config["dataset"]["folder"], folder, out), origin("dataset.folder"))
     out.set("dataset.caption_ext", "." + config["dataset"]["caption_ext"].lstrip("."), origin("dataset.caption_ext"))
     out.set("train.resolution", [config["dataset"]["resolution"]], origin("dataset.resolution"))
 

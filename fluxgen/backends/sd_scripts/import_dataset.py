@@ -52,7 +52,7 @@ def import_dataset(out: Imported, path: Path) -> None:
     origin = lambda where, key: where or f"{key} absent from {t.src}: sd-scripts' default"  # noqa: E731
     image_dir, where = t.get("image_dir")
     if image_dir:
-        out.set("dataset.path", absolute_folder(str(image_dir), t.folder), where)
+        out.set("dataset.path", absolute_folder(str(image_dir), t.folder, out), where)
     for key, intent_key in (("num_repeats", "dataset.repeats"), ("batch_size", "train.batch_size"),
                             ("enable_bucket", "dataset.buckets"), ("shuffle_caption", "train.shuffle_captions")):
         value, where = t.get(key)

@@ -73,6 +73,8 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
     out = Imported(NAME, sources + ([display(dataset)] if dataset else []))
     if opts.given or not dataset:
         map_options(out, opts)
+    else:
+        out.note("only a dataset TOML: the training options are left to fluxgen's rules")
     if dataset:
         import_dataset(out, dataset)
     elif "train_data_dir" not in opts.given:
@@ -159,8 +161,9 @@ def options_from_command(text: str, source: str, folder: Path) -> Options:
     for name, value in parsed.given.items():
         opts.given[name] = value
         opts.where[name] = Where(source if source != "--command" else "--command", command.line, f"--{name}")
-    config = _named(opts, "config_file") or _named(Options({"config_file": f"{opts.given.get('config_file')}.toml"},
-                                                           folder=opts.folder), "config_file")
+    name = str(opts.given.get("config_file") or "")
+    name = name if name.endswith(".toml") else name + ".toml"  # sd-scripts adds the suffix when it is missing
+    config = _named(Options({"config_file": name}, folder=opts.folder), "config_file") if name != ".toml" else None
     if opts.given.get("config_file") and config is None:
         raise UserError(f"{source}: --config_file {opts.given['config_file']} not found from {opts.folder}; "
                         "import the TOML itself")
