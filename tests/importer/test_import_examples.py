@@ -181,3 +181,13 @@ def test_sd_scripts_epochs_without_the_images_are_listed(tmp_path: Path) -> None
     imported = import_files([tmp_path / "train_epochs.sh"])
     assert "train.steps" not in imported.values
     assert {"--max_train_epochs", "--save_every_n_epochs"} <= {u.where.key for u in imported.unmapped}
+
+
+@pytest.mark.parametrize("example", ["sd-scripts/train_lowvram.sh", "builtin/trigger_only.yaml"])
+def test_minimal_plans_the_same(example: str, data: Path) -> None:
+    from fluxgen.importer import minimal_keys
+
+    imported = import_files([data / example])
+    keys = minimal_keys(imported)
+    assert len(keys) < len(imported.values)
+    assert plan_of(imported, keys).values == plan_of(imported, ordered_keys(imported)).values
