@@ -195,8 +195,9 @@ class Backend(ABC):
         own detection of ai-toolkit, sd-scripts and builtin files (a new trainer says so for its own files)."""
         return False
 
-    def import_config(self, paths: Sequence[Path]) -> Any:
-        """A trainer file (or command line) as intent values, each with the file:line it came from."""
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        """A trainer file (or command line) as a `fluxgen.importer.Imported`: intent values, each with the file:line
+        it came from, and the settings no intent key can say."""
         from fluxgen.errors import UserError
 
         raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import {self.name} files yet")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
@@ -98,6 +98,10 @@ class AiToolkit(Backend):
             what = "low_vram and 8-bit quantization" if tier >= 48 else "ai-toolkit's low_vram mode"
             return [f"`--vram {next_tier_down(tier)}` (the next VRAM tier down: {what})"]
         return ["`--backend sd-scripts` (block swapping fits 8-16 GB cards; ai-toolkit has no lower setting)"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.ai_toolkit.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10): torch, torchvision and

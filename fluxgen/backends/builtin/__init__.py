@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
@@ -87,6 +87,10 @@ class Builtin(Backend):
         """It has no lighter setting of its own: only another trainer fits a smaller card."""
         return ["`--backend sd-scripts` for a real FLUX.1 on this card (the builtin trainer neither quantizes "
                 "nor swaps blocks)"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.builtin.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """fluxgen itself with its `train` extra: the trainer is part of fluxgen, in fluxgen's Python."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
@@ -118,6 +118,10 @@ class SdScripts(Backend):
         if lower is None:
             return []
         return [f"`--vram {lower}` (the next VRAM tier down: {LOWER_TIER.get(lower, 'fp8 base model')})"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.sd_scripts.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin with its own requirements.txt (which installs the checkout itself with
