@@ -34,7 +34,7 @@ class Bounds:
             {"name": "copy", "value": f"a cell copies when its closest training image is at {self.max_copy:g} DINO "
              f"similarity or more and {MIN_COPY_RISE:g} closer than the base model gets", "origin": "seed:000: 'if all it can do is copy the training "
              "images, that's overfitting'; bound: fluxgen's choice for a near-duplicate (--max-copy)"},
-            {"name": "strengths", "value": "0.6, 0.8, 1.0, 1.2 and 0 (the base model, the reference)",
+            {"name": "strengths", "value": "default 0.6, 0.8, 1.0, 1.2, always with 0 (the base model, the reference)",
              "origin": "seed:003's strength table: 0.5-0.7 subtle, 0.8-1.0 balanced, 1.0-1.2 strong, "
                        "1.3+ overpowering"},
         ]

@@ -7,7 +7,16 @@ from pathlib import Path
 SIZE = 32  # image side both models take
 
 
+def _quiet() -> None:
+    """Saving tiny files needs no progress bars or processor notices on the demo's console."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
 def build_tiny_clip(path: Path, seed: int = 0) -> Path:
+    _quiet()  # before the imports: importing an image processor class is what prints its notice
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
@@ -30,6 +39,7 @@ def build_tiny_clip(path: Path, seed: int = 0) -> Path:
 
 
 def build_tiny_dino(path: Path, seed: int = 0) -> Path:
+    _quiet()
     import torch
     from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
 
