@@ -97,6 +97,7 @@ def sweep_group() -> None:
     \b
     fluxgen sweep cyber-skull --images D --grid train.lr=1e-4,5e-5 --grid network.rank=16,32
     fluxgen sweep status|report|resume|cancel SWEEP_DIR
+    The options of a new sweep (`start` is implied): fluxgen sweep start --help
     """
 
 

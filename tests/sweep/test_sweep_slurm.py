@@ -1,5 +1,6 @@
 """The acceptance run on a real single-node SLURM (`.ci/slurm-up`): 4 points as a submitit job array; one point
-requeued mid-run (what preemption and node failure do), which resumes from its checkpoint by itself; one killed
+requeued mid-run (what node failure does), one sent SLURM's preemption signal (USR2: submitit requeues it), each
+resuming from its checkpoint by itself; one killed
 with scancel, the sweep ending with exit 1 and its table, `sweep resume` resubmitting only that point, which
 continues from its last checkpoint."""
 
@@ -37,6 +38,8 @@ def test_slurm_sweep_scancel_resume(tmp_path: Path, tiny: Path, images64: Path, 
     submission = (sweep / "slurm" / job.split("_")[0] / f"{job.split('_')[0]}_submission.sh").read_text()
     assert "#SBATCH --array=0-3%2" in submission and "#SBATCH --requeue" in submission
     subprocess.run(["scancel", job], check=True)
+    wait_for(sweep / "runs", "p3/*/train.log", "saved checkpoint step 2:", timeout=400)
+    subprocess.run(["scancel", "--signal=USR2", sweep_json(sweep)["jobs"]["p3"]["job_id"]], check=True)
 
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 1, err
@@ -49,6 +52,8 @@ def test_slurm_sweep_scancel_resume(tmp_path: Path, tiny: Path, images64: Path, 
     assert first["last_step"] < STEPS and first["checkpoints"]
     requeued = manifest(runs_of(sweep)["p2"])["attempts"]
     assert [a["status"] for a in requeued] == ["interrupted", "completed"] and requeued[1]["resumed_from"] >= 2
+    preempted = manifest(runs_of(sweep)["p3"])["attempts"]
+    assert len(preempted) == 2 and preempted[1]["status"] == "completed" and preempted[1]["resumed_from"] >= 2
 
     resumed = cli_run("sweep", "resume", str(sweep))
     assert resumed.exit_code == 0, resumed.stderr

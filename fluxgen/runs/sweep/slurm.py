@@ -68,11 +68,21 @@ def partition_limit(partition: str | None) -> str | None:
     return None
 
 
+def _ignore_usr2() -> None:
+    import signal
+
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+
+
 class PointTask:
     """What one array task runs: the point in a child process (so submitit keeps its own signal handling)."""
 
     def __call__(self, sweep_dir: str, point_id: str) -> int:
-        return subprocess.run(point_command(Path(sweep_dir), point_id), check=False).returncode
+        # SLURM's warning signal (USR2, before the time limit or on preemption) reaches every process of the step;
+        # only submitit acts on it (it requeues the job, whose SIGTERM then stops the point cleanly), so the
+        # point's processes ignore it rather than die of it.
+        return subprocess.run(point_command(Path(sweep_dir), point_id), check=False,
+                              preexec_fn=_ignore_usr2).returncode
 
     def checkpoint(self, sweep_dir: str, point_id: str) -> Any:
         """Preemption or timeout: requeue the same call; the point resumes from its run folder's checkpoint."""
