@@ -1,4 +1,5 @@
-"""`fluxgen train --gpus N`: what each trainer does with several GPUs of one machine, one function per backend.
+"""`fluxgen train --gpus N`: the common part of data-parallel training; each backend says what it does with
+several GPUs (`Backend.plan_for_gpus`, `Backend.argv_for_gpus`) using the helpers here.
 
 A multi-GPU plan keeps the images the run sees as planned: every step now takes batch × N images (data parallel:
 global batch = batch × N × accumulation), so steps, saves, samples and warm-up are divided by N (rounded up), each
@@ -9,32 +10,33 @@ command, from the plan's `gpus` value.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from fluxgen.errors import UserError
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 RESCALED = ("steps", "save_every", "sample_every", "warmup_steps")
 
 
-def for_gpus(plan: Any, gpus: int | None) -> Any:
+def for_gpus(plan: Plan, gpus: int | None) -> Plan:
     """The plan for N GPUs (the plan itself for one), or a UserError naming the alternatives."""
     if not gpus or gpus == 1:
         return plan
-    handler = PLANNERS.get(plan.backend)
-    if handler is None:
-        raise UserError(f"--gpus {gpus}: fluxgen does not know how {plan.backend} trains on several GPUs; use "
-                        "--gpus 1, or `fluxgen sweep` with one run per GPU")
-    return handler(plan, gpus)
+    from fluxgen.backends import get_backend
+
+    return get_backend(plan.backend).plan_for_gpus(plan, gpus)
 
 
-def launch_argv(plan: Any, argv: list[str]) -> list[str]:
+def launch_argv(plan: Plan, argv: list[str]) -> list[str]:
     """The backend's argv for the plan's GPU count (unchanged for one GPU)."""
+    from fluxgen.backends import get_backend
+
     gpus = int(plan.values.get("gpus") or 1)
-    return argv if gpus == 1 else LAUNCHERS[plan.backend](argv, gpus)
+    return argv if gpus == 1 else get_backend(plan.backend).argv_for_gpus(argv, gpus)
 
 
-def _rescaled(plan: Any, gpus: int, why: str) -> Any:
+def rescaled(plan: Plan, gpus: int, why: str) -> Plan:
+    """Steps, saves, samples and warm-up divided by N (rounded up), so the run sees the images as planned."""
     from fluxgen.plan import Plan
 
     values, origins = dict(plan.values), dict(plan.origins)
@@ -48,25 +50,7 @@ def _rescaled(plan: Any, gpus: int, why: str) -> Any:
     return Plan(values, origins, list(plan.warnings), dict(plan.intent), list(plan.chain), plan.dataset_lint)
 
 
-def _sd_scripts(plan: Any, gpus: int) -> Any:
-    return _rescaled(plan, gpus, "sd-scripts with N processes takes batch × N images per step and divides the "
-                                 "steps of an epoch by N (ref:sd-scripts §3)")
-
-
-def _builtin(plan: Any, gpus: int) -> Any:
-    return _rescaled(plan, gpus, "the builtin trainer's data parallel takes batch × N images per step")
-
-
-def _ai_toolkit(plan: Any, gpus: int) -> Any:
-    raise UserError(f"--gpus {gpus}: ai-toolkit has no data parallelism at its pin (its data loader is never "
-                    "split across processes: jobs/process/BaseSDTrainProcess.py:777 leaves "
-                    "accelerator.prepare(self.data_loader) commented out; ref:user-needs §1.7); train one variant "
-                    "per GPU with `fluxgen sweep INTENT --grid KEY=V1,V2` (the local executor gives each run its own "
-                    "GPU), or, for a model that does not fit one GPU, set `split_model_over_gpus: true` under model: "
-                    "in ai-toolkit's config (ref:ai-toolkit §2); or train with --backend sd-scripts or builtin")
-
-
-def _accelerate_multi_gpu(argv: list[str], gpus: int) -> list[str]:
+def accelerate_multi_gpu(argv: list[str], gpus: int) -> list[str]:
     """`accelerate launch --num_processes 1` → `--multi_gpu --num_processes N`."""
     out = list(argv)
     at = out.index("--num_processes")
@@ -75,13 +59,7 @@ def _accelerate_multi_gpu(argv: list[str], gpus: int) -> list[str]:
     return out
 
 
-def _torchrun(argv: list[str], gpus: int) -> list[str]:
+def torchrun(argv: list[str], gpus: int) -> list[str]:
     """`python -m fluxgen.trainer …` → `python -m torch.distributed.run --standalone --nproc_per_node N -m …`."""
     at = argv.index("-m")
     return [*argv[:at], "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(gpus), *argv[at:]]
-
-
-PLANNERS: dict[str, Callable[[Any, int], Any]] = {"sd-scripts": _sd_scripts, "builtin": _builtin,
-                                                  "ai-toolkit": _ai_toolkit}
-LAUNCHERS: dict[str, Callable[[list[str], int], list[str]]] = {"sd-scripts": _accelerate_multi_gpu,
-                                                               "builtin": _torchrun}

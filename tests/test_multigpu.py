@@ -42,13 +42,13 @@ def test_sd_scripts_divides_steps_and_launches_multi_gpu(images: Path, tmp_path:
 @pytest.mark.slow
 def test_the_accelerate_launch_flags_start_n_processes(tmp_path: Path) -> None:
     """The launcher part of the sd-scripts command, run by the real accelerate (gloo on a CPU)."""
-    from fluxgen.multigpu import LAUNCHERS
+    from fluxgen.backends import BACKENDS
 
     script = tmp_path / "ranks.py"
     script.write_text("import os\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], flush=True)\n")
     argv = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
             "--dynamo_backend", "no", "--mixed_precision", "no", "--num_cpu_threads_per_process", "1", str(script)]
-    done = subprocess.run(LAUNCHERS["sd-scripts"](argv, 2), capture_output=True, text=True, timeout=100,
+    done = subprocess.run(BACKENDS["sd-scripts"].argv_for_gpus(argv, 2), capture_output=True, text=True, timeout=100,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank")) == ["rank 0 of 2",

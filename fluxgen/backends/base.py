@@ -221,6 +221,18 @@ class Backend(ABC):
         parser = self.new_parser()
         return parser.feed("".join(lines)) + parser.close()
 
+    # several GPUs of one machine (`fluxgen train --gpus N`)
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        """The plan for data-parallel training on N GPUs (`fluxgen.multigpu.rescaled`); refused by default."""
+        from fluxgen.errors import UserError
+
+        raise UserError(f"--gpus {gpus}: fluxgen does not know how {self.name} trains on several GPUs; use --gpus 1, "
+                        "or `fluxgen sweep` with one run per GPU")
+
+    def argv_for_gpus(self, argv: list[str], gpus: int) -> list[str]:
+        """The launch command for N processes."""
+        return argv
+
     # what it leaves on disk
     @abstractmethod
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:

@@ -79,6 +79,16 @@ class AiToolkit(Backend):
 
         return Parser()
 
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        from fluxgen.errors import UserError
+
+        raise UserError(f"--gpus {gpus}: ai-toolkit has no data parallelism at its pin (its data loader is never "
+                        "split across processes: jobs/process/BaseSDTrainProcess.py:777 leaves "
+                        "accelerator.prepare(self.data_loader) commented out; ref:user-needs §1.7); train one variant "
+                        "per GPU with `fluxgen sweep INTENT --grid KEY=V1,V2` (the local executor gives each run its own "
+                        "GPU), or, for a model that does not fit one GPU, set `split_model_over_gpus: true` under model: "
+                        "in ai-toolkit's config (ref:ai-toolkit §2); or train with --backend sd-scripts or builtin")
+
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         from fluxgen.backends.ai_toolkit import files
 

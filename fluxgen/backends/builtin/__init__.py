@@ -68,6 +68,16 @@ class Builtin(Backend):
 
         return LineParser(parse)
 
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        from fluxgen.multigpu import rescaled
+
+        return rescaled(plan, gpus, "the builtin trainer's data parallel takes batch × N images per step")
+
+    def argv_for_gpus(self, argv: list[str], gpus: int) -> list[str]:
+        from fluxgen.multigpu import torchrun
+
+        return torchrun(argv, gpus)
+
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         from fluxgen.backends.builtin import files
 

@@ -93,6 +93,17 @@ class SdScripts(Backend):
 
         return Parser()
 
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        from fluxgen.multigpu import rescaled
+
+        return rescaled(plan, gpus, "sd-scripts with N processes takes batch × N images per step and divides the "
+                                    "steps of an epoch by N (ref:sd-scripts §3)")
+
+    def argv_for_gpus(self, argv: list[str], gpus: int) -> list[str]:
+        from fluxgen.multigpu import accelerate_multi_gpu
+
+        return accelerate_multi_gpu(argv, gpus)
+
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         from fluxgen.backends.sd_scripts import files
 
