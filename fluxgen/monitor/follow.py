@@ -100,8 +100,8 @@ class Follower:
         if self._last_step_time is not None and not self._paused and self.step is not None:
             elapsed = now - self._last_step_time
             reading = elapsed / (e.step - self.step) if elapsed > 0 else None
-        if reading is None:
-            reading = e.seconds_per_it
+        if reading is None and not (self._paused and self._last_step_time is not None):
+            reading = e.seconds_per_it  # the trainer's own rate: after a save or sample it counts that pause too
         if reading is not None:
             self._reading(reading)
         self.step, self._last_step_time, self._paused = e.step, now, False

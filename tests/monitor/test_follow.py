@@ -149,3 +149,18 @@ def test_a_bar_that_skips_steps_gives_the_time_per_step():
         follower.update(parser.feed(f"\rsteps:   0%|          | {n}/100 [00:{at:02.0f}<03:00,  2.00s/it]\n"))
     assert [follower.step, follower.seconds_per_it] == [6, 2.0]
     assert follower.eta == 94 * 2.0
+
+
+@pytest.mark.parametrize(("phase", "pause", "tqdm_rate"), [("sampling", 120, 25.0), ("saving", 40, 9.0),
+                                                           ("sampling", 600, 120.0)])
+def test_no_slowdown_right_after_a_sample_or_save(phase: str, pause: float, tqdm_rate: float):
+    """tqdm's own rate after a pause counts the pause: it is not a step's time, so it raises no slowdown."""
+    clock = Clock()
+    follower = Follower(clock=clock)
+    follower.update(Event("phase", phase="training"))
+    _steps(follower, clock, range(1, 21), 1.0)
+    follower.update(Event("phase", phase=phase, step=20))
+    clock.now += pause
+    follower.update(Event("progress", step=21, total=100, seconds_per_it=tqdm_rate))
+    follower.update(Event("progress", step=21, total=100, seconds_per_it=tqdm_rate))
+    assert follower.seconds_per_it == 1.0 and follower.check(clock.now) == []
