@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import REPO, cli_run, make_images
 
 
@@ -119,3 +121,11 @@ def test_help_imports_nothing_heavy() -> None:
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
     assert "HEAVY []" in out
+
+
+@pytest.mark.parametrize("columns", ["80", "72", "100"])
+def test_the_plan_table_fits_the_terminal(skull20, columns: str) -> None:
+    result = cli_run("plan", "cyber-skull", "--images", str(skull20), env={"COLUMNS": columns})
+    assert result.exit_code == 0
+    table = [line for line in result.stdout.splitlines() if not line.startswith(("warning:", "info:", "note:"))]
+    assert max(len(line) for line in table) <= int(columns)

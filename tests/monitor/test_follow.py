@@ -123,10 +123,10 @@ def test_plain_view_prints_phases_and_periodic_lines():
     lines = out.getvalue().splitlines()
     assert lines[0] == "[loading]"
     assert lines[1].startswith("[training] step 1/100 (1%)")
-    assert "step 31/100 (31%)  loss 0.25  lr 1.0e-04  1 s/it  ETA 1:09" in lines[2]
+    assert "step 31/100 (31%)  avg loss 0.25  lr 1.0e-04  1 s/it  ETA 1:09" in lines[2]
     assert lines[3:] == [
         "checkpoint saved",
-        "[training] step 60/100 (60%)  loss 0.25  lr 1.0e-04  1 s/it  ETA 0:40",
+        "[training] step 60/100 (60%)  avg loss 0.25  lr 1.0e-04  1 s/it  ETA 0:40",
     ]
 
 
@@ -136,7 +136,7 @@ def test_rich_view_draws_a_bar():
     with LiveView(follower, file=out, plain=False) as view:
         follower.update([Event("phase", phase="training"), Event("progress", step=3, total=10, loss=0.5)])
         view.refresh()
-    assert "3/10" in out.getvalue() and "loss 0.5" in out.getvalue()
+    assert "3/10" in out.getvalue() and "avg loss 0.5" in out.getvalue()
 
 
 def test_a_bar_that_skips_steps_gives_the_time_per_step():
@@ -164,3 +164,18 @@ def test_no_slowdown_right_after_a_sample_or_save(phase: str, pause: float, tqdm
     follower.update(Event("progress", step=21, total=100, seconds_per_it=tqdm_rate))
     follower.update(Event("progress", step=21, total=100, seconds_per_it=tqdm_rate))
     assert follower.seconds_per_it == 1.0 and follower.check(clock.now) == []
+
+
+@pytest.mark.parametrize("columns", [80, 72, 100])
+def test_the_bar_keeps_step_total_on_a_narrow_terminal(columns: int, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = io.StringIO()
+    follower = Follower(clock=Clock())
+    with LiveView(follower, file=out, plain=False) as view:
+        follower.update([Event("phase", phase="training"),
+                         Event("checkpoint", step=1000, path="output/x_000001000.safetensors"),
+                         Event("progress", step=1234, total=2000, loss=0.41234, lr=1e-4, seconds_per_it=1.91)])
+        view.refresh()
+    last = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "1234/2000" in line]
+    assert last and "avg loss 0.4123" in last[-1]
+    assert ("lr 1.0e-04" in last[-1]) == (columns >= 100)
