@@ -32,6 +32,7 @@ def one_thread(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # three real trainings: ~40 s on an idle 2-core machine, over 120 s at load average 12
 def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      one_thread: None) -> None:
     monkeypatch.chdir(tmp_path)
