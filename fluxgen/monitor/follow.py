@@ -247,6 +247,7 @@ class LiveView:
         self.clock = clock or follower.clock
         self._progress = self._task = None
         self._compact = False
+        self._last_line: str | None = None
         self._last_print: float | None = None
         self._shown: tuple = ()
 
@@ -299,5 +300,9 @@ class LiveView:
         shown = (f.phase, (f.last_checkpoint or {}).get("step"))
         due = self._last_print is None or now - self._last_print >= self.interval
         if force or shown != self._shown or (due and f.training_started):
-            print(f.status_line(), file=self.file, flush=True)
-            self._last_print, self._shown = now, shown
+            line = f.status_line()
+            self._shown = shown
+            if line == self._last_line and not (due and f.training_started):
+                return  # the same words again (a phase left and re-entered, the final refresh) say nothing new
+            print(line, file=self.file, flush=True)
+            self._last_print, self._last_line = now, line

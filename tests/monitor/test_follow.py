@@ -179,3 +179,23 @@ def test_the_bar_keeps_step_total_on_a_narrow_terminal(columns: int, monkeypatch
     last = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "1234/2000" in line]
     assert last and "avg loss 0.4123" in last[-1]
     assert ("lr 1.0e-04" in last[-1]) == (columns >= 100)
+
+
+@pytest.mark.parametrize(("backend", "name"), [("ai-toolkit", "fresh-run.stdout"), ("ai-toolkit", "resume.stderr"),
+                                               ("sd-scripts", "success-cols200.log"),
+                                               ("ai-toolkit", "missing-dataset.stderr")])
+def test_plain_output_never_repeats_a_line(logs, backend: str, name: str):
+    from monitor.captures import read_capture
+
+    from fluxgen.monitor import parse_streams
+
+    clock = Clock()
+    follower = Follower(clock=clock)
+    out = io.StringIO()
+    with LiveView(follower, file=out, plain=True) as view:
+        for event in parse_streams(backend, [read_capture(backend, name)]):
+            clock.now += 0.01
+            follower.update(event)
+            view.refresh()
+    lines = out.getvalue().splitlines()
+    assert lines and all(a != b for a, b in zip(lines, lines[1:], strict=False)), lines
