@@ -106,7 +106,18 @@ def run_status(run_dir: Path) -> dict[str, Any]:
     quiet = None
     if status == "running" and last_t is not None and m.get("t0"):
         quiet = round(time.time() - m["t0"] - last_t, 1)
+    left = None
+    if status == "stale":  # fluxgen was killed (SIGKILL): its trainer may still be running on its own
+        from fluxgen.errors import UserError
+        from fluxgen.runs.session import check_no_trainer_left
+
+        try:
+            check_no_trainer_left(run_dir, m)
+        except UserError:
+            last = (m.get("attempts") or [{}])[-1]
+            left = last.get("pgid", last.get("pid"))
     return {
+        "left_trainer": left,
         "run": str(run_dir), "name": m.get("name") or run_label(run_dir), "backend": m.get("backend"),
         "status": status, "diagnosis": m.get("diagnosis"), "progress": live, "seconds_since_output": quiet,
         "started": m.get("started"), "ended": m.get("ended"), "exit_code": m.get("exit_code"),
