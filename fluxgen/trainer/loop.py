@@ -65,7 +65,7 @@ def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> 
     stop.total = cfg.train.steps
     items = scan_dataset(cfg.dataset)
     _refuse_to_overwrite(output_dir, cfg.save.name, resume)
-    _check_optimizer(cfg.train.optimizer)
+    cfg.train.optimizer = _check_optimizer(cfg.train.optimizer, console)
     source = model.model_source(cfg.model.path)
     run = _prepare(cfg, items, source, output_dir, console, stop)
     start = _resume(run) if resume else 0
@@ -98,16 +98,18 @@ def _refuse_to_overwrite(output_dir: Path, name: str, resume: bool) -> None:
         )
 
 
-def _check_optimizer(name: str) -> None:
+def _check_optimizer(name: str, console: Console) -> str:
+    """The optimizer this machine can run: the plan asks for 8-bit AdamW whatever the machine that planned it had;
+    without bitsandbytes here it falls back to AdamW, said in the log (and so recorded in the run)."""
     if name != "adamw8bit":
-        return
+        return name
     try:
         import bitsandbytes  # noqa: F401
-    except Exception:
-        raise UserError(
-            "train.optimizer 'adamw8bit' needs bitsandbytes, which does not import here; "
-            "pip install bitsandbytes, or set train.optimizer: adamw"
-        ) from None
+    except Exception:  # noqa: BLE001 - any failure to import it (missing, no CUDA build) means the fallback
+        console.warning("optimizer adamw8bit needs bitsandbytes, which does not import here; training with adamw "
+                        "(pip install bitsandbytes for 8-bit)")
+        return "adamw"
+    return name
 
 
 def _check_stop(stop: Stop, step: int) -> None:
