@@ -9,12 +9,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from helpers import make_images
 from validate.corpus_env import SD_TARBALL, extract, run_script, tarball
 from validate.test_corpus_sd_scripts import SANITIZE
 
 from fluxgen.plan import PlanOptions, build_plan
 from fluxgen.render import render_plan
+from helpers import make_images
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 GOLDEN = Path(__file__).parents[1] / "golden"
