@@ -101,25 +101,34 @@ def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     recipe = BACKENDS[backend].env_recipe()
     if recipe.source == "self":
         return TrainerEnv(backend, None, sys.executable, "fluxgen itself", "the current Python")
-    if recipe.source == "pypi":  # an installed package: no checkout, only the Python it is installed in
-        python, source = BACKENDS[backend].locate_python(environ)
-        return TrainerEnv(backend, None, python, f"{recipe.package}=={recipe.pin}", source, recipe.pin, recipe.entry)
-    dir_var, py_var = ENV_NAMES[backend]
     section = user_config().get(backend, {})
-    pin = pins()[backend]
+    py_var = ENV_NAMES.get(backend, ("",))[-1]  # the last of a backend's variables names its Python
+    if recipe.source != "checkout":  # an installed package: only its Python is looked for
+        python, py_source = _python_of(environ, py_var, section)
+        if py_source == "the current Python":  # nothing set: the environment `fluxgen setup` makes for it, if any
+            python, py_source = BACKENDS[backend].default_python() or (python, py_source)
+        return TrainerEnv(backend, None, python, f"{recipe.package or backend}=={recipe.pin}", py_source,
+                          recipe.pin, recipe.entry)
+    dir_var, pin = ENV_NAMES[backend][0], pins()[backend]
     if environ.get(dir_var):
         folder, dir_source = Path(environ[dir_var]).expanduser(), f"${dir_var}"
     elif section.get("dir"):
         folder, dir_source = Path(section["dir"]).expanduser(), "user config"
     else:
         folder, dir_source = PROJECT_DIR / pin["path"], "vendored pin"
+    python, py_source = _python_of(environ, py_var, section)
+    return TrainerEnv(backend, folder.resolve(), python, dir_source, py_source, pin["commit"], pin["entry"])
+
+
+def _python_of(environ: dict[str, str], py_var: str, section: dict[str, Any]) -> tuple[str, str]:
+    """The trainer's Python: its environment variable, the user config, else the current Python."""
     if environ.get(py_var):
         python, py_source = environ[py_var], f"${py_var}"
     elif section.get("python"):
         python, py_source = str(section["python"]), "user config"
     else:
         python, py_source = sys.executable, "the current Python"
-    return TrainerEnv(backend, folder.resolve(), python, dir_source, py_source, pin["commit"], pin["entry"])
+    return python, py_source
 
 
 # Modules each trainer imports at start-up (import names, from its backend's env recipe), checked by

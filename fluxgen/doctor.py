@@ -129,14 +129,14 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
     from fluxgen.checkouts import ENV_NAMES, REQUIRED_MODULES, probe_python
 
     probe = probe_python(trainer.python, ())
-    var = ENV_NAMES.get(trainer.backend, ("the trainer's Python",))[-1]  # its Python variable is the last
+    var = ENV_NAMES.get(trainer.backend, ("the trainer's Python",))[-1]
     if not probe.ok:
         return [Check("python", "fail", probe.error or "cannot run it", f"set ${var} to the Python of the "
                                                                            f"environment {trainer.backend} is installed in")]
     checks = [Check("python", "ok", f"{probe.executable} (Python {probe.python}, {trainer.python_source})")]
     modules = REQUIRED_MODULES[trainer.backend]
     found = (imports or {}).get(trainer.python) or probe_imports(trainer.python, modules)
-    where = f" -r {trainer.dir}/requirements.txt" if trainer.dir else " 'fluxgen[train]'"
+    where = _install_args(trainer)
     failed = {m: why for m, why in found.failed.items() if m in modules}
     if found.error:
         checks.append(Check("imports", "fail", found.error, f"{trainer.python} -m pip install{where}"))
@@ -150,6 +150,14 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
             "while importing its extensions with `Found no NVIDIA driver on your system` (reference ai-toolkit.md "
             "§0, §10)"), f"{trainer.python} -m pip uninstall -y triton, or install a CPU-only torch build"))
     return checks
+
+
+def _install_args(trainer: Any) -> str:
+    """What `pip install` takes to complete the trainer's environment, as its backend's recipe says."""
+    recipe = BACKENDS[trainer.backend].env_recipe()
+    if trainer.dir is not None and recipe.requirements:
+        return f" -r {trainer.dir}/{recipe.requirements}"
+    return f" '{recipe.package}=={recipe.pin}'" if recipe.source == "pypi" else f" '{recipe.package or trainer.backend}'"
 
 
 def _import_failures(failed: dict[str, str]) -> str:

@@ -110,10 +110,12 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.backends import BACKENDS, canonical_name
     from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
     from fluxgen.rules.model import plan_model
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
+    from fluxgen.rules.save_format import plan_save_format
     from fluxgen.rules.steps import plan_steps
     from fluxgen.rules.training import plan_training
 
@@ -122,8 +124,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     r = Resolver(layered, backend)
     _identity(r, layered)
     lint_report = _dataset(r, lint)
-    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples,
-                 BACKENDS[backend].plan_settings, plan_capabilities):
+    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
+                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:
@@ -182,6 +184,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
                           resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
                           caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
+    _source_images(r, folder)
     r.planner.dataset(r, report, folder)
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
@@ -190,6 +193,17 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     if lint:
         _lint_advice(r, report)
     return report
+
+
+def _source_images(r: Resolver, folder: Path) -> None:
+    """Style patches are crops of fewer pictures: the folder prepare wrote says how many (only then is it set)."""
+    from fluxgen.dataset.provenance import prepared_facts
+
+    facts = prepared_facts(folder)
+    if facts and facts.get("style_patches") and facts.get("source_images"):
+        r.set("source_images", int(facts["source_images"]),
+              f"{facts['source_images']} source images, cut into {facts.get('images')} style patches by "
+              "`fluxgen dataset prepare` (its .fluxgen-prepare note)")
 
 
 def _lint_advice(r: Resolver, report: Any) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import REPO, cli_run, make_images
 
 
@@ -126,3 +128,11 @@ def test_a_common_trigger_is_warned_about_once(tmp_path: Path) -> None:
     r = cli_run("plan", "subject", "--trigger", "art", "--images", str(images))
     assert r.exit_code == 0, r.stderr
     assert (r.stdout + r.stderr).count("common word") == 1
+
+
+@pytest.mark.parametrize("columns", ["80", "72", "100"])
+def test_the_plan_table_fits_the_terminal(skull20, columns: str) -> None:
+    result = cli_run("plan", "cyber-skull", "--images", str(skull20), env={"COLUMNS": columns})
+    assert result.exit_code == 0
+    table = [line for line in result.stdout.splitlines() if not line.startswith(("warning:", "info:", "note:"))]
+    assert max(len(line) for line in table) <= int(columns)

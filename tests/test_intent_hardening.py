@@ -87,7 +87,7 @@ def test_single_model_files_on_a_backend_that_loads_model_base_are_noted(skull20
     result = cli_run("plan", "subject", "--images", str(skull20), "--backend", backend,
                      "--set", "model.clip_l=/models/clip_l.safetensors", "--set", "model.ae=/models/ae.safetensors")
     assert result.exit_code == 0, result.stderr
-    assert "only sd-scripts reads single model files" in result.stdout + result.stderr
+    assert "loads model.base whole and reads no single model files" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", ["two\nlines.yaml", "tab\there.yaml", "cr\rret.yaml"])

@@ -71,3 +71,21 @@ def test_every_command_s_help_has_examples(path: list[str]) -> None:
     examples = result.stdout.split("Examples:", 1)
     assert len(examples) == 2, path
     assert f"$ fluxgen {path[0]}" in examples[1]
+
+
+@pytest.mark.parametrize("saved", [1, 2, 5])
+def test_status_lists_the_checkpoints_of_a_live_run(tmp_path: Path, saved: int) -> None:
+    import json
+    import os
+
+    run = tmp_path / "runs" / "skull-20261206-120000"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"status": "running", "pid": os.getpid(), "steps": 20,
+                                                   "checkpoints": [], "attempts": [{"attempt": 1}]}))
+    rows = [{"type": "progress", "step": 1, "total": 20, "t": 0.5}]
+    rows += [{"type": "checkpoint", "step": 2 * (i + 1), "path": str(run / f"output/skull_{2 * (i + 1):09d}.safetensors"),
+              "t": 1.0 + i} for i in range(saved)]
+    (run / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = cli_run("status", str(run))
+    assert result.exit_code == 0, result.stderr
+    assert f"checkpoints: {saved}, last step {2 * saved}: output/skull_{2 * saved:09d}.safetensors" in result.stdout

@@ -171,6 +171,8 @@ def test_resume_refuses_while_a_left_trainer_lives(tmp_path: Path) -> None:
     try:
         run = fake_run(tmp_path, trainer.pid)
         one_line_error(cli_run("resume", str(run)), "still running", f"kill -TERM -- -{trainer.pid}")
+        status = cli_run("status", str(run))
+        assert status.exit_code == 0 and f"its trainer still runs (process group {trainer.pid})" in status.stdout
     finally:
         trainer.kill()
         trainer.wait()

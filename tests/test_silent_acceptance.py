@@ -75,3 +75,14 @@ def test_sd_scripts_renders_text_encoder_training_that_plan_accepted(tmp_path: P
 def test_vram_below_the_smallest_tier_is_said(skull20: Path, vram: str) -> None:
     result = cli_run("plan", "subject", "--images", str(skull20), "--vram", vram)
     assert result.exit_code == 0 and "below the smallest documented tier (8 GB)" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("backend", ["ai-toolkit", "sd-scripts"])
+def test_text_encoder_training_is_said_in_the_plan_and_the_file(tmp_path: Path, skull20: Path, backend: str) -> None:
+    out = tmp_path / "o"
+    result = cli_run("render", "subject", "--images", str(skull20), "--backend", backend,
+                     "--set", "network.train_text_encoder=true", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "the LoRA also trains the text encoders" in result.stderr
+    if backend == "ai-toolkit":
+        assert "train_text_encoder: true  # LoRA on CLIP-L and T5-XXL too" in (out / "config.yaml").read_text()

@@ -47,6 +47,14 @@ class EnvRecipe:
 
 
 @dataclass(frozen=True)
+class MaskSupport:
+    """How a trainer weights the loss by a mask folder (white = trained, black = ignored)."""
+
+    how: str  # one line for the plan's origin and the docs
+    source: str
+
+
+@dataclass(frozen=True)
 class DatasetQuirks:
     """How a trainer's loader treats an image folder, as facts the dataset checks ask about (each backend's values
     cite where its loader does so). The defaults describe no trainer in particular: `fluxgen dataset lint` without
@@ -57,6 +65,8 @@ class DatasetQuirks:
     first_caption_line_only: bool = False  # trains on the first line of a caption file
     empty_caption_file_fails: bool = False  # stops on a 0-byte caption file
     adds_missing_trigger: bool = False  # puts the trigger at the start of a caption that lacks it
+    missing_caption_gets_trigger: bool = False  # an image without a caption file trains on the trigger alone
+    masks: MaskSupport | None = None  # how it weights the loss by a mask folder; None: no masked loss
     replaces_trigger_placeholder: bool | None = None  # '[trigger]' in a caption: replaced (True), trained literally
     trains_mask_files: bool = True  # an `<image>_mask` file beside its image is trained as an ordinary image
     applies_exif_orientation: bool = False  # turns an image upright by its EXIF orientation tag
@@ -148,6 +158,7 @@ class Backend(ABC):
     main_file: ClassVar[str]  # the rendered file a run is reproduced from (it carries the intent header)
     sample_name: ClassVar[str | None] = None  # regex of its sample files' names: (step, prompt index) groups
     low_vram_summary: ClassVar[str | None] = None  # its low-VRAM options in one sentence, when no plan is at hand
+    lora_formats: ClassVar[tuple[str, ...]] = ()  # LoRA key formats it writes itself, its default first
     image_extensions: ClassVar[frozenset[str]]  # image files the trainer loads (".png", ".jpg"…)
     env_vars: ClassVar[tuple[str, ...]] = ()  # FLUXGEN_<NAME>_DIR / _PYTHON style overrides, in lookup order
     diagnoses: ClassVar[Sequence[DiagnosisRule]] = ()  # checked before the shared table
@@ -184,8 +195,9 @@ class Backend(ABC):
         own detection of ai-toolkit, sd-scripts and builtin files (a new trainer says so for its own files)."""
         return False
 
-    def import_config(self, paths: Sequence[Path]) -> Any:
-        """A trainer file (or command line) as intent values, each with the file:line it came from."""
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        """A trainer file (or command line) as a `fluxgen.importer.Imported`: intent values, each with the file:line
+        it came from, and the settings no intent key can say."""
         from fluxgen.errors import UserError
 
         raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import {self.name} files yet")
@@ -209,6 +221,18 @@ class Backend(ABC):
         parser = self.new_parser()
         return parser.feed("".join(lines)) + parser.close()
 
+    # several GPUs of one machine (`fluxgen train --gpus N`)
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        """The plan for data-parallel training on N GPUs (`fluxgen.multigpu.rescaled`); refused by default."""
+        from fluxgen.errors import UserError
+
+        raise UserError(f"--gpus {gpus}: fluxgen does not know how {self.name} trains on several GPUs; use --gpus 1, "
+                        "or `fluxgen sweep` with one run per GPU")
+
+    def argv_for_gpus(self, argv: list[str], gpus: int) -> list[str]:
+        """The launch command for N processes."""
+        return argv
+
     # what it leaves on disk
     @abstractmethod
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
@@ -228,11 +252,10 @@ class Backend(ABC):
         backend before sniffing the file as one of the YAML/TOML kinds)."""
         return False
 
-    def locate_python(self, environ: Mapping[str, str]) -> tuple[str, str]:
-        """For a PyPI-installed trainer: its Python and where that choice came from."""
-        import sys
-
-        return sys.executable, "the current Python"
+    def default_python(self) -> tuple[str, str] | None:
+        """For a trainer installed from PyPI: its Python when no variable or user config names one, and where that
+        is (None: the current Python)."""
+        return None
 
     # memory advice and environment
     @abstractmethod

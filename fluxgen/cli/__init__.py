@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("fluxgen.cli.plan", "render_cmd"),
     "explain": ("fluxgen.cli.plan", "explain_cmd"),
     "validate": ("fluxgen.cli.validate", "validate_cmd"),
+    "import": ("fluxgen.cli.import_config", "import_cmd"),
     "presets": ("fluxgen.cli.presets", "presets_group"),
     "dataset": ("fluxgen.cli.dataset", "dataset_group"),
     "train": ("fluxgen.cli.train", "train_cmd"),
@@ -28,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lora": ("fluxgen.cli.lora", "lora_group"),
     "report": ("fluxgen.cli.report", "report_cmd"),
     "sweep": ("fluxgen.cli.sweep", "sweep_group"),
+    "eval": ("fluxgen.cli.evaluate", "eval_cmd"),
+    "publish": ("fluxgen.cli.publish", "publish_cmd"),
 }
 
 # One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
@@ -36,6 +39,7 @@ SUMMARIES: dict[str, str] = {
     "render": "Write the trainer's config files for an intent into a folder.",
     "explain": "Say why each value of a plan is what it is.",
     "validate": "Check a hand-written ai-toolkit YAML, sd-scripts TOML or command line.",
+    "import": "Turn a hand-written trainer config or command line into a fluxgen intent.",
     "presets": "List, show and copy presets.",
     "dataset": "Lint, prepare and fingerprint a training dataset.",
     "train": "Plan, render, launch and follow a training run, and record it.",
@@ -47,9 +51,11 @@ SUMMARIES: dict[str, str] = {
     "doctor": "Check trainers, Python environments, GPU, disk and tokens.",
     "parse-log": "Turn a saved trainer console log into events and a diagnosis.",
     "model": "Build local test models (a tiny random FLUX.1).",
-    "lora": "Inspect LoRA safetensors files.",
+    "lora": "Inspect and convert LoRA safetensors files (kohya <-> diffusers).",
     "report": "Write a run's HTML report and loss curve.",
     "sweep": "Train a grid of variants (local pool, SLURM, SkyPilot); status, report, resume, cancel.",
+    "eval": "Score a run's checkpoints with CLIP and DINO and recommend one and a strength.",
+    "publish": "Build a Hub model repo folder (card, LoRA, samples) and upload it.",
 }
 
 

@@ -72,11 +72,43 @@ diagnosis (disk_full): The disk ran out of space while the trainer was writing: 
 built a tiny random FLUX.1 (seed 0, 634 KB): ./tiny-flux""",
     "model tiny": """$ fluxgen model tiny ./tiny-flux
 built a tiny random FLUX.1 (seed 0, 634 KB): ./tiny-flux""",
-    "lora": """$ fluxgen lora inspect output/cyber-skull.safetensors""",
+    "lora": """$ fluxgen lora inspect output/cyber-skull.safetensors
+$ fluxgen lora convert output/cyber-skull.safetensors --to kohya""",
     "lora inspect": """$ fluxgen lora inspect output/cyber-skull.safetensors
 (format, ranks, alpha, modules, metadata with tokens shown as ***, and what the file does not record)""",
     "report": """$ fluxgen report runs/cyber-skull-20261121-101500
 (writes report.html and loss.png into the run folder and names them)""",
+    "dataset caption": """$ fluxgen dataset caption ./skull-images --out ./skull-captioned --trigger CSKULL
+(a progress bar with images/s; each broken image named; captions.json written; then the lint of the result)
+$ fluxgen dataset caption ./art --out ./art-captioned --captioner blip2 --mode sparse --kind style --trigger GXSTYLE""",
+    "lora convert": """$ fluxgen lora convert output/cyber-skull.safetensors --to kohya
+(the converted file's path and its format: kohya keys with .alpha, for ComfyUI and Forge)
+$ fluxgen lora convert my_kohya.safetensors --to diffusers --out my_diffusers.safetensors""",
+    "eval": """$ fluxgen eval runs/cyber-skull-20261121-101500
+(a progress bar over checkpoints × prompts × strengths; then the recommendation: checkpoint, strength and the
+ rule with its thresholds and sources; RUN/eval/ holds the contact sheets and eval.json)
+$ fluxgen eval my.safetensors --base ./tiny-flux --images ./skull-1024 --prompts prompts.txt""",
+    "publish": """$ fluxgen publish runs/cyber-skull-20261121-101500 --repo me/cyber-skull --dry-run
+(the folder it would upload: the LoRA, README.md model card, samples, eval sheets, intent and plan)
+$ HF_TOKEN=… fluxgen publish runs/cyber-skull-20261121-101500 --repo me/cyber-skull --checkpoint best""",
+    "import": """$ fluxgen import their-config.yaml --out my-intent.yaml
+(each value with the file:line it came from; what no intent key can say is listed in the intent's header)
+$ fluxgen import args.toml --backend sd-scripts --minimal --out i.yaml && fluxgen render i.yaml --backend ai-toolkit --out cfg/""",
+    "sweep": """$ fluxgen sweep cyber-skull --images ./skull-1024 --grid train.lr=1e-4,5e-5 --grid network.rank=16,32
+$ fluxgen sweep status sweeps/cyber-skull-20261206-101500
+$ fluxgen sweep report sweeps/cyber-skull-20261206-101500""",
+    "sweep start": """$ fluxgen sweep cyber-skull --images ./skull-1024 --grid train.lr=1e-4,5e-5 --executor slurm --slurm-partition gpu
+(one line per point as it starts and ends; at the end a table of every point's state and diagnosis)""",
+    "sweep status": """$ fluxgen sweep status sweeps/cyber-skull-20261206-101500
+(a table: point, values, state, step, loss, diagnosis)""",
+    "sweep report": """$ fluxgen sweep report sweeps/cyber-skull-20261206-101500
+(writes report.html in the sweep folder: loss curves overlaid, final samples, eval results, and names it)""",
+    "sweep resume": """$ fluxgen sweep resume sweeps/cyber-skull-20261206-101500
+(completed points are skipped, interrupted ones continue from their last checkpoint)""",
+    "sweep cancel": """$ fluxgen sweep cancel sweeps/cyber-skull-20261206-101500
+(every running point is stopped: local children ended, SLURM jobs cancelled)""",
+    "sweep run-point": """$ fluxgen sweep run-point sweeps/cyber-skull-20261206-101500 p1
+(what an executor runs for one point: the ordinary training of that point's run folder)""",
 }
 
 

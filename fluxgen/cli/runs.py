@@ -82,7 +82,11 @@ def status_cmd(run: str, runs_dir: Path, as_json: bool) -> None:
     if d:
         click.echo(f"diagnosis ({d['code']}): {d['message']}")
         click.echo(f"  fix: {d['fix']}")
-    if state["status"] == "stale":
+    if state["status"] == "stale" and state.get("left_trainer"):
+        pgid = state["left_trainer"]
+        click.echo(f"the fluxgen process that ran it is gone, but its trainer still runs (process group {pgid}); "
+                   f"end it with `kill -TERM -- -{pgid}`, then `fluxgen resume` continues the run")
+    elif state["status"] == "stale":
         click.echo("the fluxgen process that ran it is gone; `fluxgen resume` continues it")
 
 

@@ -25,10 +25,12 @@ def print_plan(plan: Plan) -> None:
 
     from fluxgen.plan import HEADLINE
 
-    console = Console(soft_wrap=False, width=max(shutil.get_terminal_size((120, 24)).columns, 100))
+    # the terminal's width (COLUMNS when set; 120 when not a terminal): wider would wrap every line on screen
+    width = max(shutil.get_terminal_size((120, 24)).columns, 60)
+    console = Console(soft_wrap=False, width=width)
     table = Table(title=Text(f"plan {plan.values['name']} · {plan.backend} · {plan.hash}"), show_lines=False)
     table.add_column("key", no_wrap=True)
-    table.add_column("value", overflow="fold", max_width=40)
+    table.add_column("value", overflow="fold", max_width=40 if width >= 100 else 24)
     table.add_column("origin", overflow="fold", style="dim")
     keys = [k for k in HEADLINE if k in plan.values] + [k for k in plan.values if k not in HEADLINE]
     for key in keys:

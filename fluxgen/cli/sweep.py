@@ -72,7 +72,7 @@ def _run_and_judge(sweep_dir: Path, wait: bool) -> None:
     from fluxgen.runs.sweep.view import rows, table_lines
 
     try:
-        data = run_sweep(sweep_dir, _echo, wait=wait)
+        run_sweep(sweep_dir, _echo, wait=wait)
     except KeyboardInterrupt:
         raise Interrupted(f"sweep stopped; `fluxgen sweep resume {sweep_dir}` continues it") from None
     from fluxgen.runs.sweep.state import read_sweep
@@ -88,7 +88,6 @@ def _run_and_judge(sweep_dir: Path, wait: bool) -> None:
         names = ", ".join(f"{r['point']} {r['diagnosis'] or r['state']}" for r in bad)
         raise TrainerFailed(f"{len(bad)} of {len(table)} points did not complete ({names}); fix the cause, then "
                             f"`fluxgen sweep resume {sweep_dir}`")
-    del data
 
 
 @click.group("sweep", cls=SweepGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,6 +97,7 @@ def sweep_group() -> None:
     \b
     fluxgen sweep cyber-skull --images D --grid train.lr=1e-4,5e-5 --grid network.rank=16,32
     fluxgen sweep status|report|resume|cancel SWEEP_DIR
+    The options of a new sweep (`start` is implied): fluxgen sweep start --help
     """
 
 
@@ -121,7 +121,9 @@ def sweep_group() -> None:
 def start_cmd(intent: str | None, grid: tuple[str, ...], out: Path | None, dry_run: bool, **kw: Any) -> None:
     """Plan INTENT once per grid point and train every distinct plan."""
     from fluxgen.runs.sweep.create import create_sweep
+    from fluxgen.runs.sweep.drive import preflight
 
+    preflight(kw.get("executor") or "local", dry_run=dry_run)
     plan_kw = {k: kw.get(k) for k in ("images", "trigger", "kind", "rank", "steps", "backend", "vram")}
     plan_kw.update(sets=list(kw.get("sets") or []), force=kw["force"], download=kw["download"])
     follow = {"stall_after": kw["stall_after"], "on_stall": kw["on_stall"], "grace": kw["grace"],

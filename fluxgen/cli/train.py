@@ -130,7 +130,9 @@ def _finish(result: Any) -> None:
 @DOWNLOAD
 @click.option("--dry-run", is_flag=True, help="Print the command, environment and run folder; start nothing.")
 @click.option("--force", is_flag=True, help="Train even if the dataset lint found errors.")
-def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None:
+@click.option("--gpus", type=click.IntRange(1), default=1, show_default=True,
+              help="Data parallel over N GPUs of this machine (sd-scripts, builtin); steps are divided by N.")
+def train_cmd(intent: str | None, dry_run: bool, force: bool, gpus: int, **kw: Any) -> None:
     """Plan INTENT, render it into a new run folder, launch the trainer and follow it to the end.
 
     \b
@@ -139,9 +141,10 @@ def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None
     Exit status: 0 completed, 1 failed (with the diagnosis and its fix), 130 interrupted.
     """
     from fluxgen.cli.show import print_advice
+    from fluxgen.multigpu import for_gpus
     from fluxgen.runs.session import prepare, start_run
 
-    plan = make_plan(intent, kw)
+    plan = for_gpus(make_plan(intent, kw), gpus)
     print_advice(plan, err=True)
     if dry_run:
         from fluxgen.dataset.outdir import refuse_inside_dataset
@@ -152,8 +155,8 @@ def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None
         _dry_run(plan, kw["runs_dir"])
         return
     plan = prepare(plan, download=kw["download"])
-    names = ("images", "trigger", "kind", "rank", "steps", "backend", "vram", "sets")
-    given = _intent(intent, _plan_options(kw), _given("train", [intent], kw, names))
+    names = ("images", "trigger", "kind", "rank", "steps", "backend", "vram", "sets", "gpus")
+    given = _intent(intent, _plan_options(kw), _given("train", [intent], {**kw, "gpus": gpus if gpus > 1 else None}, names))
     result = start_run(plan, _options(kw, force), given=given)
     _finish(result)
 

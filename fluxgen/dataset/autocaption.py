@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fluxgen import __version__
 from fluxgen.dataset.caption_pass import (
     CaptionJob,
     CaptionRecord,
@@ -27,6 +26,7 @@ from fluxgen.dataset.caption_text import DEFAULT_TEMPLATE, ENCODER_TOKENS, MODES
 from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normalize_caption, read_caption
 from fluxgen.dataset.lint import LintReport, lint_dataset
 from fluxgen.dataset.outdir import MARKER, check_out, swap_in
+from fluxgen.dataset.provenance import captions_record
 from fluxgen.dataset.scan import (
     canonical_backend,
     check_caption_ext,
@@ -61,7 +61,8 @@ class CaptionOptions:
     caption_ext: str = ".txt"
 
     def rules(self) -> CaptionRules:
-        return CaptionRules(mode=self.mode or default_mode(self.kind), kind=self.kind, trigger=self.trigger,
+        tagger = self.captioner == "wd14"  # a tagger's output is tags already
+        return CaptionRules(mode=self.mode or ("tags" if tagger else default_mode(self.kind)), kind=self.kind, trigger=self.trigger,
                             template=self.template or DEFAULT_TEMPLATE, encoder=self.encoder)
 
     def settings(self, model_id: str) -> dict[str, Any]:
@@ -137,7 +138,7 @@ def caption_dataset(src: str | os.PathLike[str], out: str | os.PathLike[str], op
     loaded, seconds = _caption_missing(work, opts, captioner, progress)
     for rel, _reason in work.broken:
         (staging / repair_name(rel)).unlink(missing_ok=True)
-    provenance = _provenance(opts, loaded or captioner, model_id, work)
+    provenance = captions_record(opts, loaded or captioner, model_id, work.records, work.broken)
     atomic_write(staging / PROVENANCE, json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", force=True)
     (staging / PARTIAL).unlink(missing_ok=True)
     _swap(staging, target)
@@ -281,27 +282,6 @@ def _caption_missing(work: _Work, opts: CaptionOptions, captioner: Any, progress
         if progress is not None:
             progress.stop()
     return captioner, time.perf_counter() - began
-
-
-def _provenance(opts: CaptionOptions, captioner: Any, model_id: str, work: _Work) -> dict[str, Any]:
-    """captions.json: how each caption was made, so a run record (and a colleague) can tell."""
-    files = {}
-    for record in sorted(work.records, key=lambda r: r.file):
-        entry = record.to_dict()
-        entry.pop("file")
-        files[record.file] = entry
-    return {
-        "written_by": f"fluxgen {__version__} dataset caption",
-        "created": now_iso(),
-        "captioner": opts.captioner,
-        "model": model_id,
-        "revision": getattr(captioner, "revision", None),
-        "prompt": getattr(captioner, "prompt", None) if captioner is not None else opts.prompt,
-        "device": getattr(captioner, "device", None),
-        "settings": opts.settings(model_id),
-        "files": files,
-        "skipped": {rel: reason for rel, reason in work.broken},
-    }
 
 
 def _swap(staging: Path, target: Path) -> None:

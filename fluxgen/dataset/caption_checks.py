@@ -72,11 +72,26 @@ def _pairing(ctx: LintContext, scan: Scan, captions: dict[str, CaptionFacts], br
                                f"write <image name>{ctx.caption_ext} captions, or pass --captions trigger (the "
                                "trigger word alone) or --captions none"))
         else:
+            trained = _missing_caption_trained_on(ctx)
             out.extend(Finding("caption-missing", "warning", rel,
-                               f"no caption file (expected {scan.caption_for(rel)}); it is trained on an "
-                               "empty caption", "write the caption file, or pass --captions trigger")
+                               f"no caption file (expected {scan.caption_for(rel)}); {trained}",
+                               "write the caption file, or `fluxgen dataset caption` to write the missing ones, "
+                               "or pass --captions trigger")
                        for rel in missing)
     return out
+
+
+def _missing_caption_trained_on(ctx: LintContext) -> str:
+    """What the chosen trainer trains for an image with no caption file (the backend table says)."""
+    if ctx.backend is None:
+        if ctx.trigger:
+            return (f"ai-toolkit, sd-scripts (class_tokens) and builtin train it on the trigger '{ctx.trigger}' "
+                    "alone, with nothing that tells the subject from its surroundings")
+        return "it is trained on an empty caption"
+    if ctx.trigger and ctx.quirks.missing_caption_gets_trigger:
+        return (f"{ctx.trainer} trains it on the trigger '{ctx.trigger}' alone, with nothing that tells the "
+                "subject from its surroundings")
+    return f"{ctx.trainer} trains it on an empty caption"
 
 
 def _one_caption(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
@@ -140,7 +155,7 @@ def _trigger(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
                         "them as different words", fix)]
     if ctx.quirks.adds_missing_trigger:
         return [Finding("trigger-missing", "info", rel,
-                        f"the trigger '{trigger}' is not in the caption; ai-toolkit adds it at the start", fix)]
+                        f"the trigger '{trigger}' is not in the caption; {ctx.trainer} adds it at the start", fix)]
     return [Finding("trigger-missing", "warning", rel,
                     f"the trigger '{trigger}' is not in the caption, so this image does not teach it "
                     "(seed:000: the trigger in every caption)", fix)]

@@ -77,8 +77,13 @@ def prepare_lines(result: PrepareResult) -> list[Line]:
                   None))
     if result.masks is not None:
         count = sum(len(item.masks) for item in result.files)
-        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored): for "
-                      "ai-toolkit set the dataset's mask_path to this folder.", None))
+        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored); "
+                      "`fluxgen plan` finds this folder beside the images and wires it into the trainer's masked "
+                      "loss.", None))
+    if result.captions is not None:
+        lines.append((f"Captioned {_plural(len(result.captions['files']), 'image')} with "
+                      f"{result.captions['captioner']} ({result.captions['model']}); how: "
+                      f"{result.out / 'captions.json'}", None))
     lines.append(("Lint of the result:", None))
     lines.extend(lint_lines(result.lint))
     return lines
@@ -88,8 +93,11 @@ def prepare_dict(result: PrepareResult) -> dict:
     """The `prepare --json` object: per-file outcomes and the result's lint."""
     files = [{"source": display_name(f.source), "outputs": f.outputs, "notes": f.notes,
               "skipped": display_name(f.skipped) if f.skipped else None, "masks": f.masks} for f in result.files]
+    captions = result.captions
     return {"out": str(result.out), "masks": str(result.masks) if result.masks else None,
-            "caption_mode": result.caption_mode, "files": files, "lint": result.lint.to_dict()}
+            "caption_mode": result.caption_mode, "source_images": result.source_images,
+            "captioner": {"name": captions["captioner"], "model": captions["model"]} if captions else None,
+            "files": files, "lint": result.lint.to_dict()}
 
 
 def caption_lines(result: CaptionResult) -> list[Line]:

@@ -42,6 +42,7 @@ class OutputJob:
     upscale: bool = False
     caption_ext: str = ".txt"
     mask_names: list[str] = field(default_factory=list)  # one per stem with --alpha mask, in the mask folder
+    from_captioner: bool = False  # no caption file in the source: `--caption NAME` writes one
 
 
 @dataclass

@@ -99,10 +99,17 @@ _KILLED_RE = re.compile(r"died with <Signals\.SIGKILL: 9>|returned non-zero exit
 _MISSING_MODULE_RE = re.compile(r"No module named '([^']+)'")
 
 
-def fix_for(code: str, context: RunContext | None = None) -> str:
-    """The fix of a diagnosis kind; with a run folder it names the `fluxgen resume` that continues the run."""
+def resume_fix(code: str, context: RunContext | None) -> str | None:
+    """The fix that ends with the `fluxgen resume` continuing the run, when the run folder is known."""
     if context is not None and context.run_dir and code in _RESUME_FIXES:
         return _RESUME_FIXES[code].format(run=context.run_dir)
+    return None
+
+
+def fix_for(code: str, context: RunContext | None = None) -> str:
+    """The fix of a diagnosis kind; with a run folder it names the `fluxgen resume` that continues the run."""
+    if (resumable := resume_fix(code, context)) is not None:
+        return resumable
     if code not in FIXES:
         from fluxgen.monitor.diagnoses import fix_of
 

@@ -39,10 +39,7 @@ SHARED: tuple[DiagnosisRule, ...] = (
                   "The model repository refused access (gated FLUX.1-dev, or a missing or invalid Hugging Face "
                   "token): {message}", FIXES["gated_model"]),
     DiagnosisRule("disk_full", r"No space left on device|\[Errno 28\]|StorageFull|Disk quota exceeded|\[Errno 122\]",
-                  "The disk filled up{at}: {message}",
-                  "Free space on the disk of the run folder (a FLUX LoRA run wants 50+ GB: checkpoints, caches; "
-                  "`fluxgen doctor` shows what is free), or lower `save.keep` / save less often; then continue "
-                  "with `fluxgen resume` (the checkpoint being written is checked and set aside if truncated)."),
+                  "The disk ran out of space{at} while the trainer was writing: {message}", FIXES["disk_full"]),
     DiagnosisRule("dataset_error", r"extra keys not allowed|required key not provided|MultipleInvalid"
                   r"|Invalid user config|for dictionary value @|cannot be mixed in the same dataset", "", "", _dataset),
     DiagnosisRule("missing_file", r"FileNotFoundError|No such file or directory|file not found|Repository Not Found"
@@ -84,11 +81,9 @@ def diagnose(code: str, event: Event, backend: str | None, context: RunContext |
         return rule.build(event, backend, context)
     message = (event.message or "").strip()
     at = f" at step {event.step}" if event.step is not None else ""
-    fix = rule.fix
-    if rule.code == "crash":
-        from fluxgen.monitor.advice import fix_for
+    from fluxgen.monitor.advice import resume_fix
 
-        fix = fix_for("crash", context)
+    fix = resume_fix(rule.code, context) or rule.fix  # with a run folder: the fix ends with its `fluxgen resume`
     return Diagnosis(rule.code, rule.message.format(message=message, at=at), fix)
 
 

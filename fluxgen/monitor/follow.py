@@ -100,8 +100,8 @@ class Follower:
         if self._last_step_time is not None and not self._paused and self.step is not None:
             elapsed = now - self._last_step_time
             reading = elapsed / (e.step - self.step) if elapsed > 0 else None
-        if reading is None:
-            reading = e.seconds_per_it
+        if reading is None and not (self._paused and self._last_step_time is not None):
+            reading = e.seconds_per_it  # the trainer's own rate: after a save or sample it counts that pause too
         if reading is not None:
             self._reading(reading)
         self.step, self._last_step_time, self._paused = e.step, now, False
@@ -206,17 +206,19 @@ class Follower:
         return "  ".join(p for p in parts if p)
 
 
-def stats_text(f: Follower) -> str:
+def stats_text(f: Follower, compact: bool = False) -> str:
+    """The numbers beside the bar. The loss shown is smoothed (an average over recent steps), so it is called
+    `avg loss`, unlike the raw last loss of the final summary; a narrow terminal drops lr and the last save."""
     parts = []
     if f.loss_ema is not None:
-        parts.append(f"loss {f.loss_ema:.4g}")
-    if f.lr is not None:
+        parts.append(f"avg loss {f.loss_ema:.4g}")
+    if f.lr is not None and not compact:
         parts.append(f"lr {f.lr:.1e}")
     if f.seconds_per_it is not None:
         parts.append(f"{f.seconds_per_it:.3g} s/it")
     if f.eta is not None:
         parts.append(f"ETA {format_duration(f.eta)}")
-    if f.last_checkpoint:
+    if f.last_checkpoint and not compact:
         parts.append(f"saved step {f.last_checkpoint['step']}")
     return "  ".join(parts)
 
@@ -244,6 +246,8 @@ class LiveView:
         self.plain = plain if plain is not None else not self.file.isatty()
         self.clock = clock or follower.clock
         self._progress = self._task = None
+        self._compact = False
+        self._last_line: str | None = None
         self._last_print: float | None = None
         self._shown: tuple = ()
 
@@ -252,12 +256,14 @@ class LiveView:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self._progress = Progress(
+            console = Console(file=self.file)
+            self._compact = console.width < 100
+            self._progress = Progress(  # step/total before the bar: the last thing a narrow terminal should cut
                 TextColumn("[bold]{task.description}"),
-                BarColumn(),
                 MofNCompleteColumn(),
+                BarColumn(bar_width=12 if self._compact else 30),
                 TextColumn("{task.fields[stats]}"),
-                console=Console(file=self.file),
+                console=console,
                 auto_refresh=False,
             )
             self._progress.start()
@@ -286,7 +292,7 @@ class LiveView:
                 description=label,
                 completed=f.step or 0,
                 total=total,
-                stats=stats_text(f) if f.training_started else "",
+                stats=stats_text(f, self._compact) if f.training_started else "",
             )
             self._progress.refresh()
             return
@@ -294,5 +300,9 @@ class LiveView:
         shown = (f.phase, (f.last_checkpoint or {}).get("step"))
         due = self._last_print is None or now - self._last_print >= self.interval
         if force or shown != self._shown or (due and f.training_started):
-            print(f.status_line(), file=self.file, flush=True)
-            self._last_print, self._shown = now, shown
+            line = f.status_line()
+            self._shown = shown
+            if line == self._last_line and not (due and f.training_started):
+                return  # the same words again (a phase left and re-entered, the final refresh) say nothing new
+            print(line, file=self.file, flush=True)
+            self._last_print, self._last_line = now, line

@@ -39,6 +39,7 @@ def _template():
     )
     env.filters["size"] = _human_size
     env.filters["show"] = _show
+    env.filters["code"] = _code_spans
     return env.get_template("report.html.j2")
 
 
@@ -58,6 +59,7 @@ def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
         "loss_uri": "data:image/png;base64," + base64.b64encode(loss_png).decode("ascii"),
         "points": len(run.points),
         "samples": _sample_grid(run),
+        "evaluation": _evaluation(run),
         "checkpoints": run.checkpoints,
         "final_lora": _final_lora(run),
         "command": shlex.join(str(a) for a in argv) if argv else "",
@@ -77,7 +79,8 @@ def _header(run: Run, values: dict[str, Any], status: str) -> list[tuple[str, An
     speed = f"{sorted(run.speeds)[len(run.speeds) // 2]:.2f} s/it (median)" if run.speeds else "-"
     rows = [("backend", m.get("backend") or values.get("backend") or "-"), ("kind", values.get("kind") or "-"),
             ("trigger", values.get("trigger") or "-"), ("steps", steps),
-            ("duration", _duration(m.get("started"), m.get("ended"), status)), ("speed", speed),
+            ("duration", _attempts_duration(m) or _duration(m.get("started"), m.get("ended"), status)),
+            ("speed", speed),
             ("last loss", f"{run.points[-1][1]:.4g}" if run.points else "-"),
             ("exit code", m.get("exit_code")), ("plan hash", _short_hash(run.plan.get("hash")))]
     return [(k, v) for k, v in rows if v is not None]
@@ -101,6 +104,34 @@ def _duration(started: Any, ended: Any, status: str) -> str:
     return f"{hours} h {minutes:02d} min" if hours else (f"{minutes} min {secs:02d} s" if minutes else f"{secs} s")
 
 
+def _code_spans(text: Any) -> Any:
+    """Fixes name commands and options in `backticks`: shown as code, the rest escaped."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+def _attempts_duration(m: dict[str, Any]) -> str | None:
+    """Training time is the sum of the attempts, not the calendar time from the first start to the last end (a run
+    resumed the next day did not train overnight)."""
+    attempts = [a for a in m.get("attempts") or [] if isinstance(a, dict)]
+    seconds = [a.get("seconds") for a in attempts]
+    if len(attempts) < 2 or not all(isinstance(x, int | float) for x in seconds):
+        return None
+    total = int(sum(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours} h {minutes:02d} min" if hours else (f"{minutes} min {secs:02d} s" if minutes else f"{secs} s")
+    return f"{text} in {len(attempts)} attempts"
+
+
+def _plural(n: int, level: str) -> str:
+    word = {"info": "note"}.get(level, level)
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _lint(lint: Any) -> dict[str, Any] | None:
     if not isinstance(lint, dict):
         return None
@@ -110,8 +141,15 @@ def _lint(lint: Any) -> dict[str, Any] | None:
     counts: dict[str, int] = {}
     for f in findings:
         counts[f["severity"]] = counts.get(f["severity"], 0) + 1
-    return {"counts": counts, "summary": lint.get("summary") or {}, "findings": findings[:50],
+    return {"counts": counts, "count_text": ", ".join(_plural(n, level) for level, n in counts.items()),
+            "summary": lint.get("summary") or {}, "findings": findings[:50],
             "hidden": max(len(findings) - 50, 0)}
+
+
+def _evaluation(run: Run) -> dict[str, Any] | None:
+    from fluxgen.evaluate.section import report_section
+
+    return report_section(run.dir)
 
 
 def _sample_grid(run: Run) -> dict[str, Any]:

@@ -21,6 +21,10 @@ def plan_network(r: Resolver) -> None:
         "train_text_encoder", "network.train_text_encoder", False,
         "train the FLUX transformer only; text-encoder training is not needed (seed:000)",
     )
+    if r.values["train_text_encoder"]:
+        r.warn(f"network.train_text_encoder ({r.origins['train_text_encoder']}): the LoRA also trains the text "
+               "encoders: more memory, and a LoRA that changes CLIP-L (and T5-XXL in ai-toolkit); the guides train "
+               "the transformer only", "seed:000", severity="info")
     if r.kind == "style" and rank >= 64:
         r.warn(f"rank {rank} for a style: art styles need rank 8–16, higher ranks memorise images", "seed:001")
     if rank > 128:

@@ -94,19 +94,41 @@ def run_status(run_dir: Path) -> dict[str, Any]:
     status = effective_status(m)
     follower = Follower(total=m.get("steps"), clock=time.monotonic, stall_after=float("inf"))
     last_t = None
+    saved: dict[str, Any] = {}  # checkpoints from the events: the manifest lists them only when an attempt ends
     for row in read_events(run_dir):
         last_t = row.get("t", last_t)
         follower.update(to_event(row), now=row.get("t", 0.0))
+        if row.get("type") == "checkpoint" and isinstance(row.get("path"), str):
+            saved[row["path"]] = {"step": row.get("step"), "path": _relative(row["path"], run_dir)}
     live = follower.snapshot()
     if status != "running":
         live["eta_seconds"] = None
     quiet = None
     if status == "running" and last_t is not None and m.get("t0"):
         quiet = round(time.time() - m["t0"] - last_t, 1)
+    left = None
+    if status == "stale":  # fluxgen was killed (SIGKILL): its trainer may still be running on its own
+        from fluxgen.errors import UserError
+        from fluxgen.runs.session import check_no_trainer_left
+
+        try:
+            check_no_trainer_left(run_dir, m)
+        except UserError:
+            last = (m.get("attempts") or [{}])[-1]
+            left = last.get("pgid", last.get("pid"))
     return {
+        "left_trainer": left,
         "run": str(run_dir), "name": m.get("name") or run_label(run_dir), "backend": m.get("backend"),
         "status": status, "diagnosis": m.get("diagnosis"), "progress": live, "seconds_since_output": quiet,
         "started": m.get("started"), "ended": m.get("ended"), "exit_code": m.get("exit_code"),
-        "final_lora": m.get("final_lora"), "checkpoints": m.get("checkpoints") or [],
+        "final_lora": m.get("final_lora"),
+        "checkpoints": list(saved.values()) if status == "running" else m.get("checkpoints") or list(saved.values()),
         "warnings": m.get("warnings") or [], "attempts": m.get("attempts") or [],
     }
+
+
+def _relative(path: str, run_dir: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
+    except (ValueError, OSError):
+        return path

@@ -128,7 +128,7 @@ def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) 
         "gpu": gpu_facts(),
         "host": {"name": socket.gethostname(), "os": f"{platform.system()} {platform.release()}",
                  "fluxgen_python": sys.version.split()[0]},
-        "dataset": {"path": v["dataset"], "fingerprint": v.get("fingerprint"), "images": v.get("images")},
+        "dataset": _dataset_facts(v),
         "files": {name: sha256_file(run_dir / name) for name in sorted(files)},
         "steps": v["steps"],
         "started": now_iso(),
@@ -144,6 +144,20 @@ def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) 
         "attempts": [],
         "pid": os.getpid(),
     }
+
+
+def _dataset_facts(v: dict[str, Any]) -> dict[str, Any]:
+    """Path, fingerprint and count; how the captions were made (captions.json) and the masks, when present."""
+    from fluxgen.dataset.provenance import caption_provenance
+
+    facts: dict[str, Any] = {"path": v["dataset"], "fingerprint": v.get("fingerprint"), "images": v.get("images")}
+    captions = caption_provenance(v["dataset"])
+    if captions is not None:
+        facts["captions"] = captions
+    for key in ("masks", "source_images"):
+        if v.get(key) is not None:
+            facts[key] = v[key]
+    return facts
 
 
 def _rel(path: Path, run_dir: Path) -> str:

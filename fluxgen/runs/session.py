@@ -22,7 +22,7 @@ from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
 
-RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch", "record_incomplete")
+RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch", "record_incomplete", "optimizer_fallback")
 # Kept free in the run folder while the trainer runs, so its end can be recorded even when the disk fills up.
 RESERVE_NAME, RESERVE_BYTES = ".fluxgen-reserve", 1 << 20
 RUN_LOCK = ".fluxgen-lock"

@@ -44,8 +44,9 @@ def list_checkpoints(output_dir: Path, name: str) -> list[Checkpoint]:
     return sorted(found, key=lambda c: c.step)
 
 
-def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str) -> dict[str, Any]:
-    """Export keys with alpha/rank folded into lora_B, so any loader that assumes scale 1 applies it right."""
+def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str, fmt: str = "diffusers") -> dict[str, Any]:
+    """Export keys with alpha/rank folded into lora_B, so any loader that assumes scale 1 applies it right;
+    `kohya` joins them into BFL's fused modules with `.alpha` (exactly: fluxgen.lora.convert)."""
     import torch
 
     dtype = getattr(torch, SAVE_DTYPES[dtype_name])
@@ -55,6 +56,11 @@ def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str) -> dict[
         if ".lora_B." in name:
             value = value * scale
         out[export_key(name)] = value.to(dtype).cpu().contiguous()
+    if fmt == "kohya":
+        from fluxgen.lora.convert import parse_tensors, to_kohya
+        from fluxgen.lora.export import state_dict
+
+        out = state_dict(to_kohya(parse_tensors(out, {}, "the trained LoRA")), "kohya")
     return out
 
 

@@ -35,6 +35,7 @@ class DatasetSection(_Strict):
     resolution: int = Field(default=1024, ge=16, le=4096)
     caption_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     cache_to_disk: bool = False
+    mask_folder: str | None = None  # masks named like the images (white = trained): a masked loss
 
     @field_validator("caption_ext")
     @classmethod
@@ -80,6 +81,7 @@ class SaveSection(_Strict):
     every: int = Field(default=250, ge=0)
     keep_last: int = Field(default=4, ge=0)
     dtype: Literal["fp32", "bf16", "fp16"] = "fp16"
+    format: Literal["diffusers", "kohya"] = "diffusers"  # kohya: lora_unet_* keys with .alpha (ComfyUI, Forge)
 
     @field_validator("name")
     @classmethod

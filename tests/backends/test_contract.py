@@ -103,3 +103,17 @@ def test_validate_asks_the_backends_whose_file_it_is(tmp_path: Path, monkeypatch
     for given in (None, "builtin"):
         report = validate_file(path, given)
         assert [(f.rule, f.message) for f in report.findings] == [("custom-rule", "read 'steps = 3'")]
+
+
+def test_a_trainer_installed_as_a_package_is_located_by_its_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backend whose recipe installs a released package has no checkout: only its Python is looked for."""
+    from fluxgen import checkouts
+
+    backend = BACKENDS["builtin"]
+    recipe = EnvRecipe(source="pypi", pin="4.10.1", python="3.12", package="sometrainer",
+                       required_modules=("json",), entry="sometrainer.train")
+    monkeypatch.setattr(type(backend), "env_recipe", lambda self: recipe)
+    monkeypatch.setitem(checkouts.ENV_NAMES, "builtin", ("FLUXGEN_SOMETRAINER_PYTHON",))
+    found = checkouts.locate("builtin", {"FLUXGEN_SOMETRAINER_PYTHON": "/opt/st/bin/python"})
+    assert (found.dir, found.python, found.python_source) == (None, "/opt/st/bin/python", "$FLUXGEN_SOMETRAINER_PYTHON")
+    assert (found.dir_source, found.pin, found.entry) == ("sometrainer==4.10.1", "4.10.1", "sometrainer.train")

@@ -1,4 +1,5 @@
-"""`fluxgen dataset caption` on tiny random Florence-2, BLIP-2 and Qwen2.5-VL models built here from configs."""
+"""`fluxgen dataset caption` on tiny random Florence-2, BLIP-2, Qwen2.5-VL, Qwen3-VL and LLaVA (JoyCaption) models
+built here from configs, and a hand-written ONNX WD14 tagger."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from fluxgen.cli import cli
 from fluxgen.dataset.autocaption import CaptionOptions, caption_dataset
 from fluxgen.dataset.captioners.tiny import BUILDERS
 from fluxgen.errors import UserError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the first test builds five tiny models
+MODELS = ("florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption")
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("captioners")
-    return {name: BUILDERS[name](root / name) for name in ("florence2", "blip2", "qwen2.5-vl")}
+    return {name: BUILDERS[name](root / name) for name in MODELS}
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def _run(*args):
     return CliRunner().invoke(cli, ["dataset", "caption", *map(str, args)])
 
 
-@pytest.mark.parametrize("name", ["florence2", "blip2", "qwen2.5-vl"])
+@pytest.mark.parametrize("name", MODELS)
 def test_every_readable_image_gets_a_caption_with_the_trigger(tiny, source, tmp_path, name):
     before = _digest(source)
     out = tmp_path / "out"
@@ -141,3 +144,22 @@ def test_bad_options_are_one_line(source, tmp_path):
     assert result.exit_code == 1 and "inside the source folder" in result.stderr
     result = _run(source, "--out", tmp_path / "o", "--model", tmp_path / "nowhere")
     assert result.exit_code == 1 and "no such folder" in result.stderr
+
+
+def test_wd14_tagger_writes_tags_exactly(source, tmp_path, make):
+    pytest.importorskip("onnxruntime", reason="wd14 is an optional extra (fluxgen[wd14])")
+    pytest.importorskip("onnx", reason="the tiny ONNX tagger is written with the onnx package")
+    from fluxgen.dataset.captioners.wd14 import build_tiny_wd14
+
+    tagger = build_tiny_wd14(tmp_path / "wd14")
+    src = tmp_path / "colours"
+    for name, colour in (("red", (250, 10, 10)), ("cyan", (10, 250, 250)), ("black", (5, 5, 5))):
+        make.save(Image.new("RGB", (40, 30), colour), src / f"{name}.png")
+    result = _run(src, "--out", tmp_path / "out", "--captioner", "wd14", "--model", tagger, "--trigger", "zxy_style",
+                  "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    captions = {p.stem: p.read_text() for p in (tmp_path / "out").glob("*.txt")}
+    assert captions == {"red": "zxy_style, red theme", "cyan": "zxy_style, green theme, blue theme",
+                        "black": "zxy_style"}
+    result = _run(src, "--out", tmp_path / "o2", "--captioner", "wd14", "--model", tmp_path, "--device", "cpu")
+    assert result.exit_code == 1 and "no model.onnx or selected_tags.csv" in result.stderr

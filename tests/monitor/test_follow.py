@@ -123,10 +123,10 @@ def test_plain_view_prints_phases_and_periodic_lines():
     lines = out.getvalue().splitlines()
     assert lines[0] == "[loading]"
     assert lines[1].startswith("[training] step 1/100 (1%)")
-    assert "step 31/100 (31%)  loss 0.25  lr 1.0e-04  1 s/it  ETA 1:09" in lines[2]
+    assert "step 31/100 (31%)  avg loss 0.25  lr 1.0e-04  1 s/it  ETA 1:09" in lines[2]
     assert lines[3:] == [
         "checkpoint saved",
-        "[training] step 60/100 (60%)  loss 0.25  lr 1.0e-04  1 s/it  ETA 0:40",
+        "[training] step 60/100 (60%)  avg loss 0.25  lr 1.0e-04  1 s/it  ETA 0:40",
     ]
 
 
@@ -136,7 +136,7 @@ def test_rich_view_draws_a_bar():
     with LiveView(follower, file=out, plain=False) as view:
         follower.update([Event("phase", phase="training"), Event("progress", step=3, total=10, loss=0.5)])
         view.refresh()
-    assert "3/10" in out.getvalue() and "loss 0.5" in out.getvalue()
+    assert "3/10" in out.getvalue() and "avg loss 0.5" in out.getvalue()
 
 
 def test_a_bar_that_skips_steps_gives_the_time_per_step():
@@ -149,3 +149,53 @@ def test_a_bar_that_skips_steps_gives_the_time_per_step():
         follower.update(parser.feed(f"\rsteps:   0%|          | {n}/100 [00:{at:02.0f}<03:00,  2.00s/it]\n"))
     assert [follower.step, follower.seconds_per_it] == [6, 2.0]
     assert follower.eta == 94 * 2.0
+
+
+@pytest.mark.parametrize(("phase", "pause", "tqdm_rate"), [("sampling", 120, 25.0), ("saving", 40, 9.0),
+                                                           ("sampling", 600, 120.0)])
+def test_no_slowdown_right_after_a_sample_or_save(phase: str, pause: float, tqdm_rate: float):
+    """tqdm's own rate after a pause counts the pause: it is not a step's time, so it raises no slowdown."""
+    clock = Clock()
+    follower = Follower(clock=clock)
+    follower.update(Event("phase", phase="training"))
+    _steps(follower, clock, range(1, 21), 1.0)
+    follower.update(Event("phase", phase=phase, step=20))
+    clock.now += pause
+    follower.update(Event("progress", step=21, total=100, seconds_per_it=tqdm_rate))
+    follower.update(Event("progress", step=21, total=100, seconds_per_it=tqdm_rate))
+    assert follower.seconds_per_it == 1.0 and follower.check(clock.now) == []
+
+
+@pytest.mark.parametrize("columns", [80, 72, 100])
+def test_the_bar_keeps_step_total_on_a_narrow_terminal(columns: int, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = io.StringIO()
+    follower = Follower(clock=Clock())
+    with LiveView(follower, file=out, plain=False) as view:
+        follower.update([Event("phase", phase="training"),
+                         Event("checkpoint", step=1000, path="output/x_000001000.safetensors"),
+                         Event("progress", step=1234, total=2000, loss=0.41234, lr=1e-4, seconds_per_it=1.91)])
+        view.refresh()
+    last = [line for line in out.getvalue().replace("\r", "\n").splitlines() if "1234/2000" in line]
+    assert last and "avg loss 0.4123" in last[-1]
+    assert ("lr 1.0e-04" in last[-1]) == (columns >= 100)
+
+
+@pytest.mark.parametrize(("backend", "name"), [("ai-toolkit", "fresh-run.stdout"), ("ai-toolkit", "resume.stderr"),
+                                               ("sd-scripts", "success-cols200.log"),
+                                               ("ai-toolkit", "missing-dataset.stderr")])
+def test_plain_output_never_repeats_a_line(logs, backend: str, name: str):
+    from monitor.captures import read_capture
+
+    from fluxgen.monitor import parse_streams
+
+    clock = Clock()
+    follower = Follower(clock=clock)
+    out = io.StringIO()
+    with LiveView(follower, file=out, plain=True) as view:
+        for event in parse_streams(backend, [read_capture(backend, name)]):
+            clock.now += 0.01
+            follower.update(event)
+            view.refresh()
+    lines = out.getvalue().splitlines()
+    assert lines and all(a != b for a, b in zip(lines, lines[1:], strict=False)), lines

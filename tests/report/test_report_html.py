@@ -69,7 +69,7 @@ def test_completed_run_has_every_section(completed_run: Path):
     assert "<dd>200 / 200</dd>" in page and "<dd>42 min 30 s</dd>" in page and "1.50 s/it (median)" in page
     # dataset and lint counts
     assert "sha256:" + "cd" * 32 in page
-    assert "1 warning, 1 info" in page
+    assert "1 warning, 1 note" in page
     # checkpoints with their sizes, then the final LoRA's summary
     for step in (50, 100, 150):
         assert f"output/lora_{step:09d}.safetensors" in page
@@ -189,3 +189,27 @@ def test_unfinished_run_without_diagnosis_says_so(failed_run: Path, status: str,
     assert "End of train.log" in page
     if status == "running":
         assert "<dd>still running</dd>" in page
+
+
+@pytest.mark.parametrize(("warnings", "errors", "expected"), [(4, 1, "1 error, 4 warnings"), (1, 0, "1 warning"),
+                                                              (0, 2, "2 errors")])
+def test_report_wording_counts_code_and_training_time(tmp_path: Path, warnings: int, errors: int,
+                                                      expected: str) -> None:
+    from report.report_builders import build_failed
+
+    from helpers import cli_run
+
+    run = build_failed(tmp_path / "run")
+    m = json.loads((run / "manifest.json").read_text())
+    m["diagnosis"]["fix"] = "Free space, then `fluxgen resume runs/x` continues."
+    m["attempts"] = [{"attempt": 1, "started": "2026-01-02T10:00:00+00:00", "seconds": 60.0},
+                     {"attempt": 2, "started": "2026-01-03T10:00:00+00:00", "seconds": 30.0}]
+    m["ended"] = "2026-01-03T10:00:30+00:00"  # a day after the start: the night between is not training time
+    (run / "manifest.json").write_text(json.dumps(m))
+    findings = [{"id": "x", "severity": "error", "message": "m", "path": "a"}] * errors
+    findings += [{"id": "y", "severity": "warning", "message": "m", "path": "b"}] * warnings
+    (run / "dataset-lint.json").write_text(json.dumps({"findings": findings, "summary": {}}))
+    assert cli_run("report", str(run)).exit_code == 0
+    html = (run / "report.html").read_text()
+    assert expected in html and "1 min 30 s in 2 attempts" in html
+    assert "<code>fluxgen resume runs/x</code>" in html and "`" not in html.split("Fix:", 1)[1].split("</p>", 1)[0]

@@ -32,6 +32,7 @@ def one_thread(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # trains, interrupts, resumes and reproduces: ~60 s idle, over 120 s on a busy 2-core machine
 def test_tiny_model_train_interrupt_resume_reproduce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      one_thread: None) -> None:
     monkeypatch.chdir(tmp_path)

@@ -89,3 +89,14 @@ def test_two_commands_cannot_drive_one_sweep(tmp_path: Path) -> None:
     with sweep_lock(tmp_path), pytest.raises(UserError, match="the sweep is in use by pid"):
         with sweep_lock(tmp_path):
             pass
+
+
+def test_a_missing_executor_is_said_before_any_folder_is_made(tmp_path: Path, monkeypatch) -> None:
+    images = make_images(tmp_path / "img", 3, size=64)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no sky, no sbatch
+    for executor, message in (("skypilot", "no `sky` command; install SkyPilot in its own environment"),
+                              ("slurm", "no sbatch on PATH; run the sweep on a SLURM login node")):
+        result = cli_run("sweep", "cyber-skull", "--images", str(images), "--grid", "train.lr=1e-4",
+                         "--executor", executor, "--out", str(tmp_path / executor))
+        assert result.exit_code == 1 and message in result.stderr, result.stderr
+        assert not (tmp_path / executor).exists()

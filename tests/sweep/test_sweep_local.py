@@ -1,4 +1,5 @@
-"""A real local sweep on the tiny model: 4 points two at a time, Ctrl-C stops every child cleanly, `sweep resume`
+"""A real local sweep on the tiny model: 4 points, one per "GPU" of CUDA_VISIBLE_DEVICES=7,9 (two at a time; the
+tiny model trains on the CPU whatever the variable says), Ctrl-C stops every child cleanly, `sweep resume`
 continues the interrupted points from their checkpoints and trains the rest; status and report show them all."""
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ def runs_of(sweep_dir: Path) -> dict[str, Path]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, images64: Path, quiet: None) -> None:
+def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, images64: Path, quiet: None,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7,9")
     sweep = tmp_path / "sw"
-    args = ["sweep", "cyber-skull", "--images", str(images64), *lean(tiny), *GRID, "--max-parallel", "2",
-            "--out", str(sweep)]
+    args = ["sweep", "cyber-skull", "--images", str(images64), *lean(tiny), *GRID, "--out", str(sweep)]
     proc = start_cli(args, {}, tmp_path)
-    wait_for(sweep / "runs", "*/*/train.log", "saved checkpoint step 2:", timeout=240)
+    for point in ("p1", "p2"):  # both running points have a checkpoint to resume from
+        wait_for(sweep / "runs", f"{point}/*/train.log", "saved checkpoint step 2:", timeout=240)
     out, err = interrupt(proc, signal.SIGINT, timeout=120)
     assert proc.returncode == 130, err
     assert f"sweep stopped; `fluxgen sweep resume {sweep}` continues it" in err
     jobs = sweep_json(sweep)["jobs"]
     assert set(jobs) == {"p1", "p2"} and all(j["exit_code"] == 130 for j in jobs.values())
+    assert sorted(j["device"] for j in jobs.values()) == ["7", "9"]
     runs = runs_of(sweep)
     for point in ("p1", "p2"):
         m = manifest(runs[point])
@@ -54,6 +58,8 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
     for run in runs.values():
         m = manifest(run)
         assert (m["status"], m["last_step"], m["final_lora"]) == ("completed", 8, "output/cyber-skull.safetensors")
+    devices = {p: json.loads((r / "command.json").read_text())["env"]["CUDA_VISIBLE_DEVICES"] for p, r in runs.items()}
+    assert set(devices.values()) == {"7", "9"}  # each run saw only its own GPU
     ranks = {p: json.loads((r / "plan.json").read_text())["values"]["rank"] for p, r in runs.items()}
     assert ranks == {"p1": 4, "p2": 8, "p3": 4, "p4": 8}
 
@@ -71,3 +77,22 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
     assert html.count("<polyline") == 4 and html.count("data:image/jpeg;base64,") == 4
     again = cli_run("sweep", "resume", str(sweep))
     assert again.exit_code == 0 and "0 to train" in again.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_sweep_cancel_stops_a_local_sweep(tmp_path: Path, tiny: Path, images64: Path, quiet: None) -> None:
+    sweep = tmp_path / "sw"
+    args = ["sweep", "cyber-skull", "--images", str(images64), *lean(tiny, 400), "--grid", "train.lr=1e-4",
+            "--out", str(sweep)]
+    proc = start_cli(args, {}, tmp_path)
+    wait_for(sweep / "runs", "*/*/train.log", "saved checkpoint step 2:", timeout=240)
+    cancelled = cli_run("sweep", "cancel", str(sweep))
+    assert cancelled.exit_code == 0 and "stopped: sweep command (pid" in cancelled.stdout
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    m = manifest(runs_of(sweep)["p1"])
+    assert m["status"] == "interrupted" and 2 <= m["last_step"] < 400
+    assert wait_group_gone(sweep_json(sweep)["jobs"]["p1"]["pid"]) == []
+    assert wait_group_gone(m["attempts"][0]["pid"]) == []
+    assert cli_run("sweep", "cancel", str(sweep)).stdout.strip() == "nothing was running"

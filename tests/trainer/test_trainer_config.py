@@ -204,15 +204,18 @@ def test_cli_folder_that_is_not_a_flux_model(tmp_path: Path):
     assert result.stderr.count("\n") == 1
 
 
-def test_cli_adamw8bit_without_bitsandbytes_says_what_to_do(tmp_path: Path):
+def test_cli_adamw8bit_without_bitsandbytes_falls_back_and_says_so(tmp_path: Path):
+    """The plan asks for 8-bit AdamW on every machine; where bitsandbytes does not import, the trainer uses AdamW
+    and its log says so (the run records it as an `optimizer_fallback` warning)."""
     import importlib.util
+
+    from fluxgen.monitor import parse_streams
 
     if importlib.util.find_spec("bitsandbytes") is not None:
         pytest.skip("bitsandbytes is installed here, so adamw8bit is available")
     config = _config_with(tmp_path, train={"optimizer": "adamw8bit"})
     result = run_module(str(config))
-    assert result.returncode == 1
-    assert result.stderr == (
-        "error: train.optimizer 'adamw8bit' needs bitsandbytes, which does not import here; "
-        "pip install bitsandbytes, or set train.optimizer: adamw\n"
-    )
+    assert "bitsandbytes" not in result.stderr  # it goes on (and here stops later, on the empty image)
+    warning = [e for e in parse_streams("builtin", [result.stdout, result.stderr]) if e.type == "warning"]
+    assert warning and warning[0].code == "optimizer_fallback"
+    assert "adamw8bit needs bitsandbytes, which does not import here; training with adamw" in warning[0].message

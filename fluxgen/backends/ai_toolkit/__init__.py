@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
@@ -39,9 +39,13 @@ class AiToolkit(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp"})
     env_vars = ("FLUXGEN_AI_TOOLKIT_DIR", "FLUXGEN_AI_TOOLKIT_PYTHON")
     saves_on_stop = False  # no handler saves on Ctrl-C or SIGTERM (ref:ai-toolkit §0)
+    lora_formats = ("diffusers",)  # (ref:captioners-and-lora-formats)
     dataset_quirks = DatasetQuirks(
         discouraged_formats=("webp",),  # its README supports only jpg, jpeg and png and says WebP has issues
         adds_missing_trigger=True, replaces_trigger_placeholder=True, applies_exif_orientation=True,
+        # a missing caption reads as '' and the trigger is then injected (dataloader_mixins, BaseSDTrainProcess)
+        missing_caption_gets_trigger=True,
+        masks=MaskSupport("dataset mask_path: the mask folder, files named like the images", "ref:ai-toolkit §2.3"),
         alpha_effect="ai-toolkit trains the transparent areas as black and learns to draw them")
 
     def planner(self) -> Planner:
@@ -75,6 +79,16 @@ class AiToolkit(Backend):
 
         return Parser()
 
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        from fluxgen.errors import UserError
+
+        raise UserError(f"--gpus {gpus}: ai-toolkit has no data parallelism at its pin (its data loader is never "
+                        "split across processes: jobs/process/BaseSDTrainProcess.py:777 leaves "
+                        "accelerator.prepare(self.data_loader) commented out; ref:user-needs §1.7); train one variant "
+                        "per GPU with `fluxgen sweep INTENT --grid KEY=V1,V2` (the local executor gives each run its own "
+                        "GPU), or, for a model that does not fit one GPU, set `split_model_over_gpus: true` under model: "
+                        "in ai-toolkit's config (ref:ai-toolkit §2); or train with --backend sd-scripts or builtin")
+
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         from fluxgen.backends.ai_toolkit import files
 
@@ -94,6 +108,10 @@ class AiToolkit(Backend):
             what = "low_vram and 8-bit quantization" if tier >= 48 else "ai-toolkit's low_vram mode"
             return [f"`--vram {next_tier_down(tier)}` (the next VRAM tier down: {what})"]
         return ["`--backend sd-scripts` (block swapping fits 8-16 GB cards; ai-toolkit has no lower setting)"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.ai_toolkit.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10): torch, torchvision and

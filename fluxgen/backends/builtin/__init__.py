@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
@@ -29,8 +29,12 @@ class Builtin(Backend):
     sample_name = r"^(\d{9})_(\d+)\.\w+$"  # `<step:09d>_<i>.png`
     # decodes with Pillow and follows sd-scripts' list
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+    lora_formats = ("diffusers", "kohya")  # (ref:captioners-and-lora-formats)
     dataset_quirks = DatasetQuirks(
         applies_exif_orientation=True,
+        # fluxgen.trainer.data: the trigger goes first in a caption that lacks it, and alone for a missing caption
+        adds_missing_trigger=True, missing_caption_gets_trigger=True,
+        masks=MaskSupport("dataset.mask_folder: a masked MSE over the latent pixels", "builtin trainer"),
         alpha_effect="the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
                      "pixels is trained, often black")
 
@@ -64,6 +68,16 @@ class Builtin(Backend):
 
         return LineParser(parse)
 
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        from fluxgen.multigpu import rescaled
+
+        return rescaled(plan, gpus, "the builtin trainer's data parallel takes batch × N images per step")
+
+    def argv_for_gpus(self, argv: list[str], gpus: int) -> list[str]:
+        from fluxgen.multigpu import torchrun
+
+        return torchrun(argv, gpus)
+
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         from fluxgen.backends.builtin import files
 
@@ -83,6 +97,10 @@ class Builtin(Backend):
         """It has no lighter setting of its own: only another trainer fits a smaller card."""
         return ["`--backend sd-scripts` for a real FLUX.1 on this card (the builtin trainer neither quantizes "
                 "nor swaps blocks)"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.builtin.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """fluxgen itself with its `train` extra: the trainer is part of fluxgen, in fluxgen's Python."""

@@ -97,7 +97,8 @@ def _parse_line(text: str, last_step: int | None, in_traceback: bool) -> Event |
     if match := DONE.match(text):
         return Event(type="checkpoint", path=match.group(1), step=last_step, final=True, phase="saving")
     if match := WARNING.match(text):
-        return Event(type="warning", message=match.group(1))
+        code = "optimizer_fallback" if match.group(1).startswith("optimizer ") else None
+        return Event(type="warning", message=match.group(1), code=code)
     if match := ERROR.match(text):
         message = match.group(1)
         return Event(type="error", message=message, code=_error_code(message))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.checkouts import TrainerEnv, locate
+from fluxgen.multigpu import launch_argv
 from fluxgen.render import compare
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ TIMESTEPS = ("sigmoid", "uniform", "shift")
 def build_command(plan: Plan, trainer: TrainerEnv | None = None, *, resume: bool = False) -> tuple[list[str], dict[str, str]]:
     trainer = trainer or locate(NAME)
     argv = [trainer.python, "-m", "fluxgen.trainer", "train.yaml"] + (["--resume"] if resume else [])
-    return argv, dict(BASE_ENV)
+    return launch_argv(plan, argv), dict(BASE_ENV)
 
 
 def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:

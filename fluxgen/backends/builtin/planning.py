@@ -54,11 +54,11 @@ class BuiltinPlanner(Planner):
         """A name the builtin trainer lacks is replaced by its nearest equivalent, with a warning."""
         from fluxgen.rules import capabilities
 
+        # adamw8bit stays in the plan (and its hash) whatever this machine has: the builtin trainer falls back to
+        # AdamW at launch where bitsandbytes does not import, and says so in the run's log and manifest.
         if r.values["optimizer"].lower() == "adamw8bit" and not capabilities.bitsandbytes_available():
-            origin = r.origins["optimizer"]
-            r.set("optimizer", "adamw", "8-bit AdamW needs bitsandbytes, which is not installed here: plain AdamW")
-            r.warn(f"optimizer adamw8bit (from {origin}) needs bitsandbytes, not installed here; the builtin trainer "
-                   "uses adamw (pip install bitsandbytes for 8-bit)", "builtin trainer", severity="info")
+            r.warn("optimizer adamw8bit needs bitsandbytes, not installed here; a run on this machine trains with "
+                   "adamw (pip install bitsandbytes for 8-bit)", "builtin trainer", severity="info")
         for key, (allowed, fallback) in SUPPORTED.items():
             value = r.values[key]
             if value.lower() in allowed:

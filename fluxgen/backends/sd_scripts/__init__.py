@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
@@ -49,9 +49,13 @@ class SdScripts(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
     env_vars = ("FLUXGEN_SD_SCRIPTS_DIR", "FLUXGEN_SD_SCRIPTS_PYTHON")
     loads_hub_model = False  # reads single model files, resolved by fluxgen before launch
+    lora_formats = ("kohya",)  # (ref:captioners-and-lora-formats)
     dataset_quirks = DatasetQuirks(
         non_ascii_names="warning",  # sd-scripts and kohya_ss on Windows have failed to open such paths
         first_caption_line_only=True, empty_caption_file_fails=True, replaces_trigger_placeholder=False,
+        # a DreamBooth subset image without a caption file trains on its class_tokens (fluxgen writes the trigger)
+        missing_caption_gets_trigger=True,
+        masks=MaskSupport("--masked_loss, subset conditioning_data_dir = the mask folder", "ref:sd-scripts §2"),
         alpha_effect="sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
                      "under the transparent pixels is trained, often black")
 
@@ -89,6 +93,17 @@ class SdScripts(Backend):
 
         return Parser()
 
+    def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
+        from fluxgen.multigpu import rescaled
+
+        return rescaled(plan, gpus, "sd-scripts with N processes takes batch × N images per step and divides the "
+                                    "steps of an epoch by N (ref:sd-scripts §3)")
+
+    def argv_for_gpus(self, argv: list[str], gpus: int) -> list[str]:
+        from fluxgen.multigpu import accelerate_multi_gpu
+
+        return accelerate_multi_gpu(argv, gpus)
+
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         from fluxgen.backends.sd_scripts import files
 
@@ -114,6 +129,10 @@ class SdScripts(Backend):
         if lower is None:
             return []
         return [f"`--vram {lower}` (the next VRAM tier down: {LOWER_TIER.get(lower, 'fp8 base model')})"]
+
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.sd_scripts.importer import import_config
+        return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin with its own requirements.txt (which installs the checkout itself with

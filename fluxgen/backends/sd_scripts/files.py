@@ -10,6 +10,7 @@ from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_w
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.errors import UserError
 from fluxgen.intent import flatten
+from fluxgen.multigpu import launch_argv
 from fluxgen.render import compare
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ def accepted_findings(plan: Any) -> set[str]:
     """Warnings of fluxgen's own checks that this plan asks for on purpose (a CLIP-L LoRA when the user trains
     the text encoder, hub references that `fluxgen train` resolves)."""
     accepted = {"sd-hf-path"}  # hub references: resolved by `fluxgen train`, named in the file's comments
+    if plan.values.get("masks"):  # the dataset's conditioning_data_dir needs --masked_loss, which args.toml sets
+        accepted.add("sd-dataset-masked")
     return accepted | ({"sd-unet-only"} if plan.values.get("train_text_encoder") else set())
 
 
@@ -42,7 +45,7 @@ def build_command(plan: Plan, trainer: TrainerEnv | None = None) -> tuple[list[s
         "--mixed_precision", MIXED[plan.values["precision"]], "--num_cpu_threads_per_process", "1",
         str(trainer.entry_path), "--config_file", "args.toml",
     ]
-    return argv, dict(BASE_ENV)
+    return launch_argv(plan, argv), dict(BASE_ENV)
 
 
 def _check_prompts(prompts: list[str]) -> None:

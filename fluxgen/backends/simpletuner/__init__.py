@@ -73,11 +73,11 @@ class SimpleTuner(Backend):
 
         return recognizes(path, text)
 
-    def locate_python(self, environ: Any) -> tuple[str, str]:
+    def default_python(self) -> tuple[str, str] | None:
+        """The environment `fluxgen setup simpletuner` builds (SimpleTuner needs Python >= 3.12)."""
         from fluxgen.backends.simpletuner import environment
 
-        found = environment.locate(dict(environ))
-        return found.python, found.source
+        return str(environment.setup_python()), "fluxgen setup environment"
 
     def import_config(self, paths: Sequence[Path]) -> Any:
         from fluxgen.errors import UserError

@@ -164,3 +164,81 @@ def _save(folder: Path, model, processor) -> None:
 
 BUILDERS = {"florence2": build_florence2, "blip2": build_blip2, "qwen2.5-vl": build_qwen25_vl,
             "clipseg": build_clipseg}
+
+
+def build_llava(folder: Path, seed: int = 0) -> Path:
+    """JoyCaption's architecture in miniature: a CLIP vision tower, a projector and a Llama decoder."""
+    import torch
+    from transformers import (
+        CLIPImageProcessor,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    vocab, merges = _bpe_files(folder / ".vocab", ["<unk>", "<s>", "</s>", "<pad>", "<image>"])
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    backend = Tokenizer(models.BPE.from_file(vocab, merges, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
+                                        eos_token="</s>", pad_token="<pad>",
+                                        extra_special_tokens={"image_token": "<image>"})
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in ("<s>", "</s>", "<pad>", "<image>")}
+    config = LlavaConfig(
+        vision_config={"model_type": "clip_vision_model", "hidden_size": 16, "intermediate_size": 32,
+                       "num_hidden_layers": 2, "num_attention_heads": 2, "image_size": SIZE, "patch_size": 8},
+        text_config={"model_type": "llama", "vocab_size": len(tokenizer), "hidden_size": 32,
+                     "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+                     "num_key_value_heads": 1, "max_position_embeddings": 256, "bos_token_id": ids["<s>"],
+                     "eos_token_id": ids["</s>"], "pad_token_id": ids["<pad>"]},
+        image_token_index=ids["<image>"], vision_feature_select_strategy="default", vision_feature_layer=-1)
+    processor = LlavaProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": SIZE},
+                                                                  crop_size={"height": SIZE, "width": SIZE}),
+                               tokenizer=tokenizer, patch_size=8, vision_feature_select_strategy="default",
+                               num_additional_image_tokens=1)
+    torch.manual_seed(seed)
+    _save(folder, LlavaForConditionalGeneration(config), processor)
+    return folder
+
+
+BUILDERS["joycaption"] = build_llava
+
+
+def build_qwen3_vl(folder: Path, seed: int = 0) -> Path:
+    """Qwen3-VL (ai-toolkit's captioner) in miniature, where the installed transformers has the class."""
+    import torch
+    from transformers import Qwen2Tokenizer, Qwen3VLConfig, Qwen3VLForConditionalGeneration
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    vocab, merges = _bpe_files(folder / ".vocab", QWEN_SPECIALS)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                               unk_token="<|endoftext|>", extra_special_tokens={"image_token": "<|image_pad|>"})
+    ids = {tok: tokenizer.convert_tokens_to_ids(tok) for tok in QWEN_SPECIALS}
+    images = Qwen2VLImageProcessorPil(min_pixels=32 * 32 * 4, max_pixels=64 * 64, patch_size=16, merge_size=2,
+                                      temporal_patch_size=2)
+    config = Qwen3VLConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "head_dim": 16,
+                     "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
+                     "max_position_embeddings": 512, "bos_token_id": ids["<|endoftext|>"],
+                     "eos_token_id": ids["<|im_end|>"], "pad_token_id": ids["<|endoftext|>"],
+                     "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
+                                         "mrope_interleaved": True}},
+        vision_config={"depth": 2, "hidden_size": 16, "intermediate_size": 32, "num_heads": 2, "patch_size": 16,
+                       "spatial_merge_size": 2, "temporal_patch_size": 2, "out_hidden_size": 32,
+                       "num_position_embeddings": 16, "deepstack_visual_indexes": [0]},
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+    torch.manual_seed(seed)
+    model = Qwen3VLForConditionalGeneration(config)
+    with _no_progress_bars():
+        model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    images.save_pretrained(folder)
+    return folder
+
+
+BUILDERS["qwen3-vl"] = build_qwen3_vl

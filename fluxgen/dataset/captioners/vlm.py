@@ -34,15 +34,20 @@ class ChatCaptioner:
     dtype: Any
     generate: dict[str, Any]
     image_tokens: Any  # (image_inputs, index) -> the image placeholder text for that picture
+    processor: Any = None  # when set, it expands the placeholder itself (LLaVA)
 
     def caption(self, images: list[Any]) -> list[str]:
         import torch
 
-        pixels = self.image_processor(images=images, return_tensors="pt")
-        texts = [self._chat(self.image_tokens(pixels, i)) for i in range(len(images))]
         self.tokenizer.padding_side = "left"
-        tokens = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        inputs = {**tokens, **pixels}
+        if self.processor is not None:
+            texts = [self._chat(self.image_tokens(None, i)) for i in range(len(images))]
+            tokens = inputs = dict(self.processor(text=texts, images=images, return_tensors="pt", padding=True))
+        else:
+            pixels = self.image_processor(images=images, return_tensors="pt")
+            texts = [self._chat(self.image_tokens(pixels, i)) for i in range(len(images))]
+            tokens = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            inputs = {**tokens, **pixels}
         inputs = {k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device))
                   for k, v in inputs.items()}
         with torch.inference_mode():
@@ -101,12 +106,16 @@ def load_qwen3(model_id: str, *, device: str = "auto", prompt: str | None = None
 
 def load_llava(model_id: str, *, device: str = "auto", prompt: str | None = None,
                max_new_tokens: int = 128) -> ChatCaptioner:
-    """JoyCaption is a LLaVA model (SigLIP + Llama): one <image> token expanded to the patch count."""
-    def tokens_for(ip: Any, model: Any):
-        vision = model.config.vision_config
-        side = vision.image_size // vision.patch_size
-        extra = 1 if getattr(model.config, "vision_feature_select_strategy", "default") == "full" else 0
-        image_token = getattr(ip, "image_token", None) or "<image>"
-        return lambda _pixels, _i: image_token * (side * side + extra)
+    """JoyCaption is a LLaVA model (SigLIP + Llama); its processor expands the one <image> token to the patches."""
+    import transformers
+    from transformers import AutoProcessor
 
-    return _load("joycaption", "LlavaForConditionalGeneration", model_id, device, prompt, max_new_tokens, tokens_for)
+    where = resolve_device(device)
+    dtype = resolve_dtype(where)
+    processor = load_pretrained(AutoProcessor.from_pretrained, model_id, "joycaption")
+    model = load_pretrained(transformers.LlavaForConditionalGeneration.from_pretrained, model_id, "joycaption",
+                            dtype=dtype)
+    image_token = getattr(processor, "image_token", None) or "<image>"
+    return ChatCaptioner("joycaption", model_id, revision_of(model_id), prompt, model.to(where).eval(),
+                         processor.tokenizer, processor.image_processor, where, dtype,
+                         generation_kwargs(max_new_tokens), lambda _pixels, _i: image_token, processor)

@@ -12,7 +12,6 @@ from typing import Any
 from fluxgen.errors import UserError
 from fluxgen.runs.sweep.state import (
     DONE,
-    FINISHED,
     point_state,
     read_sweep,
     refresh_states,
@@ -20,6 +19,20 @@ from fluxgen.runs.sweep.state import (
     trained,
     write_sweep,
 )
+
+
+def preflight(executor: str, *, dry_run: bool) -> None:
+    """What the executor needs, checked before a sweep folder is made for it."""
+    if dry_run:
+        return
+    if executor == "slurm":
+        from fluxgen.runs.sweep.slurm import _submitit
+
+        _submitit()
+    elif executor == "skypilot":
+        from fluxgen.runs.sweep.skypilot import sky_command
+
+        sky_command()
 
 
 def to_run(sweep_dir: Path, data: dict[str, Any]) -> list[str]:
@@ -137,9 +150,3 @@ def _signal(pid: Any, sig: int, *, group: bool) -> bool:
         return False
     return True
 
-
-def failed(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in data["points"] if p.get("state") not in (DONE,)]
-
-
-__all__ = ["FINISHED", "cancel_sweep", "failed", "run_sweep", "to_run"]

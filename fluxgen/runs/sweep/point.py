@@ -4,6 +4,7 @@ nothing once it completed. Running it twice is safe, which is what makes a reque
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -71,10 +72,7 @@ def run_point(sweep_dir: Path, point_id: str) -> int:
             return 0
         print(f"fluxgen sweep: fluxgen {shlex.join(args)}", flush=True)
         data = read_sweep(sweep_dir)
-        cwd = Path(data.get("cwd") or ".")
-        import os
-
-        os.chdir(cwd)  # relative intent paths and --images resolve as they did for `fluxgen sweep`
+        os.chdir(Path(data.get("cwd") or "."))  # relative intent paths and --images resolve as they did for `fluxgen sweep`
         try:
             main(args)
         except SystemExit as exc:

@@ -105,7 +105,9 @@ def render(sweep_dir: Path) -> str:
         thumbs = "".join(f'<img src="{t["uri"]}" title="{html.escape(t["path"])}">' for t in
                          _final_samples(sweep_dir, r["run_dir"]) if t.get("uri"))
         ev = _eval(sweep_dir, r["run_dir"])
-        ev_html = "" if ev is None else f"<pre>{html.escape(json.dumps(ev, indent=1)[:2000])}</pre>"
+        ev_html = "" if ev is None else (
+            f"<p><b>fluxgen eval</b>: {html.escape(json.dumps(ev.get('recommendation'))[:500])}</p>"
+            f"<details><summary>eval.json</summary><pre>{html.escape(json.dumps(ev, indent=1)[:4000])}</pre></details>")
         values = " ".join(f"{k}={v}" for k, v in r["values"].items())
         cards.append(f'<div class="card"><h3>{swatch}{html.escape(r["point"])}: {html.escape(values)}</h3>'
                      f"<div>{thumbs or 'no samples'}</div>{ev_html}</div>")

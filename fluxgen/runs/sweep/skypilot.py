@@ -66,7 +66,9 @@ def task(sweep_dir: Path, data: dict[str, Any], point: dict[str, Any], staged: P
     images = Path(data["cwd"], data["plan"]["images"] or point["dataset"]).resolve()
     backend = data["backend"]
     setup = [f"pip install 'fluxgen[train]=={__version__}'"]
-    if backend != "builtin":
+    from fluxgen.backends import get_backend
+
+    if get_backend(backend).env_recipe().source != "self":  # a trainer of its own: its environment first
         setup.append(f"fluxgen setup {backend}")
     return {
         "name": f"{bucket_name(sweep_dir)}-{point['id']}",
@@ -103,10 +105,7 @@ def launch_sweep(sweep_dir: Path, *, dry_run: bool) -> list[str]:
     lines = [f"wrote {p}" for p in paths]
     if dry_run:
         return [*lines, f"dry run: launch one with `sky jobs launch {paths[0]}`" if paths else "nothing to launch"]
-    sky = shutil.which("sky")
-    if sky is None:
-        raise UserError("--executor skypilot: no `sky` command; install SkyPilot in its own environment (pipx "
-                        "install 'skypilot[runpod,vast]'), run `sky check`, or use --dry-run to write the YAMLs only")
+    sky = sky_command()
     for path in paths:
         name = yaml.safe_load(path.read_text(encoding="utf-8"))["name"]
         done = subprocess.run([sky, "jobs", "launch", "-y", "--async", "-n", name, str(path)], check=False)
@@ -117,6 +116,14 @@ def launch_sweep(sweep_dir: Path, *, dry_run: bool) -> list[str]:
         write_sweep(sweep_dir, data)
         lines.append(f"{path.stem}: launched as managed job {name}")
     return lines
+
+
+def sky_command() -> str:
+    sky = shutil.which("sky")
+    if sky is None:
+        raise UserError("--executor skypilot: no `sky` command; install SkyPilot in its own environment (pipx "
+                        "install 'skypilot[runpod,vast]'), run `sky check`, or use --dry-run to write the YAMLs only")
+    return sky
 
 
 def cancel(job_name: str) -> bool:

@@ -43,8 +43,9 @@ def executor_parameters(options: dict[str, Any], max_parallel: int | None, name:
             params[param] = options[key]
     if options.get("cpus"):
         params["slurm_cpus_per_task"] = int(options["cpus"])
-    if options.get("time"):
-        params["timeout_min"] = time_minutes(str(options["time"]))
+    limit = options.get("time") or partition_limit(options.get("partition"))
+    if limit:
+        params["timeout_min"] = time_minutes(limit)
     for item in options.get("extra") or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -53,11 +54,35 @@ def executor_parameters(options: dict[str, Any], max_parallel: int | None, name:
     return params
 
 
+def partition_limit(partition: str | None) -> str | None:
+    """The partition's own time limit (sinfo), used when --slurm-time is not given: submitit would otherwise ask
+    for 5 minutes. An unlimited partition gets 3 days."""
+    if shutil.which("sinfo") is None:
+        return None
+    out = subprocess.run(["sinfo", "-h", "-o", "%P %l"], capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        name, _, limit = line.partition(" ")
+        if (partition and name.rstrip("*") == partition) or (not partition and name.endswith("*")):
+            limit = limit.strip()
+            return "3-00:00:00" if limit in ("infinite", "UNLIMITED", "") else limit
+    return None
+
+
+def _ignore_usr2() -> None:
+    import signal
+
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+
+
 class PointTask:
     """What one array task runs: the point in a child process (so submitit keeps its own signal handling)."""
 
     def __call__(self, sweep_dir: str, point_id: str) -> int:
-        return subprocess.run(point_command(Path(sweep_dir), point_id), check=False).returncode
+        # SLURM's warning signal (USR2, before the time limit or on preemption) reaches every process of the step;
+        # only submitit acts on it (it requeues the job, whose SIGTERM then stops the point cleanly), so the
+        # point's processes ignore it rather than die of it.
+        return subprocess.run(point_command(Path(sweep_dir), point_id), check=False,
+                              preexec_fn=_ignore_usr2).returncode
 
     def checkpoint(self, sweep_dir: str, point_id: str) -> Any:
         """Preemption or timeout: requeue the same call; the point resumes from its run folder's checkpoint."""

@@ -20,7 +20,6 @@ from fluxgen.fsio import atomic_write
 
 SWEEP_JSON, LOCK = "sweep.json", "sweep.lock"
 DONE = "completed"
-FINISHED = ("completed", "failed")
 
 
 def read_sweep(sweep_dir: Path) -> dict[str, Any]:

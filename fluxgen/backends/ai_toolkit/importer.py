@@ -1,0 +1,250 @@
+"""An ai-toolkit YAML job as a fluxgen intent: the inverse of `templates/ai-toolkit/config.yaml.j2` and the rules
+behind it. A key the file leaves out counts with ai-toolkit's own default (read from its source at the pin)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fluxgen.errors import UserError
+from fluxgen.importer import Imported, Where, display, yaml_lines
+from fluxgen.importer.common import absolute_folder, base_from_hub_id, flat, kind_from_meta, untrigger
+
+NAME = "ai-toolkit"
+# Keys of the training process whose value is an intent value as it stands: process path -> intent key.
+DIRECT = {
+    "training_seed": "train.seed", "network.linear": "network.rank", "network.linear_alpha": "network.alpha",
+    "save.save_every": "save.every", "save.max_step_saves_to_keep": "save.keep",
+    "train.batch_size": "train.batch_size", "train.steps": "train.steps", "train.lr": "train.lr",
+    "train.train_text_encoder": "network.train_text_encoder",
+    "train.gradient_checkpointing": "train.gradient_checkpointing", "train.timestep_type": "train.timestep_sampling",
+    "train.optimizer": "train.optimizer", "train.optimizer_params": "train.optimizer_args",
+    "train.lr_scheduler": "train.scheduler", "train.lr_scheduler_params.num_warmup_steps": "train.warmup_steps",
+    "train.dtype": "train.precision", "sample.sample_every": "samples.every", "sample.seed": "samples.seed",
+    "sample.guidance_scale": "samples.guidance", "sample.sample_steps": "samples.steps",
+}
+# Dataset keys (the same in every dataset entry) -> intent key.
+DATASET = {"caption_dropout_rate": "train.caption_dropout", "shuffle_tokens": "train.shuffle_captions",
+           "num_repeats": "dataset.repeats", "buckets": "dataset.buckets"}
+# What fluxgen always writes (templates/ai-toolkit/config.yaml.j2 and ai_toolkit/planning.py); a file that says
+# the same loses nothing, a different value is listed as left out.
+FIXED = {
+    "type": "sd_trainer", "training_folder": "output", "network.type": "lora", "save.dtype": "float16",
+    "train.gradient_accumulation": 1, "train.gradient_accumulation_steps": 1, "train.train_unet": True,
+    "train.noise_scheduler": "flowmatch", "train.ema_config.use_ema": True, "train.ema_config.ema_decay": 0.99,
+    "model.is_flux": True, "sample.sampler": "flowmatch", "sample.neg": "", "sample.walk_seed": True,
+    "datasets.cache_latents_to_disk": True,
+}
+NO_CAPTIONS = "fluxgen-no-captions"  # the caption_ext fluxgen writes for trigger-only and caption-free modes
+SECTION_OF = {"network": "network", "save": "save", "train": "train", "sample": "sample", "model": "model"}
+
+
+def import_config(paths: Sequence[Path], *, command: str | None = None) -> Imported:
+    """Map every setting of the job's training process to the intent key that renders it."""
+    from fluxgen.backends.ai_toolkit.yaml_loader import load_aitk_yaml
+    from fluxgen.fsio import read_text_file
+
+    if command is not None or len(paths) != 1:
+        raise UserError("ai-toolkit: import one config YAML (no --command; that is for sd-scripts command lines)")
+    path = paths[0]
+    text = read_text_file(path)
+    data, _ = load_aitk_yaml(text, str(path))
+    index, proc = _training_process(data, path)
+    src = display(path)
+    out = Imported(NAME, [src])
+    leaves = {k: v for k, v in flat(proc, lists=False).items() if not k.startswith("train.optimizer_params.")}
+    if isinstance(proc.get("train"), dict) and "optimizer_params" in proc["train"]:
+        leaves["train.optimizer_params"] = proc["train"]["optimizer_params"] or {}
+    ctx = _Ctx(out, src, yaml_lines(text), f"config.process.{index}.", leaves, Path(path).parent)
+    if isinstance(data.get("config", {}).get("name"), str):
+        out.set("name", data["config"]["name"], ctx.where("config.name", top=True))
+    _direct(ctx)
+    _datasets(ctx, proc.get("datasets") or [])
+    _model(ctx, proc.get("model") or {})
+    _sample(ctx, proc.get("sample"))
+    _identity(ctx, proc, data.get("meta") or {})
+    _leftovers(ctx)
+    return out
+
+
+class _Ctx:
+    """The record being filled, and which process keys have been used (the rest are listed as left out)."""
+
+    def __init__(self, out: Imported, src: str, lines: dict[str, int], prefix: str, leaves: dict[str, Any],
+                 folder: Path) -> None:
+        self.out, self.src, self.lines, self.prefix, self.leaves, self.folder = out, src, lines, prefix, leaves, folder
+        self.used: set[str] = set()
+
+    def where(self, key: str, *, top: bool = False) -> Where:
+        full = key if top else self.prefix + key
+        return Where(self.src, self.lines.get(full, 0), full)
+
+    def take(self, key: str, intent_key: str, value: Any) -> None:
+        self.used.add(key)
+        self.out.set(intent_key, value, self.where(key))
+
+    def default(self, key: str) -> Any:
+        from fluxgen.knowledge import ai_toolkit_schema
+
+        section, _, leaf = key.rpartition(".")
+        specs = ai_toolkit_schema().sections.get(section, {}) if section else ai_toolkit_schema().process
+        spec = specs.get(leaf)
+        return spec.default if spec is not None else None
+
+
+def _training_process(data: Any, path: Path) -> tuple[int, dict[str, Any]]:
+    from fluxgen.knowledge import ai_toolkit_schema
+
+    procs = data.get("config", {}).get("process") if isinstance(data, dict) and isinstance(data.get("config"), dict) \
+        else None
+    if not isinstance(procs, list):
+        raise UserError(f"{path}: not an ai-toolkit job (no config.process list); pass --backend for another trainer")
+    trainers = ai_toolkit_schema().trainer_process_types
+    for i, proc in enumerate(procs):
+        if isinstance(proc, dict) and proc.get("type") in trainers:
+            if not (proc.get("model") or {}).get("is_flux") and (proc.get("model") or {}).get("arch") != "flux":
+                raise UserError(f"{path}: config.process.{i}.model is not FLUX.1 (no is_flux: true); fluxgen plans "
+                                "FLUX.1 LoRAs only")
+            return i, proc
+    raise UserError(f"{path}: no training process in config.process (types {', '.join(trainers)})")
+
+
+def _direct(ctx: _Ctx) -> None:
+    for key, intent_key in DIRECT.items():
+        if key.startswith("sample.") and "sample" not in {k.split(".")[0] for k in ctx.leaves}:
+            continue
+        if key in ctx.leaves:
+            ctx.take(key, intent_key, _plain(ctx.leaves[key]))
+        elif (default := ctx.default(key)) is not None:
+            ctx.out.set(intent_key, _plain(default), f"{key} absent from {ctx.src}: ai-toolkit's default")
+
+
+def _plain(value: Any) -> Any:
+    """ai-toolkit's loader reads 1e-4 as a float subclass; the intent wants plain types."""
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
+    """fluxgen writes one dataset per resolution; any entries that differ only in resolution are one intent."""
+    entries = [d for d in datasets if isinstance(d, dict)]
+    if not entries:
+        return
+    first = entries[0]
+    same = [d for d in entries if {k: v for k, v in d.items() if k != "resolution"} ==
+            {k: v for k, v in first.items() if k != "resolution"}]
+    resolutions: list[int] = []
+    for d in same:
+        res = d.get("resolution", ctx.default("datasets[].resolution"))
+        resolutions += [r for r in (res if isinstance(res, list) else [res]) if r not in resolutions]
+    for i, d in enumerate(entries):
+        if d not in same:
+            ctx.out.leave_out(ctx.where(f"datasets.{i}"), d.get("folder_path"), "a second, different dataset: the "
+                              "intent has one image folder")
+    ctx.used.update(k for k in ctx.leaves if k.startswith("datasets"))
+    w = lambda key: ctx.where(f"datasets.0.{key}")  # noqa: E731
+    if "folder_path" in first:
+        ctx.out.set("dataset.path", absolute_folder(str(first["folder_path"]), ctx.folder, ctx.out), w("folder_path"))
+    ctx.out.set("train.resolution", resolutions, w("resolution"))
+    for key, intent_key in DATASET.items():
+        value = first.get(key, ctx.default(f"datasets[].{key}"))
+        ctx.out.set(intent_key, _plain(value), w(key) if key in first else f"datasets[].{key} absent: ai-toolkit's "
+                    "default")
+    _captions(ctx, first, w)
+    for key, value in first.items():
+        if key not in (*DATASET, "folder_path", "resolution", "caption_ext", "default_caption", "cache_latents_to_disk"):
+            ctx.out.leave_out(w(key), value, "no intent key; fluxgen's rendered dataset does not set it")
+    if first.get("cache_latents_to_disk", False) is not True:
+        ctx.out.leave_out(w("cache_latents_to_disk"), first.get("cache_latents_to_disk", False),
+                          "fluxgen always caches latents to disk")
+
+
+def _captions(ctx: _Ctx, first: dict[str, Any], w: Any) -> None:
+    ext = str(first.get("caption_ext", ctx.default("datasets[].caption_ext")))
+    default = first.get("default_caption")
+    if ext == NO_CAPTIONS:
+        mode = "trigger" if default == "[trigger]" else "none"
+        ctx.out.set("dataset.captions", mode, w("default_caption"))
+        if default not in ("", "[trigger]", None):
+            ctx.out.leave_out(w("default_caption"), default, "a fixed caption other than the trigger: the intent "
+                              "has captions, trigger-only or none")
+        return
+    ctx.out.set("dataset.captions", "captions", w("caption_ext") if "caption_ext" in first else
+                "caption_ext absent: ai-toolkit reads .txt captions")
+    ctx.out.set("dataset.caption_ext", "." + ext.lstrip("."), w("caption_ext") if "caption_ext" in first else
+                "caption_ext absent: ai-toolkit's default")
+    if default:
+        ctx.out.leave_out(w("default_caption"), default, "the caption of images without a caption file: fluxgen "
+                          "writes none in captions mode")
+
+
+def _model(ctx: _Ctx, model: dict[str, Any]) -> None:
+    from fluxgen.rules.model import SCHNELL_ADAPTER
+
+    if "name_or_path" in model:
+        ctx.take("model.name_or_path", "model.base", base_from_hub_id(str(model["name_or_path"]), ctx.folder))
+    quantize, low = bool(model.get("quantize", False)), bool(model.get("low_vram", False))
+    ctx.used.update({"model.quantize", "model.low_vram"})
+    where = ctx.where("model.quantize")
+    if quantize and not low:
+        ctx.out.set("vram", 24, f"{where} (model.quantize true, low_vram false: the 24 GB tier)")
+    elif quantize:
+        ctx.out.set("vram", 16, f"{where} (model.quantize and low_vram: the 16 GB tier)")
+        ctx.out.note("quantize + low_vram render the same for 8, 10, 12 and 16 GB; imported as 16 GB")
+    else:
+        ctx.out.set("vram", 48, f"{where} (model.quantize false: the 48 GB tier)")
+        ctx.out.note("no quantization renders the same for 48 and 80 GB; imported as 48 GB")
+        if low:
+            ctx.out.leave_out(ctx.where("model.low_vram"), True, "low_vram without quantize: no VRAM tier renders it")
+    if model.get("assistant_lora_path") == SCHNELL_ADAPTER:
+        ctx.used.add("model.assistant_lora_path")
+
+
+def _sample(ctx: _Ctx, sample: Any) -> None:
+    if not isinstance(sample, dict):
+        ctx.out.set("samples.every", 0, f"no sample section in {ctx.src}: no samples while training")
+        return
+    ctx.used.add("sample.prompts")
+    if isinstance(sample.get("prompts"), list):
+        ctx.out.set("samples.prompts", [str(p) for p in sample["prompts"]], ctx.where("sample.prompts"))
+    width, height = sample.get("width", 512), sample.get("height", 512)
+    ctx.used.update({"sample.width", "sample.height"})
+    ctx.out.set("samples.size", width, ctx.where("sample.width"))
+    if width != height:
+        ctx.out.leave_out(ctx.where("sample.height"), height, f"samples are square in fluxgen ({width} px)")
+
+
+def _identity(ctx: _Ctx, proc: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Trigger, kind (from fluxgen's own metadata, else content_or_style: style) and the prompts' trigger."""
+    if proc.get("trigger_word"):
+        ctx.take("trigger_word", "trigger", str(proc["trigger_word"]))
+    elif meta.get("fluxgen.trigger"):
+        ctx.out.set("trigger", str(meta["fluxgen.trigger"]), Where(ctx.src, ctx.lines.get("meta.fluxgen.trigger", 0),
+                                                                   "meta.fluxgen.trigger"))
+    ctx.used.add("train.content_or_style")
+    kind = kind_from_meta(meta)
+    style = proc.get("train", {}).get("content_or_style", "balanced")
+    if kind:
+        ctx.out.set("kind", kind, Where(ctx.src, ctx.lines.get("meta.fluxgen.kind", 0), "meta.fluxgen.kind"))
+    elif style == "style":
+        ctx.take("train.content_or_style", "kind", "style")
+    if style not in ("style", "balanced") or (kind and (kind == "style") != (style == "style")):
+        ctx.out.leave_out(ctx.where("train.content_or_style"), style, "fluxgen writes style for a style LoRA and "
+                          "balanced for the other kinds")
+    untrigger(ctx.out)
+
+
+def _leftovers(ctx: _Ctx) -> None:
+    """Every process key not mapped: silent when it says what fluxgen writes anyway, else listed."""
+    for key, value in ctx.leaves.items():
+        if key in ctx.used or key in DIRECT:
+            continue
+        if key in FIXED and value == FIXED[key]:
+            continue
+        why = (f"fluxgen always writes {FIXED[key]!r}" if key in FIXED else
+               "no intent key; fluxgen's rendered job does not set it")
+        ctx.out.leave_out(ctx.where(key), value, why)

@@ -1,0 +1,156 @@
+"""sd-scripts' dataset TOML and sample prompts file as intent values (the inverse of dataset.toml.j2 and
+sample_prompts.txt.j2). A key the TOML leaves out counts with sd-scripts' own default."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from fluxgen.importer import Imported, Where, display, toml_lines
+from fluxgen.importer.common import absolute_folder
+
+NO_CAPTION_EXT = ".fluxgen-no-captions"  # what fluxgen writes for trigger-only and caption-free modes
+HANDLED = {"image_dir", "num_repeats", "caption_extension", "class_tokens", "caption_dropout_rate", "shuffle_caption",
+           "keep_tokens", "resolution", "batch_size", "enable_bucket", "bucket_no_upscale", "min_bucket_reso",
+           "max_bucket_reso", "bucket_reso_steps"}
+
+
+class _Toml:
+    """The dataset TOML with sd-scripts' lookup order (subset, dataset, general, default) and each key's line."""
+
+    def __init__(self, path: Path) -> None:
+        from fluxgen.fsio import read_text_file
+
+        text = read_text_file(path)
+        self.data = tomllib.loads(text)
+        self.lines, self.src, self.folder = toml_lines(text), display(path), path.parent
+        self.general = self.data.get("general") or {}
+        self.datasets = [d for d in self.data.get("datasets") or [] if isinstance(d, dict)]
+
+    def get(self, key: str, ds: int = 0, sub: int | None = 0) -> tuple[Any, Where | None]:
+        from fluxgen.knowledge import sd_scripts_dataset_schema
+
+        d = self.datasets[ds] if ds < len(self.datasets) else {}
+        subs = d.get("subsets") or []
+        scopes = [(f"datasets.{ds}.subsets.{sub}.", subs[sub] if sub is not None and sub < len(subs) else {}),
+                  (f"datasets.{ds}.", d), ("general.", self.general)]
+        for prefix, scope in scopes:
+            if isinstance(scope, dict) and scope.get(key) is not None:
+                return scope[key], Where(self.src, self.lines.get(prefix + key, 0), prefix + key)
+        spec = sd_scripts_dataset_schema().keys.get(key)
+        return (spec.default if spec else None), None
+
+
+def import_dataset(out: Imported, path: Path) -> None:
+    """Image folder, repeats, captions and trigger, resolutions, batch size and buckets."""
+    t = _Toml(path)
+    if not t.datasets or not (t.datasets[0].get("subsets") or []):
+        out.leave_out(Where(t.src, 0, "datasets"), None, "no [[datasets.subsets]]: no image folder to import")
+        return
+    origin = lambda where, key: where or f"{key} absent from {t.src}: sd-scripts' default"  # noqa: E731
+    image_dir, where = t.get("image_dir")
+    if image_dir:
+        out.set("dataset.path", absolute_folder(str(image_dir), t.folder, out), where)
+    for key, intent_key in (("num_repeats", "dataset.repeats"), ("batch_size", "train.batch_size"),
+                            ("enable_bucket", "dataset.buckets"), ("shuffle_caption", "train.shuffle_captions")):
+        value, where = t.get(key)
+        out.set(intent_key, value, origin(where, key))
+    dropout, where = t.get("caption_dropout_rate")
+    out.set("train.caption_dropout", float(dropout), origin(where, "caption_dropout_rate"))
+    _captions(out, t)
+    _resolutions(out, t)
+    _derived(out, t)
+    _others(out, t)
+
+
+def _captions(out: Imported, t: _Toml) -> None:
+    ext, where = t.get("caption_extension")
+    tokens, token_where = t.get("class_tokens")
+    if tokens:
+        out.set("trigger", str(tokens), token_where)
+    if ext == NO_CAPTION_EXT:
+        out.set("dataset.captions", "trigger" if tokens else "none", where)
+        return
+    out.set("dataset.captions", "captions", where or f"caption_extension absent from {t.src}: sd-scripts reads "
+            f"{ext} files")
+    out.set("dataset.caption_ext", str(ext), where or f"caption_extension absent from {t.src}: sd-scripts' default")
+
+
+def _resolutions(out: Imported, t: _Toml) -> None:
+    """fluxgen writes one [[datasets]] per resolution with the same subset; read them back as one list."""
+    first = t.datasets[0].get("subsets")
+    found: list[int] = []
+    where0 = None
+    for i, ds in enumerate(t.datasets):
+        res, where = t.get("resolution", i, None)
+        where0 = where0 or where
+        if ds.get("subsets") != first:
+            out.leave_out(Where(t.src, t.lines.get(f"datasets.{i}.resolution", 0), f"datasets.{i}"), res,
+                          "a second, different dataset: the intent has one image folder")
+            continue
+        side = res[0] if isinstance(res, list) and len(res) == 2 and res[0] == res[1] else res
+        if isinstance(side, list) or side is None:
+            out.leave_out(where or Where(t.src, 0, f"datasets.{i}.resolution"), res,
+                          "fluxgen trains square resolutions")
+            continue
+        if int(side) not in found:
+            found.append(int(side))
+    if found:
+        out.set("train.resolution", found, where0 or "resolution")
+
+
+def _derived(out: Imported, t: _Toml) -> None:
+    """Keys fluxgen derives from other values (sd_scripts/planning.py): listed when the file says otherwise."""
+    res = out.values.get("train.resolution") or [1024]
+    trigger, shuffle = out.values.get("trigger"), out.values.get("train.shuffle_captions")
+    expected = {"keep_tokens": 1 if trigger and shuffle else 0}
+    if out.values.get("dataset.buckets"):
+        expected.update(bucket_no_upscale=True, min_bucket_reso=min(256, min(res)),
+                        max_bucket_reso=max(min(2 * max(res), 2048), max(res)), bucket_reso_steps=64)
+    for key, want in expected.items():
+        value, where = t.get(key)
+        if value != want:
+            out.leave_out(where or Where(t.src, 0, key), value, f"fluxgen derives {want!r} from the other values")
+
+
+def _others(out: Imported, t: _Toml) -> None:
+    scopes = [("general.", t.general)] + [(f"datasets.{i}.", d) for i, d in enumerate(t.datasets)]
+    scopes += [(f"datasets.{i}.subsets.{j}.", s) for i, d in enumerate(t.datasets)
+               for j, s in enumerate(d.get("subsets") or []) if isinstance(s, dict)]
+    for prefix, scope in scopes:
+        for key, value in scope.items():
+            if key not in HANDLED and key != "subsets":
+                out.leave_out(Where(t.src, t.lines.get(prefix + key, 0), prefix + key), value,
+                              "no intent key; fluxgen does not write it")
+
+
+_OPTION = re.compile(r"\s--(\w+)\s+(\S+)")
+
+
+def import_prompts(out: Imported, path: Path) -> None:
+    """One prompt per line, options after ` --` (w/h size, d seed, s steps, g guidance), `#` lines skipped."""
+    from fluxgen.fsio import read_text_file
+
+    src = display(path)
+    prompts, first = [], None
+    for number, line in enumerate(read_text_file(path).splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        text, _, _ = line.partition(" --")
+        prompts.append(text.strip())
+        opts = dict(_OPTION.findall(line))
+        if first is None:
+            first = (number, opts)
+    if not prompts or first is None:
+        return
+    number, opts = first
+    where = Where(src, number, "prompt line")
+    out.set("samples.prompts", prompts, Where(src, number, "prompts"))
+    for flag, key, cast in (("w", "samples.size", int), ("d", "samples.seed", int), ("s", "samples.steps", int),
+                            ("g", "samples.guidance", float)):
+        if flag in opts:
+            out.set(key, cast(opts[flag]), Where(src, number, f"--{flag}"))
+    if opts.get("h", opts.get("w")) != opts.get("w"):
+        out.leave_out(where, opts.get("h"), "samples are square in fluxgen")

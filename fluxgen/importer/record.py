@@ -1,0 +1,140 @@
+"""What an import found: intent values with the file:line each came from, and what no intent key can say.
+
+Every backend's importer fills one `Imported`; the writer and `--minimal` read only this record, so a new trainer
+adds its own importer module and nothing here changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a trainer file: the file, the 1-based line (0 when unknown) and the key as the trainer spells it."""
+
+    file: str
+    line: int
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """A setting of the trainer file that no intent key produces, and why (what fluxgen renders instead)."""
+
+    where: Where
+    value: Any
+    why: str
+
+    def line(self) -> str:
+        return f"{self.where} {self.where.key} = {self.value!r}: {self.why}"
+
+
+@dataclass
+class Imported:
+    """Intent values (dotted keys) each with its origin, plus the settings left out and notes on choices made."""
+
+    backend: str
+    sources: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    unmapped: list[Unmapped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def set(self, key: str, value: Any, where: Where | str) -> None:
+        """One intent value; `where` is the trainer key it came from, or a sentence (a trainer default…)."""
+        self.values[key] = value
+        self.origins[key] = (f"imported from {where} ({where.key})" if isinstance(where, Where)
+                             else f"imported: {where}")
+
+    def override(self, key: str, value: Any, origin: str) -> None:
+        """A value the user gave on the command line instead of the file's."""
+        self.values[key] = value
+        self.origins[key] = origin
+
+    def leave_out(self, where: Where, value: Any, why: str) -> None:
+        self.unmapped.append(Unmapped(where, value, why))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def overrides(self, keys: list[str] | None = None) -> list[tuple[str, Any, str]]:
+        """(dotted key, value, origin) in the shape `presets.layer` takes."""
+        return [(k, self.values[k], self.origins[k]) for k in (keys if keys is not None else list(self.values))]
+
+    def nested(self, keys: list[str] | None = None) -> dict[str, Any]:
+        from fluxgen.intent import set_dotted
+
+        out: dict[str, Any] = {}
+        for key in keys if keys is not None else list(self.values):
+            set_dotted(out, key, self.values[key])
+        return out
+
+
+def display(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def yaml_lines(text: str) -> dict[str, int]:
+    """Dotted key (list items by index: `config.process.0.train.lr`) -> 1-based line of its value."""
+    import yaml
+
+    out: dict[str, int] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = f"{prefix}{k.value}"
+                out[key] = v.start_mark.line + 1
+                walk(v, key + ".")
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                out[f"{prefix}{i}"] = item.start_mark.line + 1
+                walk(item, f"{prefix}{i}.")
+
+    try:
+        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
+    except yaml.YAMLError:
+        pass
+    return out
+
+
+def toml_lines(text: str) -> dict[str, int]:
+    """Dotted key -> 1-based line, for the TOML trainers write: `[table]`, `[[array.of.tables]]` (items by index:
+    `datasets.0.subsets.1.image_dir`) and `key = value` lines. tomllib keeps no positions, so this reads the lines."""
+    import re
+
+    out: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    prefix = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if m := re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", stripped):
+            name = m.group(1)
+            parent = _indexed(name.rsplit(".", 1)[0], counts) if "." in name else ""
+            full = f"{parent}.{name.rsplit('.', 1)[1]}" if parent else name
+            counts[full] = counts.get(full, -1) + 1
+            prefix = f"{full}.{counts[full]}."
+        elif m := re.match(r"^\[\s*([^\]]+?)\s*\]", stripped):
+            prefix = m.group(1) + "."
+        elif m := re.match(r"^([A-Za-z0-9_\-]+|\"[^\"]+\")\s*=", stripped):
+            out.setdefault(prefix + m.group(1).strip('"'), number)
+    return out
+
+
+def _indexed(name: str, counts: dict[str, int]) -> str:
+    """`datasets.subsets` inside the current `datasets` item -> `datasets.<n>`."""
+    parts = name.split(".")
+    path = ""
+    for part in parts:
+        path = f"{path}.{part}" if path else part
+        path = f"{path}.{counts.get(path, 0)}" if path in counts else path
+    return path
