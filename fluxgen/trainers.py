@@ -1,4 +1,5 @@
-"""Where each trainer's checkout and Python are: environment, user config file, then the vendored pins."""
+"""Where each trainer's checkout and Python are, first found wins: `FLUXGEN_*` variables, the user config file, the
+environment `fluxgen setup` built for the pin, then the vendored submodule and the current Python."""
 
 from __future__ import annotations
 
@@ -104,19 +105,30 @@ def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     dir_var, py_var = ENV_NAMES[backend]
     section = user_config().get(backend, {})
     pin = pins()[backend]
+    built = _setup_env(backend, pin["commit"])
     if environ.get(dir_var):
         folder, dir_source = Path(environ[dir_var]).expanduser(), f"${dir_var}"
     elif section.get("dir"):
         folder, dir_source = Path(section["dir"]).expanduser(), "user config"
+    elif built is not None:
+        folder, dir_source = built.src, f"fluxgen setup ({built.root})"
     else:
         folder, dir_source = PROJECT_DIR / pin["path"], "vendored pin"
     if environ.get(py_var):
         python, py_source = environ[py_var], f"${py_var}"
     elif section.get("python"):
         python, py_source = str(section["python"]), "user config"
+    elif built is not None:
+        python, py_source = str(built.python), f"fluxgen setup ({built.root})"
     else:
         python, py_source = sys.executable, "the current Python"
     return TrainerEnv(backend, folder.resolve(), python, dir_source, py_source, pin["commit"], pin["entry"])
+
+
+def _setup_env(backend: str, pin: str) -> Any:
+    from fluxgen.envs.home import find_env
+
+    return find_env(backend, pin)
 
 
 # Modules each trainer imports at start-up (import names), checked by `fluxgen doctor` in the trainer's Python.
@@ -183,8 +195,12 @@ def probe_python(python: str, modules: tuple[str, ...] = (), packages: tuple[str
 
 def checkout_commit(folder: Path | None) -> str | None:
     """The commit a trainer checkout is at, read from its own git metadata (never the enclosing repository's)."""
-    if folder is None or not (folder / ".git").exists():
+    if folder is None:
         return None
+    if not (folder / ".git").exists():  # a tree `fluxgen setup` unpacked from a tarball records its commit
+        from fluxgen.envs.source import recorded_commit
+
+        return recorded_commit(folder)
     git_dir = folder / ".git"
     if git_dir.is_file():  # a submodule or worktree: `gitdir: <path>`
         text = git_dir.read_text(encoding="utf-8", errors="replace").strip()

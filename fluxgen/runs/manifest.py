@@ -82,6 +82,7 @@ def gpu_facts() -> list[dict[str, Any]]:
 
 def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
     """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
+    from fluxgen.envs.runlock import record_lock
     from fluxgen.trainers import KEY_PACKAGES, probe_python, trainer_facts
 
     probe = probe_python(trainer.python, (), KEY_PACKAGES)
@@ -95,6 +96,7 @@ def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -
         "python": probe.python or platform.python_version(),
         "python_executable": probe.executable or trainer.python,
         "packages": probe.packages or {},
+        "env_lock": record_lock(trainer.python, run_dir),
         "gpu": gpu_facts(),
         "host": {"name": socket.gethostname(), "os": f"{platform.system()} {platform.release()}",
                  "fluxgen_python": sys.version.split()[0]},

@@ -167,6 +167,7 @@ def differences(source: Source, plan: Any) -> list[str]:
         notes.append("dataset: their fingerprint is not recorded, so it cannot be compared")
     if plan.backend != "builtin":
         notes += trainer_differences(source, locate(plan.backend), checkout_commit)
+    notes += environment_differences(source, plan)
     if source.fluxgen_version and source.fluxgen_version != __version__:
         notes.append(f"fluxgen differs: theirs {source.fluxgen_version}, yours {__version__}")
     if source.plan is not None:
@@ -179,3 +180,33 @@ def differences(source: Source, plan: Any) -> list[str]:
                      "same intent resolves differently here (data, paths or what this machine supports); "
                      "`fluxgen plan` on the file shows every value and its origin")
     return notes
+
+
+def environment_differences(source: Source, plan: Any) -> list[str]:
+    """Their run's environment lock (when it recorded one) against the environment this run would use."""
+    from fluxgen.envs.runlock import lock_differences, run_lock
+    from fluxgen.trainers import locate
+
+    lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
+    if lock is None:
+        return ["environment: their run recorded no env.lock.json (not a `fluxgen setup` environment), so only "
+                "the key package versions in its manifest can be compared"] if source.run_dir else []
+    return lock_differences(lock, locate(plan.backend))
+
+
+def setup_from_lock(source: Source, *, src: str | None, withs: dict[str, Path]) -> None:
+    """`reproduce --setup`: build the trainer's environment pinned to every version of the run's lock."""
+    import tempfile
+
+    from fluxgen.envs.present import run_setup
+    from fluxgen.envs.runlock import constraints_from_lock, run_lock
+
+    lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
+    if lock is None:
+        raise UserError(f"{source.given}: has no env.lock.json to build from (only runs in a `fluxgen setup` "
+                        "environment record one); run without --setup")
+    folder = Path(tempfile.mkdtemp(prefix="fluxgen-lock-"))
+    constraints = constraints_from_lock(lock, folder / "constraints.txt")
+    torch = (lock.get("torch") or {}).get("requested") or "auto"
+    run_setup(lock["backend"], source=src, python=None, torch=torch, withs=withs, home=None, offline=False,
+              wheels=None, force=True, constraints=constraints)
