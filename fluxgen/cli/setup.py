@@ -34,8 +34,11 @@ def _with_pairs(values: tuple[str, ...]) -> dict[str, Path]:
               help="A folder of wheels pip may install from.")
 @click.option("--check", is_flag=True, help="Compare the environment with its env.lock.json; exit 1 on drift.")
 @click.option("--force", is_flag=True, help="Build again even when the environment exists.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when a Python for the trainer is already configured "
+                                                 "($FLUXGEN_*_PYTHON, the user config) or set up.")
 def setup_cmd(backend: str, source: str | None, python: str | None, torch: str, withs: tuple[str, ...],
-              home: Path | None, offline: bool, wheels: Path | None, check: bool, force: bool) -> None:
+              home: Path | None, offline: bool, wheels: Path | None, check: bool, force: bool,
+              if_missing: bool) -> None:
     """Install BACKEND's trainer at its pin into its own environment, with locked versions, and record the lock.
 
     \b
@@ -43,8 +46,11 @@ def setup_cmd(backend: str, source: str | None, python: str | None, torch: str, 
       fluxgen setup sd-scripts --source ./sd-scripts-48d368fa.tar.gz
       fluxgen setup ai-toolkit --source ./ai-toolkit.tar.gz --with diffusers=./diffusers.tar.gz
     """
-    from fluxgen.envs.present import check_env, run_setup
+    from fluxgen.envs.present import check_env, configured, run_setup
 
+    if if_missing and (where := configured(backend)):
+        click.echo(f"{backend}: uses {where}; nothing to set up")
+        return
     if check:
         raise SystemExit(check_env(backend, home))
     run_setup(backend, source=source, python=python, torch=torch, withs=_with_pairs(withs), home=home,

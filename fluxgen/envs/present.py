@@ -43,6 +43,18 @@ def run_setup(backend: str, *, source: str | None, python: str | None, torch: st
     return result.env
 
 
+def configured(backend: str) -> str | None:
+    """Where the trainer's Python comes from when something other than the fallback (fluxgen's own) provides it."""
+    from fluxgen.backends import canonical_name
+    from fluxgen.trainers import locate
+
+    name = canonical_name(backend)
+    if name == "builtin":
+        return "fluxgen's own Python"
+    trainer = locate(name)
+    return None if trainer.python_source == "the current Python" else f"{trainer.python} ({trainer.python_source})"
+
+
 def _with_progress(req: Request):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
