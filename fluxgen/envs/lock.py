@@ -109,12 +109,12 @@ class Change:
     a: str | None
     b: str | None
 
-    def describe(self, a_label: str = "lock", b_label: str = "installed") -> str:
+    def describe(self, a_label: str = "the lock", b_label: str = "installed") -> str:
         if self.a is None:
-            return f"{self.name}: not in the {a_label}, {self.b} {b_label}"
+            return f"{self.name}: not in {a_label}, {self.b} {b_label}"
         if self.b is None:
-            return f"{self.name}: {self.a} in the {a_label}, not {b_label}"
-        return f"{self.name}: {self.a} in the {a_label}, {self.b} {b_label}"
+            return f"{self.name}: {self.a} in {a_label}, not {b_label}"
+        return f"{self.name}: {self.a} in {a_label}, {self.b} {b_label}"
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> list[Change]:

@@ -57,7 +57,14 @@ def configured(backend: str) -> str | None:
 
 def _with_progress(req: Request):
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description:<20}"), BarColumn(bar_width=24),

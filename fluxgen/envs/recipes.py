@@ -13,31 +13,22 @@ from fluxgen.errors import UserError
 
 CONSTRAINTS_DIR = Path(__file__).resolve().parent / "constraints"
 
-# Import names each trainer needs at start-up; ai-toolkit imports every extension on a `job: extension` run
-# (reference ai-toolkit.md §10), so its list is long.
-_AITK_MODULES = ("torch", "torchvision", "torchaudio", "torchao", "diffusers", "transformers", "peft", "safetensors",
-                 "accelerate", "optimum.quanto", "oyaml", "lycoris", "kornia", "albumentations", "cv2", "av", "dotenv",
-                 "huggingface_hub")
-_SD_MODULES = ("torch", "accelerate", "transformers", "diffusers", "safetensors", "toml", "voluptuous", "einops",
-               "sentencepiece", "huggingface_hub")
-
 
 def _recipes() -> dict[str, EnvRecipe]:
-    from fluxgen.trainers import pins
+    from fluxgen.trainers import REQUIRED_MODULES, pins
 
     aitk, sd = pins()["ai-toolkit"], pins()["sd-scripts"]
     return {
         "ai-toolkit": EnvRecipe(
             source="checkout", pin=aitk["commit"], python="3.11", requirements="requirements.txt",
             constraints="ai-toolkit-27a03a91.txt", torch_first=("torch", "torchvision", "torchaudio"),
-            git_requirements=("diffusers",), remove_without_gpu=("triton",), required_modules=_AITK_MODULES,
-            entry=aitk["entry"]),
+            git_requirements=("diffusers",), remove_without_gpu=("triton",),
+            required_modules=REQUIRED_MODULES["ai-toolkit"], entry=aitk["entry"]),
         "sd-scripts": EnvRecipe(
             source="checkout", pin=sd["commit"], python="3.10", requirements="requirements.txt",
             constraints="sd-scripts-48d368fa.txt", torch_first=("torch", "torchvision"),
-            remove_without_gpu=("triton",), required_modules=_SD_MODULES, entry=sd["entry"]),
-        "builtin": EnvRecipe(source="self", pin="", required_modules=("torch", "diffusers", "transformers", "peft",
-                                                                      "safetensors", "sentencepiece")),
+            remove_without_gpu=("triton",), required_modules=REQUIRED_MODULES["sd-scripts"], entry=sd["entry"]),
+        "builtin": EnvRecipe(source="self", pin="", required_modules=REQUIRED_MODULES["builtin"]),
     }
 
 

@@ -63,7 +63,8 @@ def _download(url: str) -> Path:
         with urllib.request.urlopen(url, timeout=60) as response, target.open("wb") as out:
             shutil.copyfileobj(response, out)
     except OSError as exc:
-        raise UserError(f"cannot download {url} ({exc}); no network? download it elsewhere and pass --source FILE")
+        raise UserError(f"cannot download {url} ({exc}); no network? download it elsewhere and pass --source "
+                        "FILE") from None
     return target
 
 
