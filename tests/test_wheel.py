@@ -38,14 +38,14 @@ def _run(*argv: str, cwd: Path, env: dict[str, str] | None = None, timeout: floa
     return done.stdout
 
 
-def _venv() -> Path:
+def _venv(wheel: Path) -> Path:
     key = hashlib.sha256((REPO / "constraints.txt").read_bytes() + (REPO / "pyproject.toml").read_bytes())
     venv = TEST_CACHE / f"wheel-venv-{key.hexdigest()[:12]}"
     if not (venv / "deps-installed").is_file():
         shutil.rmtree(venv, ignore_errors=True)
         _run(sys.executable, "-m", "venv", str(venv), cwd=REPO)
         _run(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(REPO / "constraints.txt"),
-             f"{REPO}[train]", cwd=REPO, timeout=1200)
+             f"{wheel}[train]", cwd=wheel.parent, timeout=1200)
         (venv / "deps-installed").write_text("fluxgen's dependencies at the versions in constraints.txt\n")
     return venv
 
@@ -57,7 +57,7 @@ def test_wheel_installs_and_runs_from_any_folder(tmp_path: Path) -> None:
     _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
          str(tmp_path / "dist"), str(tree), cwd=tmp_path)
     wheel = next((tmp_path / "dist").glob("fluxgen-*.whl"))
-    venv = _venv()
+    venv = _venv(wheel)
     py, fluxgen = str(venv / "bin" / "python"), str(venv / "bin" / "fluxgen")
     _run(py, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel), cwd=tmp_path)
     work = tmp_path / "elsewhere"

@@ -211,3 +211,13 @@ def test_if_missing_skips_a_configured_trainer(tmp_path: Path, monkeypatch: pyte
     done = cli_run("setup", "sd-scripts", "--if-missing", "--home", str(tmp_path))
     assert done.exit_code == 0 and "uses" in done.stdout and "$FLUXGEN_SD_SCRIPTS_PYTHON" in done.stdout
     assert not (tmp_path / "envs").exists()
+
+
+def test_constraints_from_a_lock_leave_path_installs_to_with(tmp_path: Path) -> None:
+    from fluxgen.envs.runlock import constraints_from_lock
+
+    lock = _lock(torch="2.14.1", diffusers="0.38.0.dev0", pip="23.2.1", library="0.0.0")
+    lock["freeze"] = ["diffusers @ file:///x/diffusers-c9438378.tar.gz", "pip==23.2.1", "torch==2.14.1",
+                      "-e /env/src"]
+    path = constraints_from_lock(lock, tmp_path / "c.txt")
+    assert path.read_text().splitlines()[1:] == ["library==0.0.0", "torch==2.14.1"]
