@@ -12,7 +12,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,6 @@ class Result:
 
 def setup(req: Request, report: Report = lambda step, line: None) -> Result:
     """Build (or continue building) the environment and swap it in; raises SetupFailed/UserError as one line."""
-    from fluxgen.trainers import PROJECT_DIR, pins
-
     if req.recipe.source != "checkout":
         raise UserError(f"{req.backend}: runs in fluxgen's own Python; nothing to set up (pip install 'fluxgen[train]')")
     python = requirements.find_python(req.recipe.python, req.python, req.backend)
@@ -70,6 +69,13 @@ def setup(req: Request, report: Report = lambda step, line: None) -> Result:
     if req.offline and req.wheels is None:
         raise UserError("--offline needs --wheels DIR: a folder holding every wheel the trainer needs")
     name = homes.env_name(req.backend, req.recipe.pin)
+    with _exclusive(req.home, name):
+        return _build(req, name, python, tag, report)
+
+
+def _build(req: Request, name: str, python: str, tag: str, report: Report) -> Result:
+    from fluxgen.trainers import PROJECT_DIR, pins
+
     build, state = _open_build(req.home, name, req.key(python, tag))
     resumed = list(state["done"])
     pin_info = pins().get(req.backend, {})
@@ -86,6 +92,23 @@ def setup(req: Request, report: Report = lambda step, line: None) -> Result:
     _swap_in(req.home, name, build)
     env = homes.SetupEnv(homes.env_link(req.backend, req.recipe.pin, req.home))
     return Result(env, env.lock(), time.monotonic() - start, resumed)
+
+
+@contextmanager
+def _exclusive(home: Path, name: str) -> Iterator[None]:
+    """One setup of an environment at a time: a second one would remove the first one's unfinished build."""
+    import fcntl
+
+    (home / "builds").mkdir(parents=True, exist_ok=True)
+    with (home / "builds" / f".{name}.lock").open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another `fluxgen setup` is building {name} under {home}; wait for it to end") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _open_build(home: Path, name: str, key: str) -> tuple[Path, dict[str, Any]]:

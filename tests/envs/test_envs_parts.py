@@ -221,3 +221,18 @@ def test_constraints_from_a_lock_leave_path_installs_to_with(tmp_path: Path) -> 
                       "-e /env/src"]
     path = constraints_from_lock(lock, tmp_path / "c.txt")
     assert path.read_text().splitlines()[1:] == ["library==0.0.0", "torch==2.14.1"]
+
+
+def test_a_second_setup_of_the_same_environment_waits_for_the_first(tmp_path: Path) -> None:
+    import fcntl
+
+    from envs.envsupport import tiny_recipe
+
+    from fluxgen.envs.build import Request, setup
+
+    (tmp_path / "builds").mkdir()
+    with (tmp_path / "builds" / ".tiny-0123abcd.lock").open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(UserError, match=r"another `fluxgen setup` is building tiny-0123abcd under .*; wait"):
+            setup(Request("tiny", tiny_recipe(), tmp_path, torch="cpu"))
+    assert [p.name for p in (tmp_path / "builds").iterdir()] == [".tiny-0123abcd.lock"]

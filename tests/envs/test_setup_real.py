@@ -71,9 +71,6 @@ def test_ai_toolkit_setup_then_train_the_tiny_model(tmp_path: Path) -> None:
     assert (pk["torch"], pk["torchvision"], pk["transformers"], pk["accelerate"]) == ("2.14.1", "0.29.1", "5.5.3",
                                                                                      "1.15.0")
     assert "triton" not in pk and lock["trainer"]["commit"].startswith("27a03a91")
-    doctor = _fluxgen("doctor", "--json", env=env, cwd=tmp_path, timeout=600)
-    checks = json.loads(doctor.stdout)["backends"]["ai-toolkit"]
-    assert all(c["status"] != "fail" for c in checks), checks
 
     assert _fluxgen("model", "tiny", "tiny", env=env, cwd=tmp_path, timeout=300).returncode == 0
     images = make_images(tmp_path / "skull", 2, size=64)
