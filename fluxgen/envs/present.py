@@ -9,7 +9,7 @@ import click
 
 from fluxgen.envs import home as homes
 from fluxgen.envs.build import STEP_TITLES, STEPS, Request, setup
-from fluxgen.errors import UserError
+from fluxgen.errors import Interrupted, UserError
 
 
 def run_setup(backend: str, *, source: str | None, python: str | None, torch: str, withs: dict[str, Path],
@@ -85,8 +85,8 @@ def _with_progress(req: Request):
         try:
             result = setup(req, report)
         except KeyboardInterrupt:
-            raise UserError(f"interrupted during {STEP_TITLES.get(last['step'] or '', 'setup')}; the previous "
-                            f"environment is unchanged; run the same command again to continue") from None
+            raise Interrupted(f"interrupted during {STEP_TITLES.get(last['step'] or '', 'setup')}; the previous "
+                              f"environment is unchanged; run the same command again to continue") from None
         progress.update(task, completed=len(STEPS), description="done", line="")
     return result
 
