@@ -184,7 +184,7 @@ class _Ctx:
             args.append("--no-index")
         if self.req.wheels:
             args += ["--find-links", str(self.req.wheels.absolute())]
-        constraints = self.req.constraints or constraints_path(self.req.recipe)
+        constraints = self.req.constraints or constraints_path(self.req.recipe, self.req.backend)
         return args + (["-c", str(constraints)] if constraints else [])
 
     def step_source(self, state: dict[str, Any]) -> dict[str, Any]:

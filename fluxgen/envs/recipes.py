@@ -32,11 +32,25 @@ def _recipes() -> dict[str, EnvRecipe]:
     }
 
 
+def _backend(name: str) -> object:
+    """The registry's entry for a backend: a module path today, a `Backend` instance once backends are packages."""
+    import importlib
+
+    from fluxgen.backends import BACKENDS
+
+    entry = BACKENDS[name]
+    return importlib.import_module(entry) if isinstance(entry, str) else entry
+
+
 def recipe_for(backend: str) -> EnvRecipe:
-    """The recipe of a backend (canonical name or alias); a trainer without one is a clear error."""
+    """The recipe of a backend (canonical name or alias): its own `env_recipe()` when it has one, else the table
+    above; a trainer without either is a clear error."""
     from fluxgen.backends import canonical_name
 
     name = canonical_name(backend)
+    own = getattr(_backend(name), "env_recipe", None)
+    if callable(own):
+        return own()
     recipes = _recipes()
     if name not in recipes:
         raise UserError(f"{name}: fluxgen has no environment recipe for it yet; install it by hand and set its "
@@ -44,5 +58,22 @@ def recipe_for(backend: str) -> EnvRecipe:
     return recipes[name]
 
 
-def constraints_path(recipe: EnvRecipe) -> Path | None:
-    return CONSTRAINTS_DIR / recipe.constraints if recipe.constraints else None
+def constraints_path(recipe: EnvRecipe, backend: str | None = None) -> Path | None:
+    """The recipe's constraints file: shipped in the backend's package when it has it there, else beside this
+    module."""
+    if not recipe.constraints:
+        return None
+    if backend is not None:
+        from fluxgen.backends import BACKENDS
+
+        if backend in BACKENDS:
+            import sys
+
+            entry = _backend(backend)
+            module = entry if hasattr(entry, "__file__") else sys.modules.get(type(entry).__module__)
+            where = getattr(module, "__file__", None)
+            if isinstance(where, str):
+                candidate = Path(where).parent / recipe.constraints
+                if candidate.is_file():
+                    return candidate
+    return CONSTRAINTS_DIR / recipe.constraints
