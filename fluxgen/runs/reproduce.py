@@ -205,6 +205,12 @@ def setup_from_lock(source: Source, *, src: str | None, withs: dict[str, Path]) 
     if lock is None:
         raise UserError(f"{source.given}: has no env.lock.json to build from (only runs in a `fluxgen setup` "
                         "environment record one); run without --setup")
+    from fluxgen.envs.home import find_env
+    from fluxgen.envs.recipes import recipe_for
+
+    current = find_env(lock["backend"], recipe_for(lock["backend"]).pin)
+    if current is not None and current.lock().get("hash") == lock.get("hash"):
+        return  # the environment in use was built to this very lock
     folder = Path(tempfile.mkdtemp(prefix="fluxgen-lock-"))
     constraints = constraints_from_lock(lock, folder / "constraints.txt")
     torch = (lock.get("torch") or {}).get("requested") or "auto"
