@@ -100,3 +100,12 @@ def test_interrupted_setup_continues_where_it_stopped(tmp_path: Path) -> None:
     assert result.resumed == ["source", "venv", "torch"]
     assert homes.find_env("tiny", PIN, req.home) is not None
     assert len([p for p in (req.home / "builds").iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_unreachable_git_requirement_names_the_with_that_satisfies_it(tmp_path: Path) -> None:
+    tarball = make_trainer_tarball(tmp_path / "src3", "tinydep\ngit+https://127.0.0.1:9/example/gitdep.git@abc123\n")
+    req = _request(tmp_path, source=str(tarball), offline=False, withs={})
+    with pytest.raises(SetupFailed, match=r"cannot fetch gitdep from git\+https://127\.0\.0\.1:9/example/gitdep\.git"
+                                          r"@abc123 \(no network or no git\); pass --with gitdep=PATH"):
+        setup(req)
+    assert homes.find_env("tiny", PIN, req.home) is None
