@@ -18,13 +18,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,train]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,train,slurm,caption,wd14]'
 	touch $@
 
 # Rewrite constraints.txt with the newest versions pyproject.toml allows (then run make test before committing it).
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet $(TORCH_SPEC) && .venv-lock/bin/pip install --quiet '.[dev,train]'
+	.venv-lock/bin/pip install --quiet $(TORCH_SPEC) && .venv-lock/bin/pip install --quiet '.[dev,train,slurm,caption,wd14]'
 	{ sed -n '1,3p' constraints.txt; .venv-lock/bin/pip freeze --exclude fluxgen | sed 's/+cpu$$//'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .venv-lock
 

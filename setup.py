@@ -10,8 +10,7 @@ setup(
     packages=find_packages(include=["fluxgen", "fluxgen.*"]) + list(RESOURCES),
     package_dir=RESOURCES,
     package_data={
-        "fluxgen": ["data/*", "data/**/*"],
-        "fluxgen.envs": ["constraints/*.txt"],
+        "fluxgen": ["backends/*/*.json", "backends/*/constraints-*.txt"],
         "fluxgen.resources.templates": ["**/*.j2"],
         "fluxgen.resources.presets": ["*.yaml", "kinds/*.yaml"],
         "fluxgen.resources.vendor": ["manifest.json"],

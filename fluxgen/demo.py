@@ -17,6 +17,22 @@ TINY_OVERRIDES = ["--steps", "40", "--set", "save.every=10", "--set", "train.res
                   "--set", "samples.size=64", "--set", "samples.steps=2"]
 
 
+# Two checkpoints, two strengths besides 0, one seed at 32 px: 20 images, seconds on a CPU.
+EVAL_GRID = ["--checkpoints", "20,40", "--strengths", "0.8,1.0", "--seeds", "42", "--size", "32"]
+
+
+def _exported(run: Path) -> Path | None:
+    """The kohya file `fluxgen eval --export` wrote for the recommended checkpoint, if one was recommended."""
+    import json
+
+    choice = json.loads((run / "eval" / "eval.json").read_text())["recommendation"]["choice"]
+    if choice is None:
+        return None
+    from fluxgen.lora.export import export_name
+
+    return run / "eval" / export_name("cyber-skull", choice["step"])
+
+
 def fluxgen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run one fluxgen command, its output going straight to the terminal."""
     argv = [sys.executable, "-m", "fluxgen", *args]
@@ -36,6 +52,18 @@ def newest_run(runs: Path, before: set[Path]) -> Path:
     if not new:
         raise SystemExit(f"demo: no new run folder in {runs}")
     return new[-1]
+
+
+def render_for_other_trainers(intent: list[str], configs: Path) -> None:
+    """Step 5: every trainer with an environment of its own gets the same intent, and its files pass validate."""
+    from fluxgen.backends import BACKENDS
+
+    others = {name: b for name, b in BACKENDS.items() if b.env_recipe().source != "self"}
+    section(f"5. the same intent rendered for {' and '.join(others)}, into a fresh folder")
+    for name in others:
+        fluxgen("render", *intent, "--backend", name, "--out", str(configs / name))
+    for name, backend in others.items():
+        fluxgen("validate", str(configs / name / backend.main_file))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,12 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     fluxgen("train", *intent, "--backend", "builtin", "--runs", str(runs))
     run = newest_run(runs, before)
 
-    section("5. the same intent rendered for ai-toolkit and sd-scripts, into a fresh folder")
     configs = out / "configs" / run.name
-    for backend in ("ai-toolkit", "sd-scripts"):
-        fluxgen("render", *intent, "--backend", backend, "--out", str(configs / backend))
-    fluxgen("validate", str(configs / "ai-toolkit" / "config.yaml"))
-    fluxgen("validate", str(configs / "sd-scripts" / "args.toml"))
+    render_for_other_trainers(intent, configs)
 
     section("6. reproduce the run from its generated config alone")
     before = set(runs.iterdir())
@@ -89,6 +113,21 @@ def main(argv: list[str] | None = None) -> None:
     section("7. the LoRA file")
     fluxgen("lora", "inspect", str(run / "output" / "cyber-skull.safetensors"))
 
+    section("8. pick the checkpoint: eval with tiny random CLIP and DINO, export it for ComfyUI, a Hub folder")
+    metric_models = out / "metric-models"
+    if not (metric_models / "dino" / "config.json").is_file():
+        from fluxgen.evaluate.tiny import build_tiny_clip, build_tiny_dino
+
+        build_tiny_clip(metric_models / "clip")
+        build_tiny_dino(metric_models / "dino")
+    fluxgen("eval", str(run), "--clip", str(metric_models / "clip"), "--dino", str(metric_models / "dino"),
+            *EVAL_GRID, "--export", "kohya")
+    export = _exported(run)
+    if export is None:  # random metric models can reject every cell; the final LoRA still gets its kohya file
+        export = run / "output" / "cyber-skull.kohya.safetensors"
+        fluxgen("lora", "convert", str(run / "output" / "cyber-skull.safetensors"), "--to", "kohya", "--force")
+    fluxgen("publish", str(run), "--repo", "demo/cyber-skull-lora", "--dry-run")
+
     section("done")
     print(f"run folder:        {run}")
     print(f"LoRA:              {run / 'output' / 'cyber-skull.safetensors'}")
@@ -96,6 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ai-toolkit config: {configs / 'ai-toolkit' / 'config.yaml'}")
     print(f"sd-scripts config: {configs / 'sd-scripts' / 'args.toml'} (+ dataset.toml, sample_prompts.txt)")
     print(f"reproduced run:    {again} ({'identical render' if same else 'render differs'})")
+    print(f"evaluation:        {run / 'eval' / 'eval.json'} (sheets and the report's Evaluation section)")
+    print(f"kohya export:      {export}")
+    print(f"Hub folder:        {run / 'publish' / 'cyber-skull-lora'} (README.md card, dry run)")
     print(f"took {time.perf_counter() - start:.0f} s")
     if not same:
         raise SystemExit("demo: the reproduced render differs from the original")

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-TRAINER_BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
+from fluxgen.backends import BACKENDS
+
+TRAINER_BACKENDS = tuple(BACKENDS)
 MIN_VRAM_GB = {"ai-toolkit": 24, "sd-scripts": 8}
 MIN_RAM_GB, GOOD_RAM_GB, MIN_DISK_GB = 32, 64, 50
 
@@ -88,19 +90,19 @@ def probe_imports(python: str, modules: tuple[str, ...], timeout: float = IMPORT
 def check_backend(backend: str, imports: dict[str, ImportProbe] | None = None) -> list[Check]:
     """Checkout found, commit against the pin, Python found and able to import what the trainer needs.
     `imports`: import probes already made, by Python (one per interpreter when several backends share it)."""
+    from fluxgen.checkouts import locate
     from fluxgen.errors import UserError
-    from fluxgen.trainers import locate
 
     try:
         trainer = locate(backend)
     except UserError as exc:  # the user config file is damaged: say so here rather than stop every check
         return [Check("user config", "fail", str(exc).replace("\n", "; "), "fix the file as said, or remove it")]
-    checks = [] if backend == "builtin" else _checkout(trainer)
+    checks = [] if trainer.dir is None else _checkout(trainer)
     return checks + _python(trainer, imports)
 
 
 def _checkout(trainer: Any) -> list[Check]:
-    from fluxgen.trainers import ENV_NAMES, checkout_commit
+    from fluxgen.checkouts import ENV_NAMES, checkout_commit
 
     var = ENV_NAMES[trainer.backend][0]
     where = f"{trainer.dir} ({trainer.dir_source})"
@@ -124,7 +126,7 @@ def _checkout(trainer: Any) -> list[Check]:
 
 
 def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]:
-    from fluxgen.trainers import ENV_NAMES, REQUIRED_MODULES, probe_python
+    from fluxgen.checkouts import ENV_NAMES, REQUIRED_MODULES, probe_python
 
     probe = probe_python(trainer.python, ())
     var = ENV_NAMES.get(trainer.backend, ("", "the trainer's Python"))[1]
@@ -144,7 +146,7 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
         checks.append(Check("imports", "fail", _import_failures(failed), f"{trainer.python} -m pip install{where}"))
     else:
         checks.append(Check("imports", "ok", f"all {len(modules)} modules it needs import"))
-    if trainer.backend == "ai-toolkit" and _triton_without_driver(found.facts):
+    if "triton" in BACKENDS[trainer.backend].env_recipe().remove_without_gpu and _triton_without_driver(found.facts):
         checks.append(Check("triton", "fail", (
             "torch is a CUDA build, no NVIDIA driver answers and triton is installed: every ai-toolkit run stops "
             "while importing its extensions with `Found no NVIDIA driver on your system` (reference ai-toolkit.md "
@@ -239,8 +241,8 @@ def doctor(backends: tuple[str, ...] = TRAINER_BACKENDS, runs_dir: Path = Path("
 
 def _imports_by_python(backends: tuple[str, ...]) -> dict[str, ImportProbe]:
     """One import probe per Python, with every module the backends that use it need (imports take seconds)."""
+    from fluxgen.checkouts import REQUIRED_MODULES, locate
     from fluxgen.errors import UserError
-    from fluxgen.trainers import REQUIRED_MODULES, locate
 
     wanted: dict[str, list[str]] = {}
     for backend in backends:

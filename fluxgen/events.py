@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-EVENT_TYPES = ("phase", "progress", "checkpoint", "sample", "resume", "warning", "error")
 STATUSES = ("completed", "failed", "interrupted", "running")
 
 

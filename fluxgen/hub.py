@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 SCHEME = "hf://"
 TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
@@ -120,13 +123,29 @@ def hub_refs(values: dict[str, Any]) -> dict[str, str]:
     return {k: v for k in MODEL_FILE_KEYS if isinstance(v := values.get(k), str) and v.startswith(SCHEME)}
 
 
-def resolve_plan(plan: Any, *, download: bool = False) -> Any:
+def resolve_plan(plan: Plan, *, download: bool = False) -> Any:
     """A copy of the plan with every `hf://` model file replaced by its local path (origins say so)."""
+    from fluxgen.origin import Origin
+
     refs = hub_refs(plan.values)
     if not refs:
         return plan
     values, origins = dict(plan.values), dict(plan.origins)
     for key, ref in refs.items():
         values[key] = str(resolve(ref, download=download))
-        origins[key] = f"{origins.get(key, 'plan')}; {ref} resolved from the Hugging Face cache"
+        origin = origins.get(key, "plan")
+        origins[key] = (origin if isinstance(origin, Origin) else Origin(origin)).resolved(ref)
+    return replace(plan, values=values, origins=origins)
+
+
+def resolve_cached(plan: Any) -> Any:
+    """A copy of the plan with the `hf://` files already in the local cache replaced by their paths, so a rendered
+    file runs by hand; the others stay references (the file and `fluxgen validate` say so). Never downloads."""
+    cached = {k: path for k, ref in hub_refs(plan.values).items() if (path := cached_path(ref)) is not None}
+    if not cached:
+        return plan
+    values, origins = dict(plan.values), dict(plan.origins)
+    for key, path in cached.items():
+        origins[key] = f"{origins.get(key, 'plan')}; {values[key]} found in the Hugging Face cache"
+        values[key] = str(path)
     return replace(plan, values=values, origins=origins)

@@ -7,28 +7,90 @@ options and `--set key=value`. Every value that is given remembers where it came
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from fluxgen.errors import ConfigErrors, UserError
+from fluxgen.kinds import CaptionMode, Kind
 
-KINDS = ("subject", "style", "character", "concept")
-CAPTION_MODES = ("captions", "trigger", "none")
+INT64_MAX = 2**63 - 1  # what TOML (and so sd-scripts' files) and most trainers' integers hold
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    """Unknown keys are errors; a number is a number (YAML's `true`/`yes` is not 1), finite and within int64."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, v: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return v  # a section: its own fields check their values, under their own dotted names
+        for text in _strings_in(v):
+            if _SURROGATE.search(text):
+                bad = _SURROGATE.search(text).group()
+                raise ValueError(f"contains a lone surrogate (\\u{ord(bad):04x}), half of a character such as an "
+                                 "emoji; write the character itself")
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT64_MAX:
+            raise ValueError(f"{v} is larger than a trainer can hold (at most {INT64_MAX})")
+        if isinstance(v, bool) and not _takes_bool(annotation):
+            raise ValueError(f"must be a number or text, not the boolean {str(v).lower()}; "
+                             "write the value itself (YAML reads yes/no/on/off as booleans)")
+        if isinstance(v, list) and any(isinstance(item, bool) for item in v):
+            raise ValueError("items must be numbers or text, not booleans")
+        if isinstance(v, dict):
+            for key, item in v.items():
+                if isinstance(item, float) and not math.isfinite(item):
+                    raise ValueError(f"{key}: {item} is not a finite number")
+                if isinstance(item, int) and not isinstance(item, bool) and abs(item) > INT64_MAX:
+                    raise ValueError(f"{key}: {item} is larger than a trainer can hold")
+        return v
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _strings_in(value: Any) -> list[str]:
+    """The strings of a value: itself, a list's items, a mapping's keys and values (one level)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [x for kv in value.items() for x in kv if isinstance(x, str)]
+    return []
+
+
+def _one_line_path(v: str | None) -> str | None:
+    if v is not None and _has_control(v):
+        raise ValueError("a path cannot hold control characters (NUL, newline, tab, …); remove them")
+    return v
+
+
+def _takes_bool(annotation: Any) -> bool:
+    """Whether a field's type accepts a boolean (bool, bool | None, or a free-form Any/dict)."""
+    import typing
+
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_takes_bool(arg) for arg in typing.get_args(annotation)) or typing.get_origin(annotation) is dict
 
 
 class DatasetIntent(_Strict):
     path: str | None = None
-    captions: Literal["captions", "trigger", "none"] | None = None
+    captions: CaptionMode | None = None
     caption_ext: str | None = None
     repeats: int | None = Field(default=None, ge=1)
     buckets: bool | None = None
+    masks: str | None = None  # a mask folder, or "none"; default: `<path>_masks` when prepare wrote it
+
+
+    _path_one_line = field_validator("path", "caption_ext")(_one_line_path)
 
 
 class NetworkIntent(_Strict):
@@ -46,7 +108,7 @@ class TrainIntent(_Strict):
     optimizer_args: dict[str, Any] | None = None
     scheduler: str | None = None
     warmup_steps: int | None = Field(default=None, ge=0)
-    resolution: list[int] | None = None
+    resolution: list[int] | None = Field(default=None, min_length=1, max_length=8)
     precision: Literal["bf16", "fp16", "fp32"] | None = None
     gradient_checkpointing: bool | None = None
     guidance: float | None = Field(default=None, ge=0)
@@ -80,6 +142,7 @@ class TrainIntent(_Strict):
 class SaveIntent(_Strict):
     every: int | None = Field(default=None, ge=1)
     keep: int | None = Field(default=None, ge=1)
+    format: Literal["diffusers", "kohya"] | None = None  # LoRA keys; the builtin trainer writes either
 
 
 class SamplesIntent(_Strict):
@@ -108,13 +171,15 @@ class ModelIntent(_Strict):
     t5xxl: str | None = None
     ae: str | None = None
 
+    _paths_one_line = field_validator("base", "transformer", "clip_l", "t5xxl", "ae")(_one_line_path)
+
 
 class Intent(_Strict):
     """Everything may be left out: the planning rules fill what is missing."""
 
     name: str | None = None
     description: str | None = None
-    kind: Literal["subject", "style", "character", "concept"] | None = None
+    kind: Kind | None = None
     trigger: str | None = None
     backend: str | None = None
     vram: int | None = Field(default=None, ge=4, le=192)
@@ -127,9 +192,14 @@ class Intent(_Strict):
 
     @field_validator("trigger", "name")
     @classmethod
-    def _one_line(cls, v: str | None) -> str | None:
+    def _one_line(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is not None and _has_control(v):
             raise ValueError("must be one line without control characters (newline, tab, …); remove them")
+        if info.field_name == "trigger" and v is not None and v != v.strip():
+            raise ValueError(f"'{v}' starts or ends with spaces, which sd-scripts' sample prompts drop and captions "
+                             f"rarely match; write '{v.strip()}'")
+        if info.field_name == "trigger" and v is not None and not v.strip():
+            raise ValueError("is empty; give the trigger word, or leave trigger out")
         return v
 
     @field_validator("backend")
@@ -238,13 +308,16 @@ def validate_intent(data: dict[str, Any], source: str) -> Intent:
         raise ConfigErrors(source, format_validation_error(exc)) from None
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mapping -> {"train.lr": 1e-4, …}; lists are leaves."""
+def flatten(data: Any, prefix: str = "", leaf_keys: tuple[str, ...] = ("optimizer_args",)) -> dict[str, Any]:
+    """Nested mapping -> {"train.lr": 1e-4, "datasets.0.folder_path": …}: lists of mappings are indexed, other
+    lists are leaves, and so are the mappings under `leaf_keys` (an intent's optimizer_args is one value)."""
     out: dict[str, Any] = {}
-    for key, value in data.items():
+    items = enumerate(data) if isinstance(data, list) else data.items()
+    for key, value in items:
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and key != "optimizer_args":
-            out.update(flatten(value, dotted + "."))
+        nested = isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict))
+        if nested and key not in leaf_keys:
+            out.update(flatten(value, dotted + ".", leaf_keys))
         else:
             out[dotted] = value
     return out

@@ -12,6 +12,7 @@ from typing import Any
 from fluxgen import __version__
 from fluxgen.errors import UserError
 from fluxgen.intent import LayeredIntent
+from fluxgen.origin import Origin
 from fluxgen.rules import Advice, Resolver
 
 # The values `fluxgen plan --json` always shows first, in this order.
@@ -69,6 +70,13 @@ class PlanOptions:
     sets: list[str] = field(default_factory=list)
     lint: bool = True
 
+    @classmethod
+    def from_cli(cls, kw: dict[str, Any]) -> PlanOptions:
+        """The options every planning command shares, from click's keyword arguments (absent ones stay unset)."""
+        return cls(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
+                   steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"),
+                   sets=list(kw.get("sets") or []))
+
     def overrides(self) -> list[tuple[str, Any, str]]:
         from fluxgen.intent import parse_set
 
@@ -77,10 +85,10 @@ class PlanOptions:
                          ("steps", "train.steps"), ("backend", "backend"), ("vram", "vram")):
             value = getattr(self, opt)
             if value is not None:
-                out.append((key, value, f"command line --{opt}"))
+                out.append((key, value, Origin.command_line(f"--{opt}")))
         for item in self.sets:
             key, value = parse_set(item)
-            out.append((key, value, f"command line --set {item}"))
+            out.append((key, value, Origin.command_line(f"--set {item}")))
         return out
 
 
@@ -99,15 +107,16 @@ def build_plan(ref: str | None, options: PlanOptions | None = None) -> Plan:
 
 
 def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
-    from fluxgen.backends import canonical_name
+    from fluxgen.backends import BACKENDS, canonical_name
     from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
     from fluxgen.rules.model import plan_model
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
+    from fluxgen.rules.save_format import plan_save_format
     from fluxgen.rules.steps import plan_steps
-    from fluxgen.rules.trainer_settings import plan_trainer_settings
     from fluxgen.rules.training import plan_training
 
     intent = layered.intent
@@ -115,8 +124,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     r = Resolver(layered, backend)
     _identity(r, layered)
     lint_report = _dataset(r, lint)
-    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_model, plan_samples,
-                 plan_trainer_settings, plan_capabilities):
+    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
+                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:
@@ -134,7 +143,7 @@ def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, A
         intent.setdefault("model", {})["base"] = values["model_path"]
     for part in ("transformer", "clip_l", "t5xxl", "ae"):
         given = intent.get("model", {}).get(part)
-        if given:
+        if given and f"model.{part}" in values:  # resolved only where the backend reads single files
             intent["model"][part] = values[f"model.{part}"]
     return intent
 
@@ -157,6 +166,10 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     path = r.given("dataset.path")
     if path is None:
         raise UserError("no dataset: pass --images DIR or set dataset.path in the intent")
+    if not str(path).strip():
+        where = r.layered.origins.get("dataset.path", "dataset.path")
+        raise UserError(f"{where}: the dataset folder is empty text, which would mean the current folder; "
+                        "give the folder (use --images . for the current one)")
     folder = Path(path).expanduser()
     if not folder.is_absolute():
         base = _relative_base(r.layered.origins.get("dataset.path", ""))
@@ -171,8 +184,8 @@ def _dataset(r: Resolver, lint: bool) -> Any:
                           resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
                           caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
-    if r.backend == "sd-scripts":
-        _top_level_only(r, report, folder)
+    _source_images(r, folder)
+    r.planner.dataset(r, report, folder)
     from fluxgen.dataset.fingerprint import fingerprint_dataset
 
     r.set("fingerprint", fingerprint_dataset(folder, caption_ext=caption_ext), "content hash of the images and "
@@ -182,20 +195,15 @@ def _dataset(r: Resolver, lint: bool) -> Any:
     return report
 
 
-def _top_level_only(r: Resolver, report: Any, folder: Path) -> None:
-    """sd-scripts reads the images directly in image_dir, not in its subfolders (ref:sd-scripts §2)."""
-    loadable = [f for f in report.facts if f.ok and Path(f.rel).suffix.lower() in report.context.extensions]
-    nested = [f.rel for f in loadable if "/" in f.rel.replace("\\", "/")]
-    if not nested:
-        return
-    top = len(loadable) - len(nested)
-    if top == 0:
-        raise UserError(f"{folder}: all {len(nested)} images are in subfolders (e.g. {nested[0]}), and sd-scripts reads "
-                        "only the images directly in image_dir; pass the subfolder as --images, or flatten it with "
-                        "`fluxgen dataset prepare`")
-    r.set("images", top, f"images directly in {folder}: sd-scripts does not read subfolders (ref:sd-scripts §2)")
-    r.warn(f"{len(nested)} images in subfolders of {folder} (e.g. {nested[0]}) are not read by sd-scripts",
-           "ref:sd-scripts §2")
+def _source_images(r: Resolver, folder: Path) -> None:
+    """Style patches are crops of fewer pictures: the folder prepare wrote says how many (only then is it set)."""
+    from fluxgen.dataset.provenance import prepared_facts
+
+    facts = prepared_facts(folder)
+    if facts and facts.get("style_patches") and facts.get("source_images"):
+        r.set("source_images", int(facts["source_images"]),
+              f"{facts['source_images']} source images, cut into {facts.get('images')} style patches by "
+              "`fluxgen dataset prepare` (its .fluxgen-prepare note)")
 
 
 def _lint_advice(r: Resolver, report: Any) -> None:
@@ -217,10 +225,9 @@ def _lint_advice(r: Resolver, report: Any) -> None:
 
 def _relative_base(origin: str) -> Path | None:
     """A dataset path given in a preset file is relative to that file, not to the current folder."""
-    m = re.match(r"preset (.+):\d+$", origin)
-    if not m:
+    if not isinstance(origin, Origin) or origin.kind != "preset" or origin.file is None:
         return None
-    candidate = Path(m.group(1))
+    candidate = Path(origin.file)
     if not candidate.is_absolute():
         from fluxgen.paths import DATA_ROOT
 

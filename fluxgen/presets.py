@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.errors import UserError
-from fluxgen.intent import KINDS, LayeredIntent, flatten, set_dotted, validate_intent
+from fluxgen.intent import LayeredIntent, flatten, set_dotted, validate_intent
+from fluxgen.kinds import KINDS
 from fluxgen.paths import BUILTIN_PRESETS_DIR, preset_search_path
 
 MAX_EXTENDS_DEPTH = 16
@@ -135,27 +136,12 @@ def load_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     return chain
 
 
-EMBED_MARK = "fluxgen-intent: "
-
-
 def embedded_intent(path: Path) -> dict[str, Any] | None:
     """The intent a rendered file carries in its header comment, or None for an ordinary intent file."""
-    import json
+    from fluxgen.header import Header
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            head = [fh.readline() for _ in range(12)]
-    except (OSError, UnicodeDecodeError):
-        return None
-    for line in head:
-        _, sep, payload = line.partition(EMBED_MARK)
-        if sep and line.lstrip().startswith("#"):
-            try:
-                data = json.loads(payload)
-            except json.JSONDecodeError:
-                raise UserError(f"{path}: the fluxgen-intent header is damaged; render the file again") from None
-            return data if isinstance(data, dict) else None
-    return None
+    header = Header.read(path)
+    return header.intent if header is not None else None
 
 
 def _read(path: Path) -> str:
@@ -182,13 +168,15 @@ def layer(ref: str | None, overrides: list[tuple[str, Any, str]], default_kind: 
     if embedded is None and not any(p.parent.name == "kinds" for p, _ in chain):
         chain = load_chain(kind_preset(kind)) + chain
     merged: dict[str, Any] = {}
+    from fluxgen.origin import Origin
+
     origins: dict[str, str] = {}
     for path, data in chain:
         is_embedded = embedded_intent(path) is not None
         lines = {} if is_embedded else _lines(_read(path))
         for dotted in flatten(data):
-            origins[dotted] = (f"intent embedded in {_display(path)}" if is_embedded
-                               else f"preset {_display(path)}:{lines.get(dotted, 1)}")
+            origins[dotted] = (Origin.embedded(_display(path)) if is_embedded
+                               else Origin.preset(_display(path), lines.get(dotted, 1)))
         validate_intent(data, _display(path))
         merged = _merge(merged, data)
     for dotted, value, origin in overrides:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import os
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -17,7 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 REDACTED = "***"
@@ -50,19 +54,12 @@ class Launch:
         return {"argv": list(self.argv), "env": recorded_env(self.env, base), "cwd": str(self.cwd)}
 
 
-def build_launch(plan: Any, run_dir: Path, trainer: Any = None, extra_args: Iterable[str] = ()) -> Launch:
+def build_launch(plan: Plan, run_dir: Path, trainer: Any = None, extra_args: Iterable[str] = ()) -> Launch:
     """The trainer command for a plan, run from the run folder; `extra_args` e.g. resume flags. Starts nothing."""
-    import inspect
-
     from fluxgen.backends import get_backend
 
-    backend = get_backend(plan.backend)
-    kwargs: dict[str, Any] = {}
-    if "config_path" in inspect.signature(backend.build_command).parameters:
-        # a trainer that could take another file for a relative name gets the run's own file, absolute
-        kwargs["config_path"] = Path(run_dir).absolute() / next(iter(backend.FILES))
-    argv, env = backend.build_command(plan, trainer, **kwargs)
-    return Launch([*argv, *extra_args], dict(env), Path(run_dir))
+    launch = get_backend(plan.backend).command(plan, Path(run_dir), trainer=trainer)
+    return Launch([*launch.argv, *extra_args], launch.env, launch.cwd)
 
 
 def is_secret(name: str) -> bool:
@@ -86,19 +83,36 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+# Tokens recognisable by their form wherever they come from (a LoRA's metadata, a log): Hugging Face, GitHub,
+# OpenAI-style and Weights & Biases-style keys.
+TOKEN_RE = re.compile(r"\b(?:hf_[A-Za-z0-9]{20,}|(?:ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}"
+                      r"|sk-[A-Za-z0-9_-]{20,}|api_key=[A-Za-z0-9]{20,})")
+
+
 def make_redactor(env: Mapping[str, str] | None = None) -> Callable[[str], str]:
-    """A function that replaces every secret value (HF_TOKEN's first of all) in a text with `***`."""
+    """A function that replaces every secret value (HF_TOKEN's first of all), and anything shaped like a token,
+    in a text with `***`."""
     values = secret_values(env)
-    if not values:
-        return lambda text: text
 
     def redact(text: str) -> str:
         for value in values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        return text
+        return TOKEN_RE.sub(REDACTED, text) if "_" in text or "-" in text else text
 
     return redact
+
+
+def redact_all(data: Any, redact: Callable[[str], str] | None = None) -> Any:
+    """The same data with every string (mapping keys included) redacted."""
+    redact = redact or make_redactor()
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {redact_all(k, redact): redact_all(v, redact) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_all(v, redact) for v in data]
+    return data
 
 
 @dataclass
@@ -122,9 +136,16 @@ class ChildRun:
     """Run one launch to its end: stream its output to `on_output`, forward signals, leave no process behind."""
 
     def __init__(self, launch: Launch, on_output: OutputHandler, *, on_tick: TickHandler | None = None,
-                 on_start: Callable[[int], None] | None = None, grace: float = 10.0, tick: float = 0.25) -> None:
+                 on_start: Callable[[int], None] | None = None, grace: float = 10.0, tick: float = 0.25,
+                 orphan_grace: float = 5.0) -> None:
         self.launch, self.on_output, self.on_tick, self.on_start = launch, on_output, on_tick, on_start
-        self.grace, self.tick = grace, tick
+        self.grace, self.tick, self.orphan_grace = grace, tick, orphan_grace
+        self._inodes: set[int] = set()
+        self._orphans_seen: dict[int, float] = {}
+        self._last_scan = 0.0
+        self._exited_at: float | None = None
+        self._abandon = False
+        self.ended_orphans: list[int] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self._queue: queue.Queue[tuple[str, bytes | None]] = queue.Queue()
         self._stop_reason: str | None = None
@@ -167,6 +188,9 @@ class ChildRun:
             self.proc = subprocess.Popen(
                 self.launch.argv, cwd=str(self.launch.cwd), env=self.launch.environ(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+            from fluxgen.proctree import pipe_inodes
+
+            self._inodes = pipe_inodes([self.proc.stdout.fileno(), self.proc.stderr.fileno()])
             if self.on_start is not None:
                 self.on_start(self.proc.pid)
             if self._stop_reason is not None:  # a signal came while the child was being started
@@ -199,7 +223,7 @@ class ChildRun:
         decoders = {name: codecs.getincrementaldecoder("utf-8")(errors="replace") for name in ("stdout", "stderr")}
         open_streams = set(decoders)
         last_tick = 0.0
-        while open_streams:
+        while open_streams and not self._abandon:
             try:
                 name, chunk = self._queue.get(timeout=self.tick)
             except queue.Empty:
@@ -227,7 +251,29 @@ class ChildRun:
             self.kill()
         if self.proc is not None and self.proc.poll() is not None:
             self._reap()  # the trainer is gone: whatever it left in its group holds our pipes open
+            self._exited_at = self._exited_at or now
+        if now - self._last_scan >= 1.0:
+            self._last_scan = now
+            self._end_orphans(now)
 
+    def _end_orphans(self, now: float) -> None:
+        """Processes the dead trainer left holding our pipes are ended after `orphan_grace` seconds (torch's
+        workers leave by themselves within a few); if the pipes still do not close, stop reading them."""
+        from fluxgen.proctree import orphans_holding
+
+        if self.proc is None or not self._inodes:
+            return
+        found = orphans_holding(self.proc.pid, self._inodes)
+        self._orphans_seen = {pid: self._orphans_seen.get(pid, now) for pid in found}
+        for pid, since in self._orphans_seen.items():
+            if now - since >= self.orphan_grace:
+                self.ended_orphans.append(pid)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        if self._exited_at is not None and now - self._exited_at >= self.orphan_grace + 3.0:
+            self._abandon = True  # nothing we can end holds them: judge the run on what came
     def _reap(self) -> None:
         """No orphans: SIGKILL anything still alive in the trainer's process group."""
         if self.proc is None:

@@ -42,3 +42,12 @@ def style12(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SLOW_TIMEOUT = 600  # seconds: a slow test trains or installs something; a hang still fails within ten minutes
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests get a longer per-test limit than the default in pyproject.toml, unless they set their own."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))

@@ -119,3 +119,10 @@ def test_help_imports_nothing_heavy() -> None:
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
     assert "HEAVY []" in out
+
+
+def test_a_common_trigger_is_warned_about_once(tmp_path: Path) -> None:
+    images = make_images(tmp_path / "imgs", 3, size=256)
+    r = cli_run("plan", "subject", "--trigger", "art", "--images", str(images))
+    assert r.exit_code == 0, r.stderr
+    assert (r.stdout + r.stderr).count("common word") == 1

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen import __version__
+from fluxgen.backends.base import Outputs
 from fluxgen.render import header_lines, render_template, shell_join
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 # Environment every trainer gets: unbuffered output so progress arrives as it happens, UTF-8, wide rich logs.
 BASE_ENV = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
 
 
-def regenerate_command(plan: Any) -> str:
+def regenerate_command(plan: Plan) -> str:
     """Any rendered file plans again from the intent embedded in its header."""
     return "fluxgen render <this file> --out <folder>"
 
 
-def context(plan: Any, command: str) -> dict[str, Any]:
+def context(plan: Plan, command: str) -> dict[str, Any]:
     return {"v": plan.values, "header": header_lines(plan, regenerate_command(plan)), "command": command}
 
 
-def lora_metadata(plan: Any) -> dict[str, str]:
+def lora_metadata(plan: Plan) -> dict[str, str]:
     """fluxgen's keys in a LoRA file's metadata, as strings (ai-toolkit `meta:`, sd-scripts comment, builtin)."""
     v = plan.values
     meta = {
@@ -41,7 +43,7 @@ def lora_metadata(plan: Any) -> dict[str, str]:
     return meta
 
 
-def command_file(plan: Any, argv: list[str], env: dict[str, str]) -> str:
+def command_file(plan: Plan, argv: list[str], env: dict[str, str]) -> str:
     lines = [f"# {line}" for line in header_lines(plan, regenerate_command(plan))]
     lines.append("# Run from the folder these files are in:")
     env_part = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
@@ -49,12 +51,12 @@ def command_file(plan: Any, argv: list[str], env: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def prompts_with_trigger(plan: Any) -> list[str]:
+def prompts_with_trigger(plan: Plan) -> list[str]:
     trigger = plan.values["trigger"] or ""
     return [p.replace("[trigger]", trigger) for p in plan.values["sample_prompts"]]
 
 
-def render_files(plan: Any, templates: dict[str, str], argv: list[str], env: dict[str, str],
+def render_files(plan: Plan, templates: dict[str, str], argv: list[str], env: dict[str, str],
                  extra: dict[str, Any]) -> dict[str, str]:
     ctx = context(plan, shell_join(argv))
     ctx.update(extra)
@@ -62,12 +64,4 @@ def render_files(plan: Any, templates: dict[str, str], argv: list[str], env: dic
     files["command.txt"] = command_file(plan, argv, env)
     return files
 
-
-
-@dataclass
-class Outputs:
-    """What a trainer left on disk: the final LoRA, step checkpoints, sample images."""
-
-    final: Path | None
-    checkpoints: list[tuple[int, Path]] = field(default_factory=list)
-    samples: list[Path] = field(default_factory=list)
+__all__ = ["BASE_ENV", "Outputs", "command_file", "context", "lora_metadata", "prompts_with_trigger", "render_files"]

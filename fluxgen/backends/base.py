@@ -8,17 +8,21 @@ registry checks that each one has every piece below.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # typing only: importing these at start-up would make `fluxgen --help` heavy
+    from fluxgen.checkouts import TrainerEnv
     from fluxgen.events import Event
     from fluxgen.plan import Plan
     from fluxgen.rules import Resolver
     from fluxgen.runner import Launch
+    from fluxgen.validate.report import Report
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,34 @@ class EnvRecipe:
     entry: str | None = None  # the script or module the trainer is started with
 
 
+@dataclass(frozen=True)
+class MaskSupport:
+    """How a trainer weights the loss by a mask folder (white = trained, black = ignored)."""
+
+    how: str  # one line for the plan's origin and the docs
+    source: str
+
+
+@dataclass(frozen=True)
+class DatasetQuirks:
+    """How a trainer's loader treats an image folder, as facts the dataset checks ask about (each backend's values
+    cite where its loader does so). The defaults describe no trainer in particular: `fluxgen dataset lint` without
+    `--backend` judges by them."""
+
+    discouraged_formats: tuple[str, ...] = ()  # formats it loads but its own docs warn about ("webp")
+    non_ascii_names: str | None = None  # severity for names outside ASCII where its setups failed on them
+    first_caption_line_only: bool = False  # trains on the first line of a caption file
+    empty_caption_file_fails: bool = False  # stops on a 0-byte caption file
+    adds_missing_trigger: bool = False  # puts the trigger at the start of a caption that lacks it
+    missing_caption_gets_trigger: bool = False  # an image without a caption file trains on the trigger alone
+    masks: MaskSupport | None = None  # how it weights the loss by a mask folder; None: no masked loss
+    replaces_trigger_placeholder: bool | None = None  # '[trigger]' in a caption: replaced (True), trained literally
+    trains_mask_files: bool = True  # an `<image>_mask` file beside its image is trained as an ordinary image
+    applies_exif_orientation: bool = False  # turns an image upright by its EXIF orientation tag
+    alpha_effect: str = ("ai-toolkit trains the transparent areas as black, and sd-scripts (without alpha_mask) "
+                         "trains whatever colour hides under them")  # what transparency becomes in training
+
+
 @dataclass
 class Outputs:
     """What a trainer left on disk: the final LoRA, step checkpoints, sample images."""
@@ -63,38 +95,122 @@ class DiagnosisRule:
     build: Callable[..., Any] | None = None
 
 
+class Planner(ABC):
+    """A trainer's planning hooks. Each rule in `fluxgen/rules` calls its hook at the point where this trainer's
+    values differ (after the common values of that topic are set), so the order of the rules in `plan.py` is the
+    order of the hooks. A hook with nothing to do for a trainer keeps the default, which does nothing."""
+
+    def network(self, r: Resolver) -> None:
+        """After rank and alpha (a trainer that ignores alpha says so here)."""
+        return None  # nothing to do unless the trainer differs here
+
+    @abstractmethod
+    def timesteps(self, r: Resolver) -> None:
+        """Timestep sampling and the flow settings that go with it."""
+
+    @abstractmethod
+    def memory(self, r: Resolver, tier: int) -> None:
+        """The settings of a VRAM tier (quantization, block swap…) and the optimizer that fits it."""
+
+    def captions(self, r: Resolver) -> None:
+        """After caption mode, dropout and shuffling (a trainer that caches text outputs decides here)."""
+        return None  # nothing to do unless the trainer differs here
+
+    def model(self, r: Resolver, kind: str, location: str) -> None:
+        """After the base model is classified (`kind` is dev, schnell, hub or local; `location` its id or folder).
+        By default the trainer loads `model.base` whole, so single model files given in the intent are not used."""
+        unused = [f"model.{part}" for part in ("transformer", "clip_l", "t5xxl", "ae") if r.is_given(f"model.{part}")]
+        if unused:
+            r.warn(f"{', '.join(unused)}: {r.backend} loads model.base whole and reads no single model files, so "
+                   "these are not used", "rules/model.py")
+
+    def dataset(self, r: Resolver, report: Any, folder: Path) -> None:
+        """After the dataset was scanned (`report` is its lint report): how this trainer walks the folder."""
+        return None  # nothing to do unless the trainer differs here
+
+    @abstractmethod
+    def settings(self, r: Resolver) -> None:
+        """Values only this trainer has, so every line of its files has a plan value and an origin."""
+
+    @abstractmethod
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        """The optimizer, lr_scheduler and timestep_sampling names the trainer accepts."""
+
+    def accepts(self, key: str, value: str) -> bool:
+        """A value outside `choices()` the trainer still takes (a class path, a family of names)."""
+        return False
+
+    def capabilities(self, r: Resolver) -> None:
+        """Last: refuse a value the trainer does not know (a trainer may instead replace it, with a warning)."""
+        from fluxgen.rules.capabilities import check_choices
+
+        check_choices(r, self.choices(), self.accepts)
+
+
 class Backend(ABC):
     """A trainer fluxgen can plan for, render, launch, follow and resume."""
 
     name: ClassVar[str]  # canonical name: "ai-toolkit", "sd-scripts", "builtin", "simpletuner"
-    aliases: ClassVar[tuple[str, ...]] = ()  # other spellings accepted on the command line ("kohya")
+    aliases: ClassVar[tuple[str, ...]] = ()  # other spellings accepted on the command line ("kohya", "sd_scripts")
+    choice_aliases: ClassVar[tuple[str, ...]] = ()  # the aliases listed in --backend choices ("kohya")
     templates: ClassVar[dict[str, str]] = {}  # rendered file -> template under templates/ (empty: a dict serialiser)
+    rendered_kinds: ClassVar[dict[str, str]] = {}  # rendered file -> fluxgen.validate kind, checked on every render
+    main_file: ClassVar[str]  # the rendered file a run is reproduced from (it carries the intent header)
+    sample_name: ClassVar[str | None] = None  # regex of its sample files' names: (step, prompt index) groups
+    low_vram_summary: ClassVar[str | None] = None  # its low-VRAM options in one sentence, when no plan is at hand
+    lora_formats: ClassVar[tuple[str, ...]] = ()  # LoRA key formats it writes itself, its default first
     image_extensions: ClassVar[frozenset[str]]  # image files the trainer loads (".png", ".jpg"…)
     env_vars: ClassVar[tuple[str, ...]] = ()  # FLUXGEN_<NAME>_DIR / _PYTHON style overrides, in lookup order
     diagnoses: ClassVar[Sequence[DiagnosisRule]] = ()  # checked before the shared table
+    loads_hub_model: ClassVar[bool] = True  # loads the base model by hub id itself (False: single files fluxgen resolves)
+    saves_on_stop: ClassVar[bool] = True  # False: a stopped run loses the steps after its last save
+    dataset_quirks: ClassVar[DatasetQuirks]  # how its loader treats the image folder
 
     # planning
     @abstractmethod
+    def planner(self) -> Planner:
+        """The trainer's planning hooks (memory tiers, timestep sampling, choices, its own defaults)."""
+
     def plan_settings(self, r: Resolver) -> None:
-        """Trainer-specific plan values: memory tier settings, optimizer/scheduler choices, defaults it needs."""
+        """Trainer-specific plan values the common rules do not set."""
+        self.planner().settings(r)
 
     # rendering and checking
     @abstractmethod
     def render(self, plan: Plan) -> dict[str, str]:
         """Relative file name -> text, `command.txt` included; every file re-parsed and compared with the plan."""
 
-    @abstractmethod
-    def validate(self, path: Path, text: str) -> list[Any]:
-        """Findings about a rendered or hand-written file of this trainer (unknown keys, types, conflicts)."""
+    def accepted_findings(self, plan: Plan) -> set[str]:
+        """Finding codes the post-render check lets through for this plan (e.g. a model path fluxgen resolves only
+        at launch)."""
+        return set()
 
     @abstractmethod
+    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
+        """Findings about a rendered or hand-written file of this trainer (unknown keys, types, conflicts); `env`
+        is the environment the trainer would run with (for values it substitutes)."""
+
+    def owns(self, path: Path, text: str) -> bool:
+        """Whether a file `fluxgen validate` was given without --backend is this trainer's; asked before fluxgen's
+        own detection of ai-toolkit, sd-scripts and builtin files (a new trainer says so for its own files)."""
+        return False
+
     def import_config(self, paths: Sequence[Path]) -> Any:
         """A trainer file (or command line) as intent values, each with the file:line it came from."""
+        from fluxgen.errors import UserError
+
+        raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import {self.name} files yet")
 
     # launching and following
     @abstractmethod
-    def command(self, plan: Plan, run_dir: Path, resume: Any | None = None) -> Launch:
-        """argv, env overrides and working folder for a run (a fresh start, or from a resume point)."""
+    def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
+                trainer: TrainerEnv | None = None) -> Launch:
+        """argv, env overrides and working folder for a run (a fresh start, or from a resume point's
+        `extra_args`); `trainer` is where its checkout and Python are (default: located as `doctor` does)."""
+
+    def console_module(self) -> ModuleType:
+        """The module reading this trainer's console: `parse(lines)`, and a `Parser` class for live streams."""
+        return importlib.import_module(f"{type(self).__module__}.console")
 
     @abstractmethod
     def new_parser(self) -> Any:
@@ -111,7 +227,12 @@ class Backend(ABC):
 
     @abstractmethod
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        """The newest valid state a run can continue from, and the trainer arguments that use it."""
+        """The newest valid state a run can continue from, and the trainer arguments that use it
+        (`fluxgen.runs.checkpoints.ResumePoint`; options: `move_broken`, `bad_from`)."""
+
+    def check_resumable(self, point: Any, run_dir: Path) -> None:
+        """Refuse a resume the trainer cannot make from this point (default: any point, step 0 included)."""
+        return None
 
     # memory advice and environment
     @abstractmethod

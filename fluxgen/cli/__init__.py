@@ -28,6 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("fluxgen.cli.model", "model_group"),
     "lora": ("fluxgen.cli.lora", "lora_group"),
     "report": ("fluxgen.cli.report", "report_cmd"),
+    "sweep": ("fluxgen.cli.sweep", "sweep_group"),
+    "eval": ("fluxgen.cli.evaluate", "eval_cmd"),
+    "publish": ("fluxgen.cli.publish", "publish_cmd"),
 }
 
 # One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
@@ -48,8 +51,11 @@ SUMMARIES: dict[str, str] = {
     "setup": "Install a trainer at its pin into its own locked environment.",
     "parse-log": "Turn a saved trainer console log into events and a diagnosis.",
     "model": "Build local test models (a tiny random FLUX.1).",
-    "lora": "Inspect LoRA safetensors files.",
+    "lora": "Inspect and convert LoRA safetensors files (kohya <-> diffusers).",
     "report": "Write a run's HTML report and loss curve.",
+    "sweep": "Train a grid of variants (local pool, SLURM, SkyPilot); status, report, resume, cancel.",
+    "eval": "Score a run's checkpoints with CLIP and DINO and recommend one and a strength.",
+    "publish": "Build a Hub model repo folder (card, LoRA, samples) and upload it.",
 }
 
 
@@ -62,7 +68,9 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module = importlib.import_module(target[0])
-        return getattr(module, target[1])
+        from fluxgen.cli.examples import add_examples
+
+        return add_examples(getattr(module, target[1]), cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
@@ -78,6 +86,12 @@ class LazyGroup(click.Group):
         except FluxgenError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except (OSError, ValueError, RecursionError) as exc:
+            message = _unusable_input(exc)
+            if message is None:
+                raise
+            click.echo(f"error: {message}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
@@ -91,6 +105,21 @@ class LazyGroup(click.Group):
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             ctx.fail(f"no such command '{name}'{hint}")
         return super().resolve_command(ctx, args)
+
+
+def _unusable_input(exc: BaseException) -> str | None:
+    """Paths no file system takes and input nested past what Python can read, wherever a command meets them."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        name = str(exc.filename or "")
+        shown = name if len(name) <= 80 else f"{name[:40]}…{name[-30:]}"
+        return f"{shown}: a file or folder name is longer than the file system allows (255 bytes); use a shorter one"
+    if isinstance(exc, ValueError) and "null byte" in str(exc):
+        return "a path contains a NUL byte, which no file name can hold; remove it"
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply to read; a config is a few levels deep, so check its brackets"
+    return None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

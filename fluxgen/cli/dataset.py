@@ -6,9 +6,13 @@ import json
 
 import click
 
-KIND = click.Choice(["subject", "style", "character", "concept"], case_sensitive=False)
-BACKEND = click.Choice(["ai-toolkit", "sd-scripts", "kohya", "builtin"], case_sensitive=False)
-CAPTIONS = click.Choice(["captions", "trigger", "none"], case_sensitive=False)
+from fluxgen.backends import BACKENDS
+from fluxgen.kinds import CAPTION_MODES, KINDS
+
+KIND = click.Choice(KINDS, case_sensitive=False)
+BACKEND = click.Choice(BACKENDS.choices(), case_sensitive=False)
+CAPTIONS = click.Choice(CAPTION_MODES, case_sensitive=False)
+CAPTIONER_NAMES = ["florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption", "wd14"]
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
@@ -16,7 +20,9 @@ def _common(fn):
     """Options lint and prepare share: what the dataset is for decides severities and advice."""
     for decorator in reversed([
         click.option("--kind", type=KIND, help="What the LoRA learns; sets the advice and the caption default."),
-        click.option("--trigger", metavar="WORD", help="Trigger word every caption should carry."),
+        click.option("--trigger", metavar="WORD", help="Trigger word every caption should carry. prepare puts it where "
+                     "--caption-template says (default '{trigger}, {caption}'), never twice, and writes it alone "
+                     "for an image without a caption (or with the captioner's words, with --caption)."),
         click.option("--backend", type=BACKEND, help="Trainer that will read the folder (kohya = sd-scripts)."),
         click.option("--resolution", type=click.IntRange(min=64), default=1024, show_default=True,
                      help="Training resolution in pixels."),
@@ -95,29 +101,96 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, caption_ext, 
 @click.option("--caption-template", metavar="TEXT", help="Caption pattern, e.g. '{trigger}, {caption}'.")
 @click.option("--dedupe/--keep-duplicates", default=True, show_default=True,
               help="Skip exact copies of an image already written.")
+@click.option("--caption", "captioner", type=click.Choice(CAPTIONER_NAMES, case_sensitive=False),
+              help="Write the captions the source lacks with this captioner (pip install 'fluxgen[caption]').")
+@click.option("--caption-model", metavar="ID_OR_PATH", help="Captioner checkpoint instead of its default.")
+@click.option("--caption-prompt", metavar="TEXT", help="Captioner instruction or task token (see dataset caption).")
+@click.option("--caption-max-tokens", type=click.IntRange(min=1), help="Cap on generated tokens per caption.")
+@click.option("--masks", type=click.Choice(["subject"]), help="subject: a mask per picture (white = subject) from a "
+              "segmentation model, into the mask folder; the plan wires it into each trainer's masked loss.")
+@click.option("--mask-model", metavar="ID_OR_PATH", help="CLIPSeg checkpoint (default CIDAS/clipseg-rd64-refined).")
+@click.option("--mask-prompt", metavar="TEXT", help="What the subject is, in words (default: 'the main subject').")
+@click.option("--device", default="auto", show_default=True, help="For --caption and --masks: auto, cuda, mps, cpu.")
 @click.option("--force", is_flag=True, help="Replace an --out that an earlier prepare wrote (it is swapped for the "
               "new output at the end).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
 def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, caption_ext, exif, alpha, mask_dir,
-                background, upscale, crop, style_patches, fmt, caption_template, dedupe, force, as_json) -> None:
+                background, upscale, crop, style_patches, fmt, caption_template, dedupe, captioner, caption_model,
+                caption_prompt, caption_max_tokens, masks, mask_model, mask_prompt, device, force, as_json) -> None:
     """Write a cleaned copy of DIR into --out.
 
     DIR is only read. Prints what was done to each file, then the lint of the result.
     """
     from fluxgen.dataset.prepare import PrepareOptions, prepare_dataset
     from fluxgen.dataset.present import prepare_dict, prepare_lines
+    from fluxgen.dataset.progress import ImageProgress
 
     options = PrepareOptions(
         kind=kind, trigger=trigger, backend=backend, resolution=resolution, exif=exif, alpha=alpha,
         background=background, upscale=upscale, crop=None if crop == "none" else crop,
         style_patches=style_patches, format=fmt, captions=captions, caption_template=caption_template,
-        dedupe=dedupe, caption_ext=caption_ext, mask_dir=mask_dir,
+        dedupe=dedupe, caption_ext=caption_ext, mask_dir=mask_dir, caption=captioner, caption_model=caption_model,
+        caption_prompt=caption_prompt, caption_max_tokens=caption_max_tokens, masks=masks, mask_model=mask_model,
+        mask_prompt=mask_prompt, device=device,
     )
-    result = prepare_dataset(_folder(folder), out, options, force=force)
+    from fluxgen.dataset.pool import stops_unwind
+
+    with stops_unwind():  # SIGTERM/SIGHUP remove the staging folder and end the workers, as Ctrl-C does
+        result = prepare_dataset(_folder(folder), out, options, force=force, progress=ImageProgress())
     if as_json:
         click.echo(json.dumps(prepare_dict(result), indent=2, ensure_ascii=False))
     else:
         _echo_lines(prepare_lines(result))
+    click.get_current_context().exit(1 if result.lint.errors else 0)
+
+
+@dataset_group.command("caption")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--out", "out", required=True, metavar="DIR2", type=click.Path(),
+              help="New folder for the pictures and their captions (never inside DIR).")
+@click.option("--captioner", type=click.Choice(CAPTIONER_NAMES, case_sensitive=False), default="florence2",
+              show_default=True, help="Model family that writes the captions.")
+@click.option("--model", metavar="ID_OR_PATH", help="Checkpoint (hub id or local folder) instead of the default.")
+@click.option("--prompt", metavar="TEXT", help="Instruction for qwen2.5-vl/qwen3-vl/joycaption; task token for "
+              "florence2 (<CAPTION>, <DETAILED_CAPTION>, <MORE_DETAILED_CAPTION>); text prefix for blip2.")
+@click.option("--mode", type=click.Choice(["detailed", "sparse", "tags"]),
+              help="detailed: the description; sparse: first clause, no articles (seed:001); tags: comma-separated. "
+              "Default: sparse for a style, detailed otherwise.")
+@click.option("--kind", type=KIND, help="subject/character: style words are removed; style: sparse captions.")
+@click.option("--trigger", metavar="WORD", help="Trigger word, placed by --template (never twice).")
+@click.option("--template", metavar="TEXT", help="Caption pattern; fields {trigger}, {caption}, {name}. Default: "
+              "'{trigger}, {caption}' with --trigger.")
+@click.option("--encoder", type=click.Choice(["t5", "clip"]), default="t5", show_default=True,
+              help="Cap captions at what this encoder reads: t5 512 tokens, clip 77.")
+@click.option("--backend", type=BACKEND, help="Trainer the lint of the result speaks for.")
+@click.option("--overwrite", is_flag=True, help="Recaption images that already have a caption.")
+@click.option("--only-missing", is_flag=True, help="Caption only images without one; keep the others verbatim.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (GPU when there is one), cuda, mps or cpu.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1), help="Cap on generated tokens per image.")
+@_caption_ext_option()
+@click.option("--force", is_flag=True, help="Replace an --out that an earlier fluxgen command wrote.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+def caption_cmd(folder, out, captioner, model, prompt, mode, kind, trigger, template, encoder, backend, overwrite,
+                only_missing, batch_size, device, max_new_tokens, caption_ext, force, as_json) -> None:
+    """Write a caption for every picture of DIR into --out (pip install 'fluxgen[caption]').
+
+    DIR is only read. Existing captions are kept unless --overwrite; a stopped run resumes; captions.json records
+    the model, prompt and settings of every caption. Ends with the lint of the result.
+    """
+    from fluxgen.dataset.autocaption import CaptionOptions, caption_dataset
+    from fluxgen.dataset.present import caption_dict, caption_lines
+    from fluxgen.dataset.progress import ImageProgress
+
+    options = CaptionOptions(captioner=captioner, model=model, prompt=prompt, mode=mode, kind=kind, trigger=trigger,
+                             template=template, encoder=encoder, backend=backend, overwrite=overwrite,
+                             only_missing=only_missing, batch_size=batch_size, device=device,
+                             max_new_tokens=max_new_tokens, caption_ext=caption_ext)
+    result = caption_dataset(_folder(folder), out, options, force=force, progress=ImageProgress())
+    if as_json:
+        click.echo(json.dumps(caption_dict(result), indent=2, ensure_ascii=False))
+    else:
+        _echo_lines(caption_lines(result))
     click.get_current_context().exit(1 if result.lint.errors else 0)
 
 

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import click
 
+from fluxgen.backends import BACKENDS
+
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "info"}
 
 
 @click.command("doctor")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(["ai-toolkit", "sd-scripts", "builtin"]),
+@click.option("--backend", "backends", multiple=True, type=click.Choice(list(BACKENDS)),
               help="Check only these backends (default: all).")
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
               show_default=True, help="Where runs go (its disk is checked).")

@@ -19,7 +19,26 @@ GROUP_TITLES = {"double_blocks": "double blocks", "single_blocks": "single block
 
 @click.group("lora")
 def lora_group() -> None:
-    """Inspect LoRA safetensors files."""
+    """Inspect and convert LoRA safetensors files."""
+
+
+@lora_group.command("convert")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--to", "target", type=click.Choice(["kohya", "diffusers"]), required=True,
+              help="kohya: lora_unet_* keys with .alpha (ComfyUI, Forge, A1111-Forge); diffusers: transformer.* keys.")
+@click.option("--out", type=click.Path(path_type=Path), help="Output file (default: FILE.<to>.safetensors).")
+@click.option("--name", help="Name the output by seed:003's convention, NAME_v1_<steps>steps.safetensors.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def convert_cmd(file: Path, target: str, out: Path | None, name: str | None, force: bool) -> None:
+    """Convert a FLUX.1 LoRA between kohya and diffusers keys, exactly (sizes read from the tensors)."""
+    from fluxgen.lora import inspect_lora
+    from fluxgen.lora.export import convert_file, export_name
+
+    if name and out is None:
+        out = file.with_name(export_name(name, inspect_lora(file).steps))
+    done = convert_file(file, target, out, force)
+    click.echo(f"{done.source} ({done.source_format}, {done.modules_in} modules) -> {done.out} "
+               f"({done.target}, {done.modules_out} modules, {done.tensors} tensors)")
 
 
 @lora_group.command("inspect")
@@ -31,12 +50,13 @@ def inspect_cmd(file: Path, as_json: bool) -> None:
     Reads only the safetensors header, so it is instant even for large files.
     """
     from fluxgen.lora import inspect_lora
+    from fluxgen.runner import redact_all
 
-    info = inspect_lora(file)
+    data = redact_all(inspect_lora(file).to_dict())  # a token saved into the metadata is never shown
     if as_json:
-        click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    _print_human(info.to_dict())
+    _print_human(data)
 
 
 def _size(n: int) -> str:

@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-BACKEND_CHOICES = ["ai-toolkit", "sd-scripts", "kohya", "builtin"]
+from fluxgen.backends import BACKENDS
+
+BACKEND_CHOICES = BACKENDS.choices()
 
 
 def _finite(value: Any) -> Any:

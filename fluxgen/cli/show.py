@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 
 def _short(value: Any, width: int = 60) -> str:
@@ -13,7 +16,7 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_plan(plan: Any) -> None:
+def print_plan(plan: Plan) -> None:
     import shutil
 
     from rich.console import Console
@@ -35,6 +38,6 @@ def print_plan(plan: Any) -> None:
     print_advice(plan)
 
 
-def print_advice(plan: Any, err: bool = False) -> None:
+def print_advice(plan: Plan, err: bool = False) -> None:
     for w in plan.warnings:
         click.echo(f"{w.severity}: {w.message}  [{w.origin}]", err=err)

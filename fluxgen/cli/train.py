@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fluxgen.cli.plan import make_plan, plan_options
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 
 def follow_options(func: Any) -> Any:
@@ -62,9 +65,7 @@ def _plan_options(kw: dict[str, Any]) -> Any:
     """The plan options `make_plan` applies, as PlanOptions (their overrides are recorded with the run)."""
     from fluxgen.plan import PlanOptions
 
-    return PlanOptions(images=kw.get("images"), trigger=kw.get("trigger"), kind=kw.get("kind"), rank=kw.get("rank"),
-                       steps=kw.get("steps"), backend=kw.get("backend"), vram=kw.get("vram"),
-                       sets=list(kw.get("sets") or []))
+    return PlanOptions.from_cli(kw)
 
 
 def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, ...]) -> str:
@@ -79,7 +80,7 @@ def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, 
     return shlex.join(parts)
 
 
-def _dry_run(plan: Any, runs_dir: Path) -> None:
+def _dry_run(plan: Plan, runs_dir: Path) -> None:
     from fluxgen.runs.session import dry_run
 
     info = dry_run(plan, runs_dir)
@@ -129,7 +130,9 @@ def _finish(result: Any) -> None:
 @DOWNLOAD
 @click.option("--dry-run", is_flag=True, help="Print the command, environment and run folder; start nothing.")
 @click.option("--force", is_flag=True, help="Train even if the dataset lint found errors.")
-def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None:
+@click.option("--gpus", type=click.IntRange(1), default=1, show_default=True,
+              help="Data parallel over N GPUs of this machine (sd-scripts, builtin); steps are divided by N.")
+def train_cmd(intent: str | None, dry_run: bool, force: bool, gpus: int, **kw: Any) -> None:
     """Plan INTENT, render it into a new run folder, launch the trainer and follow it to the end.
 
     \b
@@ -138,16 +141,22 @@ def train_cmd(intent: str | None, dry_run: bool, force: bool, **kw: Any) -> None
     Exit status: 0 completed, 1 failed (with the diagnosis and its fix), 130 interrupted.
     """
     from fluxgen.cli.show import print_advice
+    from fluxgen.multigpu import for_gpus
     from fluxgen.runs.session import prepare, start_run
 
-    plan = make_plan(intent, kw)
+    plan = for_gpus(make_plan(intent, kw), gpus)
     print_advice(plan, err=True)
     if dry_run:
+        from fluxgen.dataset.outdir import refuse_inside_dataset
+        from fluxgen.render import check_dataset_errors
+
+        check_dataset_errors(plan, force)  # the same gate as a real run, so a dry run does not promise one
+        refuse_inside_dataset(plan.values["dataset"], kw["runs_dir"], "--runs")
         _dry_run(plan, kw["runs_dir"])
         return
     plan = prepare(plan, download=kw["download"])
-    names = ("images", "trigger", "kind", "rank", "steps", "backend", "vram", "sets")
-    given = _intent(intent, _plan_options(kw), _given("train", [intent], kw, names))
+    names = ("images", "trigger", "kind", "rank", "steps", "backend", "vram", "sets", "gpus")
+    given = _intent(intent, _plan_options(kw), _given("train", [intent], {**kw, "gpus": gpus if gpus > 1 else None}, names))
     result = start_run(plan, _options(kw, force), given=given)
     _finish(result)
 
@@ -206,6 +215,11 @@ def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tupl
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if dry_run:
+        from fluxgen.dataset.outdir import refuse_inside_dataset
+        from fluxgen.render import check_dataset_errors
+
+        check_dataset_errors(plan, kw.get("force", False))  # the same gate as a real run, so a dry run does not promise one
+        refuse_inside_dataset(plan.values["dataset"], kw["runs_dir"], "--runs")
         _dry_run(plan, kw["runs_dir"])
         return
     plan = prepare(plan, download=kw["download"])

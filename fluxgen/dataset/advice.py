@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fluxgen.dataset import dedupe
-from fluxgen.dataset.captions import GENERIC_TRIGGERS
+from fluxgen.dataset.captions import is_common_trigger
 from fluxgen.dataset.findings import DATASET_PATH, Finding, LintContext, group_finding
 from fluxgen.dataset.images import ImageFacts
 
@@ -113,7 +113,7 @@ def _trigger_advice(ctx: LintContext) -> list[Finding]:
                             "the LoRA is always on (seed:000 calls this a valid choice for a style)",
                             "pass --trigger WORD to switch the LoRA on by a word")]
         return []
-    if trigger.strip().lower() in GENERIC_TRIGGERS or len(trigger.strip()) < 3:
+    if is_common_trigger(trigger):
         return [Finding("trigger-common", "warning", DATASET_PATH,
                         f"'{trigger}' is a common word; the model already knows it, so the LoRA and the base "
                         "model fight over it (seed:000, seed:001: use a unique token)",
@@ -124,7 +124,7 @@ def _trigger_advice(ctx: LintContext) -> list[Finding]:
 def mask_findings(ctx: LintContext, masks: list[str]) -> list[Finding]:
     if not masks:
         return []
-    if ctx.backend in ("ai-toolkit", "sd-scripts", "builtin"):
+    if ctx.quirks.trains_mask_files:
         return [group_finding("mask-file", "warning", masks,
                               f"{len(masks)} mask file(s) named <image>_mask next to their images; {ctx.trainer} "
                               "would train them as ordinary images",

@@ -72,11 +72,26 @@ def _pairing(ctx: LintContext, scan: Scan, captions: dict[str, CaptionFacts], br
                                f"write <image name>{ctx.caption_ext} captions, or pass --captions trigger (the "
                                "trigger word alone) or --captions none"))
         else:
+            trained = _missing_caption_trained_on(ctx)
             out.extend(Finding("caption-missing", "warning", rel,
-                               f"no caption file (expected {scan.caption_for(rel)}); it is trained on an "
-                               "empty caption", "write the caption file, or pass --captions trigger")
+                               f"no caption file (expected {scan.caption_for(rel)}); {trained}",
+                               "write the caption file, or `fluxgen dataset caption` to write the missing ones, "
+                               "or pass --captions trigger")
                        for rel in missing)
     return out
+
+
+def _missing_caption_trained_on(ctx: LintContext) -> str:
+    """What the chosen trainer trains for an image with no caption file (the backend table says)."""
+    if ctx.backend is None:
+        if ctx.trigger:
+            return (f"ai-toolkit, sd-scripts (class_tokens) and builtin train it on the trigger '{ctx.trigger}' "
+                    "alone, with nothing that tells the subject from its surroundings")
+        return "it is trained on an empty caption"
+    if ctx.trigger and ctx.quirks.missing_caption_gets_trigger:
+        return (f"{ctx.trainer} trains it on the trigger '{ctx.trigger}' alone, with nothing that tells the "
+                "subject from its surroundings")
+    return f"{ctx.trainer} trains it on an empty caption"
 
 
 def _one_caption(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
@@ -101,7 +116,7 @@ def _one_caption(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
         out.append(Finding("caption-control", "warning", rel,
                            f"invisible control characters ({', '.join(cap.controls)})",
                            f"{PREPARE} removes them"))
-    if cap.multiline and ctx.backend == "sd-scripts":
+    if cap.multiline and ctx.quirks.first_caption_line_only:
         out.append(Finding("caption-multiline", "warning", rel,
                            "several lines; sd-scripts trains on the first line only",
                            f"put the caption on one line ({PREPARE} joins the lines)"))
@@ -120,7 +135,7 @@ def _one_caption(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
 
 
 def _empty(ctx: LintContext, cap: CaptionFacts) -> Finding:
-    if cap.empty_file and ctx.backend == "sd-scripts":
+    if cap.empty_file and ctx.quirks.empty_caption_file_fails:
         return Finding("caption-empty", "error", cap.rel, "empty caption file (0 bytes); sd-scripts stops on it",
                        "write the caption, or delete the file and pass --captions trigger")
     return Finding("caption-empty", "warning", cap.rel, "empty caption; the image is trained on no text",
@@ -138,9 +153,9 @@ def _trigger(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
         return [Finding("trigger-missing", "warning", rel,
                         f"the trigger '{trigger}' appears only with different capitals; the text encoder treats "
                         "them as different words", fix)]
-    if ctx.backend == "ai-toolkit":
+    if ctx.quirks.adds_missing_trigger:
         return [Finding("trigger-missing", "info", rel,
-                        f"the trigger '{trigger}' is not in the caption; ai-toolkit adds it at the start", fix)]
+                        f"the trigger '{trigger}' is not in the caption; {ctx.trainer} adds it at the start", fix)]
     return [Finding("trigger-missing", "warning", rel,
                     f"the trigger '{trigger}' is not in the caption, so this image does not teach it "
                     "(seed:000: the trigger in every caption)", fix)]
@@ -148,14 +163,14 @@ def _trigger(ctx: LintContext, cap: CaptionFacts) -> list[Finding]:
 
 def _placeholder(ctx: LintContext, rel: str) -> Finding:
     fix = "`fluxgen dataset prepare --trigger WORD` writes the word in its place"
-    if ctx.backend == "ai-toolkit":
+    if ctx.quirks.replaces_trigger_placeholder:
         if ctx.trigger:
             return Finding("trigger-placeholder", "info", rel,
                            f"'[trigger]' placeholder; ai-toolkit replaces it with '{ctx.trigger}'", fix)
         return Finding("trigger-placeholder", "warning", rel,
                        "'[trigger]' placeholder but no trigger word; ai-toolkit replaces it with nothing",
                        "pass --trigger WORD")
-    if ctx.backend == "sd-scripts":
+    if ctx.quirks.replaces_trigger_placeholder is False:
         return Finding("trigger-placeholder", "warning", rel,
                        "'[trigger]' placeholder; sd-scripts trains the literal text '[trigger]'", fix)
     return Finding("trigger-placeholder", "info", rel,

@@ -11,6 +11,9 @@ from pathlib import Path
 NBSP_CHARS = "\u00a0\u2007\u202f"
 # Invisible format characters that end up inside tokens when captions are pasted from the web.
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+# Bidirectional overrides, embeddings and isolates: invisible, and they reorder how the caption reads on screen
+# (the "Trojan Source" trick), so what the user sees is not what the tokenizer gets.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 TRIGGER_PLACEHOLDER = "[trigger]"
 # Style labels seed:000 says to keep out of subject captions ("photorealistic", "comic style", …).
 STYLE_WORDS: tuple[str, ...] = (
@@ -21,11 +24,19 @@ STYLE_WORDS: tuple[str, ...] = (
     "painterly", "cel shaded", "cel-shaded", "line art", "lineart", "pixel art", "vector art",
 )
 _STYLE_RE = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in STYLE_WORDS) + r")(?![\w-])", re.I)
-# Common words the style guide (seed:001) warns against as triggers.
+# Words a trigger must not be made of: the model already knows them, so the LoRA cannot own them (seed:000,
+# seed:001). The guides' own rare tokens (sks, ohwx; seed:003) are fine.
 GENERIC_TRIGGERS = frozenset(
-    {"style", "art", "painting", "illustration", "photo", "person", "man", "woman", "girl", "boy", "drawing",
-     "image", "picture", "character", "object", "concept"}
+    {"style", "art", "artwork", "painting", "illustration", "photo", "photograph", "drawing", "portrait", "anime",
+     "cartoon", "image", "picture", "person", "man", "woman", "girl", "boy", "dog", "cat", "skull", "face",
+     "character", "object", "concept", "subject", "the", "a", "an", "lora", "flux"}
 )
+
+
+def is_common_trigger(trigger: str) -> bool:
+    """A trigger made only of common words (or too short to be a token of its own)."""
+    words = {w.strip(",.").lower() for w in trigger.split()}
+    return len(trigger.strip()) < 3 or bool(words) and words <= GENERIC_TRIGGERS
 
 
 @dataclass
@@ -96,11 +107,12 @@ def read_caption(path: Path, rel: str) -> CaptionFacts:
 def _is_control(char: str) -> bool:
     if char in "\n\r\t":
         return False
-    return unicodedata.category(char) == "Cc" or char in ZERO_WIDTH
+    return unicodedata.category(char) == "Cc" or char in ZERO_WIDTH or char in BIDI_CONTROLS
 
 
 def normalize_caption(text: str) -> str:
-    """One clean line: NBSP → space, control and zero-width characters removed, lines joined, spaces collapsed."""
+    """One clean line: NBSP → space, control, zero-width and bidi characters removed, lines joined, spaces
+    collapsed."""
     for char in NBSP_CHARS:
         text = text.replace(char, " ")
     text = "".join(c for c in text if not _is_control(c))
@@ -121,6 +133,23 @@ def style_words(text: str) -> list[str]:
         if word not in seen:
             seen.append(word)
     return seen
+
+
+def remove_style_words(text: str) -> tuple[str, list[str]]:
+    """The caption without the style labels the linter flags (the same list), and the labels removed.
+
+    "in … style" goes with its label, and an article left before a consonant or before nothing is mended.
+    """
+    found = style_words(text)
+    if not found:
+        return text, []
+    cleaned = re.sub(r"(?i)(?:\bin\s+(?:an?\s+)?)?" + _STYLE_RE.pattern + r"(?:\s+style\b)?", " ", text)
+    cleaned = re.sub(r"(?i)\b(an?)\s+(?=[,.;:]|$)", "", cleaned)
+    cleaned = re.sub(r"\b([Aa])n(\s+)(?=[b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z])", r"\1\2", cleaned)
+    cleaned = re.sub(r"\s+([,.;:])", r"\1", cleaned)
+    cleaned = re.sub(r"([,;:])(\s*[,;:])+", r"\1", cleaned)
+    cleaned = re.sub(r" {2,}", " ", cleaned).strip(" ,;:")
+    return cleaned, found
 
 
 def word_count(text: str) -> int:

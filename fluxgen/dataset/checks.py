@@ -22,7 +22,6 @@ PROBLEM_FIXES = {
     "use a converter such as heif-convert); prepare skips it",
 }
 # Trainers that apply the EXIF orientation when they load a picture (sd-scripts does not).
-UPRIGHTING = ("ai-toolkit", "builtin")
 ORIENTATIONS = {
     2: "mirrored", 3: "upside down", 4: "mirrored upside down", 5: "mirrored and on its side",
     6: "on its side", 7: "mirrored and on its side", 8: "on its side",
@@ -131,7 +130,7 @@ def _orientation(ctx: LintContext, item: ImageFacts) -> Finding | None:
     if item.orientation in (0, 1) or item.orientation not in ORIENTATIONS:
         return None
     stored = f"stored {ORIENTATIONS[item.orientation]} with an EXIF orientation tag ({item.orientation})"
-    if ctx.backend in UPRIGHTING:
+    if ctx.quirks.applies_exif_orientation:
         return Finding("exif-rotated", "info", item.rel,
                        f"{stored}; {ctx.backend} turns it upright, sd-scripts would not",
                        f"{PREPARE} writes it upright so every trainer sees the same picture")
@@ -151,16 +150,7 @@ def _alpha(ctx: LintContext, item: ImageFacts) -> Finding | None:
     if item.alpha_used is False:
         return Finding("alpha-unused", "info", item.rel,
                        "has an alpha channel, but every pixel is opaque: harmless", f"{PREPARE} drops it")
-    effects = {
-        "ai-toolkit": "ai-toolkit trains the transparent areas as black and learns to draw them",
-        "sd-scripts": "sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
-        "under the transparent pixels is trained, often black",
-        "builtin": "the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
-        "pixels is trained, often black",
-    }
-    effect = effects.get(ctx.backend or "", "ai-toolkit trains the transparent areas as black, and sd-scripts "
-                         "(without alpha_mask) trains whatever colour hides under them")
-    return Finding("alpha", "warning", item.rel, f"transparent image ({item.mode}); {effect}", fix)
+    return Finding("alpha", "warning", item.rel, f"transparent image ({item.mode}); {ctx.quirks.alpha_effect}", fix)
 
 
 def _mode(item: ImageFacts) -> Finding | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fluxgen.backends.base import DatasetQuirks
 from fluxgen.dataset.scan import CAPTION_EXTENSION, backend_label, display_name, loaded_extensions
 
 SEVERITIES = ("error", "warning", "info")
@@ -67,6 +68,23 @@ class LintContext:
     @property
     def trainer(self) -> str:
         return backend_label(self.backend)
+
+    @property
+    def quirks(self) -> DatasetQuirks:
+        """How the chosen trainer's loader treats the folder; with none chosen, what no trainer in particular does."""
+        return quirks_of(self.backend)
+
+
+# With no backend chosen: names outside ASCII are worth a note, mask files are kept for trainers that read them.
+NO_BACKEND = DatasetQuirks(non_ascii_names="info", trains_mask_files=False)
+
+
+def quirks_of(backend: str | None) -> DatasetQuirks:
+    if backend is None:
+        return NO_BACKEND
+    from fluxgen.backends import BACKENDS
+
+    return BACKENDS[backend].dataset_quirks
 
 
 def default_caption_mode(kind: str | None) -> str:

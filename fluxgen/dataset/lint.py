@@ -16,8 +16,6 @@ from fluxgen.dataset.images import DEFAULT_MAX_PIXELS, ImageFacts, inspect_image
 from fluxgen.dataset.name_checks import name_findings, webp_findings
 from fluxgen.dataset.scan import (
     CAPTION_EXTENSION,
-    CAPTION_MODES,
-    KINDS,
     canonical_backend,
     check_caption_ext,
     check_choice,
@@ -25,6 +23,7 @@ from fluxgen.dataset.scan import (
     scan_folder,
 )
 from fluxgen.errors import UserError
+from fluxgen.kinds import CAPTION_MODES, KINDS
 
 __all__ = ["Finding", "LintReport", "lint_dataset"]
 
@@ -116,12 +115,13 @@ def inspect_all(root: Path, rels: list[str], *, quick: bool, max_pixels: int,
     count = workers if workers is not None else default_workers()
     if quick or count <= 1 or len(rels) < PARALLEL_MIN:
         return [job(rel) for rel in rels]
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+
+    from fluxgen.dataset.pool import worker_pool
 
     chunk = max(1, min(32, len(rels) // (count * 4)))
     try:
-        with ProcessPoolExecutor(max_workers=count) as pool:
+        with worker_pool(count) as pool:
             return list(pool.map(job, rels, chunksize=chunk))
     except (BrokenProcessPool, OSError):
         return [job(rel) for rel in rels]

@@ -20,9 +20,9 @@ def name_findings(ctx: LintContext, scan: Scan) -> list[Finding]:
                    "name and lose its caption",
                    f"rename it (type the name again); {PREPARE} writes it under a UTF-8 name")
            for rel in files if not is_utf8_name(rel)]
-    if ctx.backend not in (None, "sd-scripts"):
+    severity = ctx.quirks.non_ascii_names
+    if severity is None:
         return out
-    severity = "warning" if ctx.backend == "sd-scripts" else "info"
     wide = [rel for rel in files if is_utf8_name(rel) and not rel.isascii()]
     if wide:
         out.append(group_finding("non-ascii-name", severity, wide,
@@ -39,7 +39,7 @@ def name_findings(ctx: LintContext, scan: Scan) -> list[Finding]:
 
 def webp_findings(ctx: LintContext, facts: list[ImageFacts]) -> list[Finding]:
     """ai-toolkit picks up .webp files, but its README supports only jpg, jpeg and png and says WebP has issues."""
-    if ctx.backend != "ai-toolkit":
+    if "webp" not in ctx.quirks.discouraged_formats:
         return []
     webp = [f.rel for f in facts
             if f.ok and f.format == "WEBP" and os.path.splitext(f.rel)[1].lower() in ctx.extensions]

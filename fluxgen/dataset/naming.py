@@ -6,7 +6,9 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from fluxgen.dataset.caption_text import DEFAULT_TEMPLATE
 from fluxgen.dataset.captions import TRIGGER_PLACEHOLDER, apply_template, normalize_caption, read_caption
+from fluxgen.dataset.findings import quirks_of
 from fluxgen.dataset.images import ImageFacts
 from fluxgen.dataset.scan import MASK_SUFFIX, is_utf8_name, loaded_extensions, repair_name
 from fluxgen.dataset.transform import FORMAT_BY_PILLOW, FORMATS
@@ -35,12 +37,13 @@ def plan_outputs(source: LintReport, opts: PrepareOptions, mode: str) -> tuple[d
         folder, _, name = repair_name(facts.rel).rpartition("/")
         stem = os.path.splitext(name)[0]
         # Masks go flat into one folder (ai-toolkit finds them by file name), so names must be unique overall.
-        scope = "" if opts.alpha == "mask" else folder.casefold()
+        masked = opts.alpha == "mask" or opts.masks is not None
+        scope = "" if masked else folder.casefold()
         stems = _allocate(used.setdefault(scope, set()), stem, opts.style_patches)
         if not is_utf8_name(facts.rel):
             report.notes.append(f"renamed to {stems[0]}{ext}: the name was not valid UTF-8")
         elif stems[0] != stem and not opts.style_patches:
-            what = "a caption and a mask" if opts.alpha == "mask" else "a caption"
+            what = "a caption and a mask" if masked else "a caption"
             report.notes.append(f"renamed to {stems[0]}{ext} so it has {what} of its own")
         caption, caption_notes = _caption(source, facts.rel, opts, mode, stems[0])
         report.notes.extend(caption_notes)
@@ -49,7 +52,8 @@ def plan_outputs(source: LintReport, opts: PrepareOptions, mode: str) -> tuple[d
             source=facts.rel, stems=[prefix + s for s in stems], fmt=fmt, ext=ext, same_format=same,
             captions=caption, exif=opts.exif, alpha=opts.alpha, crop=opts.crop, patches=opts.style_patches,
             resolution=opts.resolution, upscale=opts.upscale, caption_ext=source.context.caption_ext,
-            mask_names=[f"{s}.png" for s in stems] if opts.alpha == "mask" else [],
+            mask_names=[f"{s}.png" for s in stems] if masked else [],
+            from_captioner=bool(opts.caption) and mode == "captions" and not _has_caption(source, facts.rel),
         ))
     return reports, jobs
 
@@ -58,8 +62,8 @@ def _output_format(facts: ImageFacts, opts: PrepareOptions) -> tuple[str, str, b
     """(format, extension, same as the source?): --format, else the source's when the trainer loads it, else PNG."""
     current = FORMAT_BY_PILLOW.get(facts.format or "")
     ext = os.path.splitext(facts.rel)[1].lower()
-    # ai-toolkit loads .webp, but its README supports only jpg, jpeg and png: convert unless asked for WebP.
-    keep = current if not (opts.backend == "ai-toolkit" and current == "webp") else None
+    # a format the trainer loads but its docs warn about (ai-toolkit's WebP) is converted unless asked for
+    keep = current if current not in quirks_of(opts.backend).discouraged_formats else None
     if opts.alpha == "keep" and facts.has_alpha and (opts.format or current) not in ("png", "webp"):
         fmt = "png"  # JPEG and BMP cannot carry the transparency being kept
     elif opts.format:
@@ -109,12 +113,25 @@ def _caption(source: LintReport, rel: str, opts: PrepareOptions, mode: str, name
     if text is not None and opts.trigger and TRIGGER_PLACEHOLDER in text.lower():
         text = re.sub(re.escape(TRIGGER_PLACEHOLDER), lambda _m: opts.trigger or "", text, flags=re.I)
         notes.append(f"[trigger] replaced by '{opts.trigger}'")
-    if opts.caption_template is not None:
-        text = apply_template(opts.caption_template, trigger=opts.trigger, caption=text or "", name=name)
-        notes.append("written from the template")
+    template = opts.caption_template
+    if template is None and opts.trigger:
+        template = DEFAULT_TEMPLATE  # --trigger puts the trigger where the default template says, never twice
+    if template is not None:
+        had = text
+        text = apply_template(template, trigger=opts.trigger, caption=text or "", name=name)
+        if opts.caption_template is not None:
+            notes.append("written from the template")
+        elif had is None:
+            notes.append("the trigger alone (no caption file)" if not opts.caption else "from the captioner")
+        elif text != had:
+            notes.append(f"'{opts.trigger}' placed by the template '{DEFAULT_TEMPLATE}'")
     elif text is None:
-        notes.append("none (no caption file)")
+        notes.append("none (no caption file)" if not opts.caption else "from the captioner")
     return text, [f"caption: {', '.join(notes)}"] if notes else []
+
+
+def _has_caption(source: LintReport, rel: str) -> bool:
+    return (source.root / (os.path.splitext(rel)[0] + source.context.caption_ext)).is_file()
 
 
 def _cleanup_notes(facts) -> list[str]:

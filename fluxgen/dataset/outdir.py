@@ -7,7 +7,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +39,15 @@ def check_out(root: Path, out: Path, force: bool, what: str = "--out") -> Path:
     return target
 
 
+def refuse_inside_dataset(dataset: str | Path, out: Path, what: str) -> None:
+    """An output folder inside the dataset would be read as part of it: its files change the dataset's fingerprint
+    and lint, and a trainer walking subfolders would load them."""
+    root, target = Path(dataset).resolve(), Path(out).expanduser().resolve()
+    if target == root or root in target.parents:
+        raise UserError(f"{out}: {what} is inside the dataset folder {root}, where its files would change the "
+                        "dataset's fingerprint and lint; pick a folder outside it")
+
+
 def check_mask_dir(root: Path, target: Path, mask_dir: str | None, force: bool) -> Path:
     """The mask folder: --mask-dir, else `<out>_masks` beside --out, never inside it (trainers walk --out)."""
     given = Path(mask_dir) if mask_dir else target.with_name(f"{target.name}_masks")
@@ -54,9 +63,31 @@ def check_mask_dir(root: Path, target: Path, mask_dir: str | None, force: bool) 
 
 
 @contextmanager
-def staged(targets: list[Path], source: Path) -> Iterator[list[Path]]:
+def staged(targets: list[Path], source: Path, recheck: Callable[[], object] | None = None) -> Iterator[list[Path]]:
     """Hidden temporary folders beside each target; swapped in when the block ends, removed if it fails."""
+    from contextlib import ExitStack
+
+    from fluxgen.locks import hold, lock_path_beside
+
     temps: list[Path] = []
+    with ExitStack() as locks:
+        for target in targets:
+            locks.enter_context(hold(lock_path_beside(target), str(target)))
+            clean_stale(target)
+        if recheck is not None:  # what was checked before the lock may have changed while another command held it
+            recheck()
+        yield from _staged(targets, source, temps)
+
+
+def clean_stale(target: Path) -> None:
+    """Temporary and replaced folders a killed prepare left beside `target` (the lock says none is in use)."""
+    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
+        for stale in target.parent.glob(pattern):
+            if (stale / MARKER).is_file():
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _staged(targets: list[Path], source: Path, temps: list[Path]) -> Iterator[list[Path]]:
     try:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)

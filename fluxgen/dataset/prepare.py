@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fluxgen.dataset import transform
 from fluxgen.dataset.captions import template_fields
@@ -13,11 +16,9 @@ from fluxgen.dataset.findings import Finding, default_caption_mode, group_findin
 from fluxgen.dataset.images import DEFAULT_MAX_PIXELS
 from fluxgen.dataset.lint import LintReport, lint_dataset
 from fluxgen.dataset.naming import plan_outputs
-from fluxgen.dataset.outdir import check_mask_dir, check_out, staged
+from fluxgen.dataset.outdir import MARKER, check_mask_dir, check_out, staged
 from fluxgen.dataset.scan import (
     CAPTION_EXTENSION,
-    CAPTION_MODES,
-    KINDS,
     canonical_backend,
     check_caption_ext,
     check_choice,
@@ -25,6 +26,8 @@ from fluxgen.dataset.scan import (
 )
 from fluxgen.dataset.writer import FileReport, OutputJob, run_jobs
 from fluxgen.errors import UserError
+from fluxgen.fsio import atomic_write
+from fluxgen.kinds import CAPTION_MODES, KINDS
 
 __all__ = ["FileReport", "PrepareOptions", "PrepareResult", "prepare_dataset"]
 
@@ -51,7 +54,17 @@ class PrepareOptions:
     caption_template: str | None = None
     dedupe: bool = True
     caption_ext: str = CAPTION_EXTENSION
-    mask_dir: str | None = None  # with alpha="mask"; default: `<out>_masks` beside the output
+    mask_dir: str | None = None  # with alpha="mask" or masks; default: `<out>_masks` beside the output
+    caption: str | None = None  # a captioner name: writes the captions the source lacks
+    caption_model: str | None = None
+    caption_prompt: str | None = None
+    caption_batch: int = 4
+    caption_max_tokens: int | None = None
+    masks: str | None = None  # "subject": a segmentation model's subject mask per picture
+    mask_model_name: str = "clipseg"
+    mask_model: str | None = None
+    mask_prompt: str | None = None
+    device: str = "auto"
 
 
 @dataclass
@@ -61,6 +74,8 @@ class PrepareResult:
     lint: LintReport
     caption_mode: str
     masks: Path | None = None
+    captions: dict | None = None  # captions.json's content when a captioner wrote captions
+    source_images: int = 0
 
     @property
     def written(self) -> list[FileReport]:
@@ -79,6 +94,7 @@ def prepare_dataset(
     *,
     workers: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: Any = None,
 ) -> PrepareResult:
     """Lint the source, write every usable image (and its caption) into a fresh folder that replaces `out`
     at the end, then lint the result."""
@@ -86,7 +102,8 @@ def prepare_dataset(
     root = check_folder(src)
     target = check_out(root, Path(out), force)
     mode = _check_options(opts)
-    masks = check_mask_dir(root, target, opts.mask_dir, force) if opts.alpha == "mask" else None
+    wants_masks = opts.alpha == "mask" or opts.masks is not None
+    masks = check_mask_dir(root, target, opts.mask_dir, force) if wants_masks else None
     background = transform.parse_colour(opts.background)
     source = lint_dataset(root, kind=opts.kind, trigger=opts.trigger, backend=opts.backend,
                           resolution=opts.resolution, caption_mode=mode, workers=workers,
@@ -94,28 +111,55 @@ def prepare_dataset(
     reports, jobs = plan_outputs(source, opts, mode)
     for job in jobs:
         job.background = background
-    _write(root, [target] + ([masks] if masks else []), jobs, reports, workers)
+
+    def recheck() -> None:  # under the lock: another prepare may have written --out since the check above
+        check_out(root, Path(out), force)
+        if masks:
+            check_mask_dir(root, target, opts.mask_dir, force)
+
+    captions = _write(root, [target] + ([masks] if masks else []), jobs, reports, workers, opts, progress,
+                      recheck)
     return PrepareResult(out=target, files=list(reports.values()), lint=_result_lint(target, opts, mode, workers),
-                         caption_mode=mode, masks=masks)
+                         caption_mode=mode, masks=masks, captions=captions, source_images=len(jobs))
 
 
 def _write(root: Path, targets: list[Path], jobs: list[OutputJob], reports: dict[str, FileReport],
-           workers: int | None) -> None:
-    """Run the jobs into staging folders; a write error becomes one line naming the final path."""
+           workers: int | None, opts: PrepareOptions, progress: Any,
+           recheck: Callable[[], object] | None = None) -> dict | None:
+    """Run the jobs (then the captioner and the segmenter) into staging folders; a write error becomes one line
+    naming the final path."""
+    from fluxgen.dataset.model_pass import caption_outputs, mask_outputs
+
     temps: list[Path] = []
     try:
-        with staged(targets, root) as temps:
+        with staged(targets, root, recheck) as temps:
             mask_temp = temps[1] if len(temps) > 1 else None
             for rel, done in run_jobs(root, temps[0], jobs, workers=workers, mask_dir=mask_temp):
                 report = reports[rel]
                 report.outputs, report.skipped, report.masks = done.outputs, done.skipped, done.masks
                 report.notes = done.notes + report.notes
+            captions = caption_outputs(temps[0], jobs, reports, opts, progress)
+            if opts.masks is not None and mask_temp is not None:
+                mask_outputs(temps[0], mask_temp, jobs, reports, opts, progress)
+            _record_sources(temps[0], root, jobs, reports, opts)
+        return captions
     except OSError as exc:
         where = exc.filename or targets[0]
         raise UserError(f"{_final(str(where), temps, targets)}: cannot write ({exc.strerror or exc}); pick an "
                         "--out you can write to") from None
     except UserError as exc:
         raise UserError(_final(str(exc), temps, targets)) from None
+
+
+def _record_sources(temp: Path, root: Path, jobs: list[OutputJob], reports: dict[str, FileReport],
+                    opts: PrepareOptions) -> None:
+    """The marker says how many source pictures the output came from: with style patches the planner's steps rule
+    counts these, not the patches (seed:000's 100 steps are per image)."""
+    written = [job for job in jobs if reports[job.source].skipped is None]
+    pictures = sum(len(job.stems) for job in written)
+    note = {"written_by": "fluxgen dataset prepare", "source": str(root), "source_images": len(written),
+            "images": pictures, "style_patches": opts.style_patches}
+    atomic_write(temp / MARKER, json.dumps(note) + "\n", force=True)
 
 
 def _final(text: str, temps: list[Path], targets: list[Path]) -> str:
@@ -154,8 +198,16 @@ def _check_options(opts: PrepareOptions) -> str:
         raise UserError(f"--resolution {opts.resolution} is too small; use 64 or more (FLUX.1 LoRAs train at 512–1024)")
     if opts.alpha not in ("flatten", "mask", "keep"):
         raise UserError(f"--alpha '{opts.alpha}': choose flatten, mask or keep")
-    if opts.mask_dir is not None and opts.alpha != "mask":
-        raise UserError("--mask-dir needs --alpha mask (it is where the masks are written)")
+    if opts.mask_dir is not None and opts.alpha != "mask" and opts.masks is None:
+        raise UserError("--mask-dir needs --alpha mask or --masks subject (it is where the masks are written)")
+    if opts.masks is not None and opts.masks != "subject":
+        raise UserError(f"--masks '{opts.masks}': the only kind is 'subject'")
+    if opts.masks is not None and opts.alpha == "mask":
+        raise UserError("--masks subject and --alpha mask both write the mask folder; choose one")
+    if opts.caption is not None:
+        from fluxgen.dataset.captioners import CAPTIONERS, pick
+
+        pick(opts.caption, CAPTIONERS, "caption")
     if opts.crop not in (None, "square"):
         raise UserError(f"--crop '{opts.crop}': the only crop is 'square'")
     if opts.format is not None and opts.format not in transform.FORMATS:
@@ -166,7 +218,9 @@ def _check_options(opts: PrepareOptions) -> str:
     if opts.caption_template is not None:
         _check_template(opts, explicit)
         return "captions"
-    mode = explicit or default_caption_mode(opts.kind)
+    if opts.caption is not None and explicit in ("trigger", "none"):
+        raise UserError(f"--caption writes captions; it cannot be used with --captions {explicit}")
+    mode = explicit or ("captions" if opts.caption else default_caption_mode(opts.kind))
     if mode == "trigger" and opts.trigger is None:
         if explicit:
             raise UserError("--captions trigger writes the trigger word as every caption; pass --trigger WORD")
@@ -175,18 +229,22 @@ def _check_options(opts: PrepareOptions) -> str:
 
 
 def _check_template(opts: PrepareOptions, explicit: str | None) -> None:
-    template = opts.caption_template or ""
     if explicit in ("trigger", "none"):
         raise UserError(f"--caption-template writes captions; it cannot be used with --captions {explicit}")
+    check_template(opts.caption_template or "", opts.trigger, "--caption-template")
+
+
+def check_template(template: str, trigger: str | None, option: str) -> None:
+    """Fields must be known ({trigger}, {caption}, {name}); {trigger} needs a trigger word."""
     try:
         fields = template_fields(template)
     except ValueError as exc:
-        raise UserError(f"--caption-template '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
+        raise UserError(f"{option} '{template}': {exc}; write fields as {{trigger}} or {{caption}}") from None
     unknown = sorted(fields - set(TEMPLATE_FIELDS))
     if unknown:
         close = difflib.get_close_matches(unknown[0], TEMPLATE_FIELDS, n=1)
         hint = f" (did you mean {{{close[0]}}}?)" if close else ""
-        raise UserError(f"--caption-template: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
+        raise UserError(f"{option}: unknown field {{{unknown[0]}}}{hint}; use {{trigger}}, {{caption}} or "
                         "{name}")
-    if "trigger" in fields and opts.trigger is None:
-        raise UserError("--caption-template uses {trigger}; pass --trigger WORD")
+    if "trigger" in fields and trigger is None:
+        raise UserError(f"{option} uses {{trigger}}; pass --trigger WORD")

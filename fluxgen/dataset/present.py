@@ -8,6 +8,7 @@ from fluxgen.dataset.findings import DATASET_PATH, SEVERITIES, Finding, name_lis
 from fluxgen.dataset.scan import display_name
 
 if TYPE_CHECKING:
+    from fluxgen.dataset.autocaption import CaptionResult
     from fluxgen.dataset.lint import LintReport
     from fluxgen.dataset.prepare import PrepareResult
 
@@ -76,8 +77,13 @@ def prepare_lines(result: PrepareResult) -> list[Line]:
                   None))
     if result.masks is not None:
         count = sum(len(item.masks) for item in result.files)
-        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored): for "
-                      "ai-toolkit set the dataset's mask_path to this folder.", None))
+        lines.append((f"Wrote {_plural(count, 'mask')} to {result.masks} (white = trained, black = ignored); "
+                      "`fluxgen plan` finds this folder beside the images and wires it into the trainer's masked "
+                      "loss.", None))
+    if result.captions is not None:
+        lines.append((f"Captioned {_plural(len(result.captions['files']), 'image')} with "
+                      f"{result.captions['captioner']} ({result.captions['model']}); how: "
+                      f"{result.out / 'captions.json'}", None))
     lines.append(("Lint of the result:", None))
     lines.extend(lint_lines(result.lint))
     return lines
@@ -87,5 +93,36 @@ def prepare_dict(result: PrepareResult) -> dict:
     """The `prepare --json` object: per-file outcomes and the result's lint."""
     files = [{"source": display_name(f.source), "outputs": f.outputs, "notes": f.notes,
               "skipped": display_name(f.skipped) if f.skipped else None, "masks": f.masks} for f in result.files]
+    captions = result.captions
     return {"out": str(result.out), "masks": str(result.masks) if result.masks else None,
-            "caption_mode": result.caption_mode, "files": files, "lint": result.lint.to_dict()}
+            "caption_mode": result.caption_mode, "source_images": result.source_images,
+            "captioner": {"name": captions["captioner"], "model": captions["model"]} if captions else None,
+            "files": files, "lint": result.lint.to_dict()}
+
+
+def caption_lines(result: CaptionResult) -> list[Line]:
+    """One line per picture (its caption, or why it was skipped), the speed, then the lint of the result."""
+    lines: list[Line] = []
+    for record in sorted(result.records, key=lambda r: r.file):
+        how = {"model": "", "kept": " (kept)", "template": " (existing caption, template applied)"}[record.source]
+        notes = f" [{'; '.join(record.notes)}]" if record.notes else ""
+        lines.append((f"{display_name(record.file)}: {record.caption}{how}{notes}", None))
+    for rel, reason in result.broken:
+        lines.append((f"{display_name(rel)}: skipped ({display_name(reason)})", "warning"))
+    p = result.provenance
+    speed = f", {result.images_per_second:.2f} images/s" if result.images_per_second else ""
+    reused = f", {result.reused} reused from an earlier run" if result.reused else ""
+    lines.append((f"Captioned {_plural(result.captioned, 'image')} with {p['captioner']} ({p['model']}){speed}"
+                  f"{reused}; wrote {_plural(len(result.records), 'caption')} to {result.out} "
+                  f"({len(result.broken)} skipped). How each was made: {result.out / 'captions.json'}", None))
+    lines.append(("Lint of the result:", None))
+    lines.extend(lint_lines(result.lint))
+    return lines
+
+
+def caption_dict(result: CaptionResult) -> dict:
+    return {"out": str(result.out), "captioner": result.provenance["captioner"], "model": result.provenance["model"],
+            "images_per_second": result.images_per_second, "reused": result.reused,
+            "files": [r.to_dict() for r in sorted(result.records, key=lambda r: r.file)],
+            "skipped": [{"file": display_name(rel), "reason": display_name(why)} for rel, why in result.broken],
+            "lint": result.lint.to_dict()}

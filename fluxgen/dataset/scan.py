@@ -7,16 +7,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fluxgen.backends import BACKENDS
 from fluxgen.errors import UserError
 
-# What each trainer picks up from its image folder (lower-case; both trainers compare case-insensitively).
-# ai-toolkit: toolkit/data_loader.py; sd-scripts: train_util.py IMAGE_EXTENSIONS (AVIF/JXL only with optional
-# plugins, so not counted). builtin decodes with Pillow and follows sd-scripts' list.
-IMAGE_EXTENSIONS_BY_BACKEND: dict[str, frozenset[str]] = {
-    "ai-toolkit": frozenset({".jpg", ".jpeg", ".png", ".webp"}),
-    "sd-scripts": frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"}),
-    "builtin": frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"}),
-}
+# What each trainer picks up from its image folder (lower-case; the trainers compare case-insensitively), as each
+# backend declares it.
+IMAGE_EXTENSIONS_BY_BACKEND: dict[str, frozenset[str]] = {name: b.image_extensions for name, b in BACKENDS.items()}
 # With no backend chosen, judge by what every trainer loads.
 COMMON_EXTENSIONS: frozenset[str] = frozenset.intersection(*IMAGE_EXTENSIONS_BY_BACKEND.values())
 
@@ -34,8 +30,6 @@ RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw
 SKIPPED_DIRS = frozenset({"_latent_cache", "_controls", "__MACOSX", "__pycache__"})
 MASK_SUFFIX = "_mask"
 
-KINDS = ("subject", "style", "character", "concept")
-CAPTION_MODES = ("captions", "trigger", "none")
 
 
 # How a missing dataset folder is named to the user: the planner's --images option, or the DIR argument.

@@ -42,6 +42,7 @@ class OutputJob:
     upscale: bool = False
     caption_ext: str = ".txt"
     mask_names: list[str] = field(default_factory=list)  # one per stem with --alpha mask, in the mask folder
+    from_captioner: bool = False  # no caption file in the source: `--caption NAME` writes one
 
 
 @dataclass
@@ -65,9 +66,9 @@ def run_jobs(root: Path, target: Path, jobs: list[OutputJob], *, workers: int | 
     if count <= 1 or len(jobs) < PARALLEL_MIN:
         yield from zip(sources, map(run, jobs), strict=True)
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from fluxgen.dataset.pool import worker_pool
 
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    with worker_pool(count) as pool:
         chunk = max(1, min(16, len(jobs) // (count * 4)))
         yield from zip(sources, pool.map(run, jobs, chunksize=chunk), strict=True)
 

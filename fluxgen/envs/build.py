@@ -74,7 +74,7 @@ def setup(req: Request, report: Report = lambda step, line: None) -> Result:
 
 
 def _build(req: Request, name: str, python: str, tag: str, report: Report) -> Result:
-    from fluxgen.trainers import PROJECT_DIR, pins
+    from fluxgen.checkouts import PROJECT_DIR, pins
 
     build, state = _open_build(req.home, name, req.key(python, tag))
     resumed = list(state["done"])

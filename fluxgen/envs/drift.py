@@ -8,8 +8,8 @@ from fluxgen.envs.lock import Change, compare, installed
 
 def current_state(env: SetupEnv) -> dict:
     """The parts of a lock that can change after setup: packages and the trainer's commit."""
+    from fluxgen.checkouts import checkout_commit
     from fluxgen.envs.source import recorded_commit
-    from fluxgen.trainers import checkout_commit
 
     lock = env.lock()
     commit = checkout_commit(env.src) or recorded_commit(env.src)

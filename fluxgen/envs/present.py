@@ -46,7 +46,7 @@ def run_setup(backend: str, *, source: str | None, python: str | None, torch: st
 def configured(backend: str) -> str | None:
     """Where the trainer's Python comes from when something other than the fallback (fluxgen's own) provides it."""
     from fluxgen.backends import canonical_name
-    from fluxgen.trainers import locate
+    from fluxgen.checkouts import locate
 
     name = canonical_name(backend)
     if name == "builtin":

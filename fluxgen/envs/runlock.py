@@ -41,9 +41,9 @@ def run_lock(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
 def lock_differences(lock: dict[str, Any], trainer: Any, limit: int = 30) -> list[str]:
     """Their environment lock against the Python (and checkout) this machine would run: one line per package,
     version or fact that differs, so a reproduction says precisely what is not the same."""
+    from fluxgen.checkouts import checkout_commit
     from fluxgen.envs.lock import compare, installed
     from fluxgen.errors import UserError
-    from fluxgen.trainers import checkout_commit
 
     try:
         here = {"packages": installed(trainer.python), "trainer": {"commit": checkout_commit(trainer.dir)},

@@ -1,4 +1,4 @@
-"""What the pinned trainers read: typed, cached views of the JSON in fluxgen/data (built by build_data.py).
+"""What the pinned trainers read: typed, cached views of the JSON in each backend package (built by build_data.py).
 
 The facts come from the reference notes at the pinned commits (recorded in each file's provenance); fluxgen's
 validators and renderers use these instead of hard-coding option names.
@@ -13,7 +13,15 @@ from typing import Any
 
 from fluxgen.paths import PACKAGE_DIR
 
-DATA_DIR = PACKAGE_DIR / "data"
+BACKENDS_DIR = PACKAGE_DIR / "backends"
+# Data file (as build_data names it) -> where it lives: beside the backend it describes.
+DATA_FILES = {
+    "ai_toolkit_keys.json": BACKENDS_DIR / "ai_toolkit" / "keys.json",
+    "ai_toolkit_jobs.json": BACKENDS_DIR / "ai_toolkit" / "jobs.json",
+    "sd_scripts_args.json": BACKENDS_DIR / "sd_scripts" / "args.json",
+    "sd_scripts_dataset.json": BACKENDS_DIR / "sd_scripts" / "dataset.json",
+    "sd_scripts_network_args.json": BACKENDS_DIR / "sd_scripts" / "network_args.json",
+}
 
 
 @dataclass(frozen=True)
@@ -101,8 +109,61 @@ class AitkSchema:
     flux_archs: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class AitkSection:
+    """A mapping inside a non-SD process (`generate:`): checked through a reference section (`schema`), through
+    the keys its config class reads (`keys`), or not at all when the class hands it on whole (`open`)."""
+
+    cls: str
+    schema: str | None
+    keys: dict[str, KeySpec] | None
+
+
+@dataclass(frozen=True)
+class AitkProcess:
+    """A process type a job registers, and what its class reads (`keys` None: it hands the mapping on whole)."""
+
+    type: str
+    cls: str | None  # None: the job's table names a class that does not exist at the pin
+    training: bool
+    sd_trainer: bool
+    keys: dict[str, KeySpec] | None
+    sections: dict[str, AitkSection]
+
+
+@dataclass(frozen=True)
+class AitkJob:
+    """A job class: whether run.py starts it, the `config:` keys it reads, its process types."""
+
+    name: str
+    cls: str
+    dispatched: bool
+    keys: dict[str, KeySpec]
+    process_types: dict[str, AitkProcess]
+
+
+def _untyped(entries: dict[str, Any]) -> dict[str, KeySpec]:
+    return {k: KeySpec(k, ("any",), d.get("default"), bool(d.get("required"))) for k, d in entries.items()}
+
+
+def _aitk_process(kind: str, d: dict[str, Any]) -> AitkProcess:
+    sections = {k: AitkSection(s["class"], s.get("schema"), None if s.get("open") or "keys" not in s
+                               else _untyped(s["keys"])) for k, s in d.get("sections", {}).items()}
+    keys = None if d.get("open") or not d.get("exists") else _untyped(d["keys"])
+    return AitkProcess(kind, d.get("class"), bool(d.get("training")), bool(d.get("sd_trainer")), keys, sections)
+
+
+@cache
+def ai_toolkit_jobs() -> dict[str, AitkJob]:
+    """Every ai-toolkit job class at the pin with its keys and process types (read from its source)."""
+    data = _load("ai_toolkit_jobs.json")["jobs"]
+    return {name: AitkJob(name, d["class"], d["dispatched"], _untyped(d["keys"]),
+                          {t: _aitk_process(t, p) for t, p in d["process_types"].items()})
+            for name, d in data.items()}
+
+
 def _load(name: str) -> dict[str, Any]:
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return json.loads(DATA_FILES[name].read_text(encoding="utf-8"))
 
 
 def _tuple(value: Any) -> tuple[Any, ...] | None:

@@ -1,20 +1,26 @@
-"""Regenerate fluxgen/data/*.json from the trainer reference notes, so the data follows the pinned commits.
+"""Regenerate the backends' knowledge JSON from the trainer reference notes and the pinned ai-toolkit source, so the
+data follows the pinned commits.
 
-Run by hand when a pin moves:  python -m fluxgen.knowledge.build_data [REFERENCE_DIR [OUT_DIR]]
-(defaults: ../shared/reference beside the repository, and fluxgen/data). fluxgen itself only reads the JSON.
+Run by hand when a pin moves:  python -m fluxgen.knowledge.build_data [REFERENCE_DIR [OUT_DIR [TRAINERS_DIR]]]
+(defaults: ../shared/reference beside the repository, each file's place in its backend package, and the `trainers` folder beside the
+reference, which holds ai-toolkit-<commit>.tar.gz). fluxgen itself only reads the JSON.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from fluxgen.knowledge import _build_aitk as aitk
-from fluxgen.knowledge import _build_sd as sd
+from fluxgen.backends.ai_toolkit import build_jobs as aitk_jobs
+from fluxgen.backends.ai_toolkit import build_keys as aitk
+from fluxgen.backends.ai_toolkit import source_tree as aitk_source
+from fluxgen.backends.ai_toolkit.source_tree import Source, read_tree
+from fluxgen.backends.sd_scripts import build_reference as sd
+from fluxgen.knowledge import DATA_FILES
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 EXPECTED_SD_ARGS = 215
 
@@ -39,8 +45,9 @@ def build_sd(ref: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def build_aitk(ref: Path) -> dict[str, Any]:
-    """ai-toolkit: every section's keys with type and default, process keys, accepted names."""
+def build_aitk(ref: Path, src: Source | None = None) -> dict[str, Any]:
+    """ai-toolkit: every section's keys with type and default, process keys, accepted names (with the names the
+    pinned source compares timestep_type and the network type against, when `src` is given)."""
     text = (ref / "ai-toolkit.md").read_text(encoding="utf-8")
     classes = aitk.parse_classes((ref / "ai-toolkit-config-keys.txt").read_text(encoding="utf-8"))
     typed = {sec: aitk.md_types(text, heading) for sec, heading in aitk.TYPED_TABLES.items()}
@@ -60,10 +67,22 @@ def build_aitk(ref: Path) -> dict[str, Any]:
         **aitk.job_facts(text),
         "process": aitk.process_keys(text),
         "sections": sections,
-        "choices": aitk.choice_lists(text),
+        "choices": _with_source_names(aitk.choice_lists(text), src),
         "flux_archs": aitk.flux_archs(text),
         "type_overrides": {k: v[1] for k, v in aitk.TYPE_OVERRIDES.items()},
     }
+
+
+SOURCE_NAMES = {"timestep_types": (("timestep_type",), ("toolkit/", "jobs/", "extensions_built_in/")),
+                "network_types": (("network_type", "network_config.type"), ("toolkit/", "jobs/"))}
+
+
+def _with_source_names(choices: dict[str, Any], src: Source | None) -> dict[str, Any]:
+    for key, (names, under) in SOURCE_NAMES.items():
+        if src is not None:
+            extra = sorted(aitk_source.compared_strings(src, names, under) - set(choices[key]))
+            choices[key] = list(choices[key]) + extra
+    return choices
 
 
 def _key_type(sec: str, name: str, entry: dict[str, Any], typed: dict[str, list[str]],
@@ -84,20 +103,47 @@ def _key_type(sec: str, name: str, entry: dict[str, Any], typed: dict[str, list[
     return aitk._type_of(entry.get("default")), "default"
 
 
-def render_all(ref: Path) -> dict[str, str]:
+def build_aitk_jobs(ref: Path, trainers: Path) -> dict[str, Any]:
+    """ai-toolkit's jobs, their process types and the keys each reads, from the pinned source tarball."""
+    commit = aitk.pinned_commit((ref / "ai-toolkit.md").read_text(encoding="utf-8"))
+    tarball = _tarball(ref, trainers)
+    data = aitk_jobs.build_jobs(_source(tarball))
+    return {"provenance": {"source": tarball.name, "trainer": "ostris/ai-toolkit", "commit": commit,
+                           "read": "toolkit/job.py get_job, jobs/*Job.py, jobs/process, extensions*/*/__init__.py",
+                           "generated_by": "fluxgen/knowledge/build_data.py"}, **data}
+
+
+def _tarball(ref: Path, trainers: Path) -> Path:
+    commit = aitk.pinned_commit((ref / "ai-toolkit.md").read_text(encoding="utf-8"))
+    tarball = trainers / f"ai-toolkit-{commit[:8]}.tar.gz"
+    if not tarball.is_file():
+        raise SystemExit(f"{tarball}: the pinned ai-toolkit source is needed to list its jobs and process types")
+    return tarball
+
+
+@functools.cache
+def _source(tarball: Path) -> Source:
+    return Source(read_tree(tarball))
+
+
+def render_all(ref: Path, trainers: Path | None = None) -> dict[str, str]:
     """File name -> JSON text for every data file."""
-    files = {**build_sd(ref), "ai_toolkit_keys.json": build_aitk(ref)}
+    trainers = trainers or ref.parent / "trainers"
+    files = {**build_sd(ref), "ai_toolkit_keys.json": build_aitk(ref, _source(_tarball(ref, trainers))),
+             "ai_toolkit_jobs.json": build_aitk_jobs(ref, trainers)}
     return {name: json.dumps(data, indent=1, ensure_ascii=False) + "\n" for name, data in files.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     ref = Path(args[0]) if args else DEFAULT_REFERENCE
-    out = Path(args[1]) if len(args) > 1 else DATA_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_all(ref).items():
-        (out / name).write_text(text, encoding="utf-8")
-        print(f"wrote {out / name}")
+    out = Path(args[1]) if len(args) > 1 else None
+    trainers = Path(args[2]) if len(args) > 2 else None
+    for name, text in render_all(ref, trainers).items():
+        target = out / name if out is not None else DATA_FILES[name]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}")
     return 0
 
 

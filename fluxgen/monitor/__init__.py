@@ -1,42 +1,29 @@
 """Reading a trainer's console: parsers (text → events), diagnosis (events → Summary), the live follower.
 
-Each backend has a module with `parse(lines) -> list[Event]` and an incremental `Parser` (`feed`, `close`).
-Importing this package is light: backend modules load only when asked for.
+Each backend package has a `console` module with `parse(lines) -> list[Event]` and, for live streams, an
+incremental `Parser` (`feed`, `close`). Importing this package is light: backend modules load only when asked for.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from types import ModuleType
 
-from fluxgen.errors import UserError
 from fluxgen.events import Event
-
-PARSER_MODULES: dict[str, str] = {
-    "ai-toolkit": "fluxgen.monitor.ai_toolkit",
-    "sd-scripts": "fluxgen.monitor.sd_scripts",
-    "builtin": "fluxgen.monitor.builtin",
-}
 
 
 def parser_module(backend: str) -> ModuleType:
     """The console module of a backend (names as in `fluxgen.backends`, aliases such as `kohya` accepted)."""
-    from fluxgen.backends import canonical_name
+    from fluxgen.backends import get_backend
 
-    name = canonical_name(backend)
-    module_name = PARSER_MODULES[name]
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        raise UserError(f"no console parser is installed for the '{name}' backend") from None
+    return get_backend(backend).console_module()
 
 
 def new_parser(backend: str):
     """An incremental parser (`feed(chunk) -> events`, `close() -> events`) for a live stream."""
-    return parser_module(backend).Parser()
+    from fluxgen.backends import get_backend
+
+    return get_backend(backend).new_parser()
 
 
 def parse_text(backend: str, text: str) -> list[Event]:

@@ -75,18 +75,12 @@ FIXES = {
         "Policy' to 'Prefer No Sysmem Fallback' so it fails instead of crawling), or the GPU is throttling. "
         "Lower memory use as for out-of-memory: batch size, resolution, low-VRAM options."
     ),
+    "disk_full": (
+        "Free space on the disk that holds the output folder (each checkpoint is the size of the LoRA, a saved "
+        "training state several times that), or lower how many checkpoints are kept, then start the job "
+        "again from its last complete checkpoint."
+    ),
     "no_output": "Check the output folder and free disk space; the last checkpoint listed above is usable.",
-}
-_LOW_VRAM = {
-    "ai-toolkit": (
-        "ai-toolkit `model.quantize: true` (8-bit transformer and T5) and `model.low_vram: true`, "
-        "with `train.gradient_checkpointing: true`"
-    ),
-    "sd-scripts": (
-        "sd-scripts `--fp8_base`, `--blocks_to_swap 16` (12 GB), `22` (10 GB) or `28` (8 GB, with an fp8 "
-        "T5XXL), and Adafactor (`--optimizer_type adafactor --optimizer_args relative_step=False "
-        "scale_parameter=False warmup_init=False`) or 8-bit AdamW instead of AdamW"
-    ),
 }
 # With a run folder, these fixes end with the command that continues the run.
 _RESUME_FIXES = {
@@ -94,22 +88,25 @@ _RESUME_FIXES = {
              "continues from the last checkpoint.",
     "interrupted": "Continue it with `fluxgen resume {run}` (from the last checkpoint; ai-toolkit loses the steps "
                    "after its last save).",
+    "disk_full": "Free space on the disk that holds {run} (each checkpoint is the size of the LoRA, a saved "
+                 "training state several times that) or lower `save.keep`; then `fluxgen resume {run}` continues "
+                 "from the last complete checkpoint.",
     "stall": FIXES["stall"].replace("stop it and resume from the last checkpoint",
                                     "stop it (Ctrl-C) and continue with `fluxgen resume {run}`"),
 }
 _RAM_RE = re.compile(r"DefaultCPUAllocator|can't allocate memory", re.I)
 _KILLED_RE = re.compile(r"died with <Signals\.SIGKILL: 9>|returned non-zero exit status -9\b")
 _MISSING_MODULE_RE = re.compile(r"No module named '([^']+)'")
-# VRAM tiers (as `--vram` plans them, ref:sd-scripts §7) and what the next one down changes, per backend.
-_TIERS = (8, 10, 12, 16, 24, 48, 80)
-_SD_TIER = {16: "Adafactor and batch size 1", 12: "16 blocks swapped to the CPU", 10: "22 blocks swapped, fp8 T5-XXL",
-            8: "28 blocks swapped, fp8 T5-XXL"}
 
 
 def fix_for(code: str, context: RunContext | None = None) -> str:
     """The fix of a diagnosis kind; with a run folder it names the `fluxgen resume` that continues the run."""
     if context is not None and context.run_dir and code in _RESUME_FIXES:
         return _RESUME_FIXES[code].format(run=context.run_dir)
+    if code not in FIXES:
+        from fluxgen.monitor.diagnoses import fix_of
+
+        return fix_of(code) or ""
     return FIXES[code]
 
 
@@ -135,36 +132,18 @@ _VOLUPTUOUS_RE = re.compile(
 
 
 def from_error(event: Event, backend: str | None = None, context: RunContext | None = None) -> Diagnosis:
-    """The diagnosis of one error event, with the fix for its kind."""
+    """The diagnosis of one error event: the row of its kind in the diagnosis tables (`fluxgen.monitor.diagnoses`)."""
+    from fluxgen.monitor.diagnoses import diagnose
+
     code, message = refine(event.code, event.message), (event.message or "").strip()
-    if code == "out_of_memory" or (code == "crash" and was_killed(message)):
-        return out_of_memory(event, backend, killed=code != "out_of_memory", context=context)
-    if code == "environment":
-        return environment(message, context)
-    if code == "nan_loss":
-        at = f" at step {event.step}" if event.step is not None else ""
-        return Diagnosis(code, f"The loss became NaN/inf{at}: training diverged.", FIXES[code])
-    if code == "gated_model":
-        return Diagnosis(
-            code,
-            f"The model repository refused access (gated FLUX.1-dev, or a missing or invalid "
-            f"Hugging Face token): {message}",
-            FIXES[code],
-        )
-    if code == "missing_file":
-        path = next((m[1] for p in _PATH_RES if (m := p.search(message))), message)
-        return Diagnosis(code, f"A file or folder does not exist: {path}", FIXES[code])
-    if code == "dataset_error":
-        return _dataset_error(message)
-    if code == "no_data":
-        return Diagnosis(
-            code, "The trainer found no training images and stopped without training.", FIXES[code]
-        )
-    if code == "bad_argument":
-        return Diagnosis(code, f"The trainer rejected its command line: {message}", FIXES[code])
-    if code == "bad_config":
-        return Diagnosis(code, f"The trainer rejected a setting: {message}", FIXES[code])
-    return Diagnosis("crash", f"The trainer crashed: {message}", fix_for("crash", context))
+    if code == "crash" and was_killed(message):
+        return out_of_memory(event, backend, killed=True, context=context)
+    return diagnose(code, event, backend, context)
+
+
+def missing_file(message: str) -> Diagnosis:
+    path = next((m[1] for p in _PATH_RES if (m := p.search(message))), message)
+    return Diagnosis("missing_file", f"A file or folder does not exist: {path}", FIXES["missing_file"])
 
 
 def environment(message: str, context: RunContext | None = None) -> Diagnosis:
@@ -194,7 +173,7 @@ def out_of_memory(event: Event | None, backend: str | None = None, killed: bool 
     if values:
         fix = _memory_fix(values, backend, phase)
     else:
-        options = [_LOW_VRAM[backend]] if backend in _LOW_VRAM else list(_LOW_VRAM.values())
+        options = _low_vram_summaries(backend)
         fix = (
             "Lower the batch size to 1, then the resolution (1024 → 768 → 512; seed:001). If it still does not "
             "fit, use the low-VRAM settings: " + "; ".join(options) + "."
@@ -205,6 +184,15 @@ def out_of_memory(event: Event | None, backend: str | None = None, killed: bool 
                 "(ai-toolkit `train.skip_first_sample: true`). " + fix
             )
     return Diagnosis("out_of_memory", f"The GPU ran out of memory{at}.", fix)
+
+
+def _low_vram_summaries(backend: str | None) -> list[str]:
+    """The trainer's low-VRAM options in a sentence; without a trainer, every trainer's that has some."""
+    from fluxgen.backends import BACKENDS, get_backend
+
+    if backend is not None and get_backend(backend).low_vram_summary:
+        return [get_backend(backend).low_vram_summary]
+    return [b.low_vram_summary for b in BACKENDS.values() if b.low_vram_summary]
 
 
 def _system_ram(killed: bool, at: str, context: RunContext | None) -> Diagnosis:
@@ -231,7 +219,7 @@ def _memory_fix(values: Mapping[str, Any], backend: str | None, phase: str | Non
     resolution = max(values.get("resolution") or [1024])
     if resolution > 512:
         steps.append(f"`--set train.resolution=[{768 if resolution > 768 else 512}]`")
-    steps += _tier_steps(values, backend)
+    steps += _tier_steps(values, backend, phase)
     if not steps:
         return ("This plan already uses fluxgen's lowest memory settings; train on a GPU with more memory "
                 "(seed:004: 24 GB at least, 48 GB recommended).")
@@ -239,23 +227,16 @@ def _memory_fix(values: Mapping[str, Any], backend: str | None, phase: str | Non
             + " (seed:001's failure table: batch size 1, 768 px; sd-scripts' VRAM table, ref:sd-scripts §7).")
 
 
-def _tier_steps(values: Mapping[str, Any], backend: str | None) -> list[str]:
-    tier = values.get("vram_tier") or values.get("vram") or 24
-    lower = next((t for t in reversed(_TIERS) if t < tier), None)
-    if backend == "sd-scripts" and lower is not None:
-        return [f"`--vram {lower}` (the next VRAM tier down: {_SD_TIER.get(lower, 'fp8 base model')})"]
-    if backend == "ai-toolkit" and tier >= 24:
-        what = "low_vram and 8-bit quantization" if tier >= 48 else "ai-toolkit's low_vram mode"
-        return [f"`--vram {lower}` (the next VRAM tier down: {what})"]
-    if backend == "ai-toolkit":
-        return ["`--backend sd-scripts` (block swapping fits 8-16 GB cards; ai-toolkit has no lower setting)"]
-    if backend == "builtin":
-        return ["`--backend sd-scripts` for a real FLUX.1 on this card (the builtin trainer neither quantizes "
-                "nor swaps blocks)"]
-    return []
+def _tier_steps(values: Mapping[str, Any], backend: str | None, phase: str | None) -> list[str]:
+    """The trainer's own lighter settings (its next VRAM tier, or another trainer)."""
+    if backend is None:
+        return []
+    from fluxgen.backends import get_backend
+
+    return get_backend(backend).low_vram_advice(dict(values), phase)
 
 
-def _dataset_error(message: str) -> Diagnosis:
+def dataset_error(message: str) -> Diagnosis:
     m = _VOLUPTUOUS_RE.search(message)
     if m is None:
         return Diagnosis(

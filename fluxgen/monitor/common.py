@@ -7,63 +7,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from fluxgen.events import Event
+from fluxgen.monitor.diagnoses import SHARED
 from fluxgen.monitor.text import LineSplitter
 from fluxgen.monitor.tqdm import Bar
 
-# Error wording -> diagnosis code, most specific first. Checked on exception lines and trainer error messages.
-ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "out_of_memory",
-        re.compile(
-            r"out of memory|OutOfMemoryError|OOM during training step|can't allocate memory"
-            r"|DefaultCPUAllocator",
-            re.I,
-        ),
-    ),
-    (
-        "gated_model",
-        re.compile(
-            r"GatedRepoError|gated repo|Access to model \S+ is restricted|\b40[13] Client Error"
-            r"|Invalid user token|Invalid credentials in Authorization|Unauthorized for url",
-            re.I,
-        ),
-    ),
-    (
-        "dataset_error",
-        re.compile(
-            r"extra keys not allowed|required key not provided|MultipleInvalid|Invalid user config"
-            r"|for dictionary value @|cannot be mixed in the same dataset",
-            re.I,
-        ),
-    ),
-    (
-        "missing_file",
-        re.compile(
-            r"FileNotFoundError|No such file or directory|file not found|Repository Not Found|does not exist",
-            re.I,
-        ),
-    ),
-    ("no_data", re.compile(r"No data found", re.I)),
-    (
-        "bad_argument",
-        re.compile(
-            r"unrecognized arguments|invalid choice|ambiguous option|expected one argument"
-            r"|the following arguments are required|: invalid \w+ value",
-            re.I,
-        ),
-    ),
-    ("nan_loss", re.compile(r"\bloss is (?:nan|inf)\b|non-finite loss", re.I)),
-)
+# Error wording -> diagnosis code, most specific first: the patterns of the shared diagnosis table.
+ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (rule.code, re.compile(rule.pattern, re.I)) for rule in SHARED if rule.pattern)
 # Lines that name a failure even outside a traceback's last line (e.g. the body of a multi-line HTTP error).
 _SIGNATURE_RE = re.compile(
     r"CUDA out of memory|OutOfMemoryError|Cannot access gated repo|Access to model \S+ is restricted"
-    r"|GatedRepoError|\b40[13] Client Error",
+    r"|GatedRepoError|\b40[13] Client Error|No space left on device|Disk quota exceeded|StorageFull",
     re.I,
 )
-_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error")
+_SIGNATURE_WORDS = ("memory", "Memory", "gated", "Gated", "restricted", "Client Error", "space left", "quota",
+                    "StorageFull")
 TRACEBACK_START = "Traceback (most recent call last)"
 
 
@@ -72,8 +33,12 @@ def any_of(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?{'i' if p.flags & re.I else ''}:{p.pattern})" for p in patterns))
 
 
-def classify(message: str) -> str | None:
+def classify(message: str, backend: str | None = None) -> str | None:
     """The diagnosis code a trainer's error message points to, or None for an unrecognised crash."""
+    if backend is not None:
+        from fluxgen.monitor.diagnoses import code_of
+
+        return code_of(message, backend)
     for code, pattern in ERROR_CODES:
         if pattern.search(message):
             return code
@@ -84,6 +49,7 @@ class ConsoleParser:
     """Incremental console parser: `feed(chunk)` as output arrives, `close()` at the end of the stream."""
 
     TRAIN_LOSS_SAME_STEP = False  # True when a postfix change without a step change is this step's own loss
+    BACKEND: str | None = None  # whose diagnosis rows (besides the shared ones) name the errors it reads
 
     def __init__(self) -> None:
         self._splitter = LineSplitter()
@@ -135,7 +101,7 @@ class ConsoleParser:
         self.emit("phase", lineno, phase=phase, step=step, total=self.total)
 
     def error(self, lineno: int, message: str, code: str | None = None) -> None:
-        code = code or classify(message) or "crash"
+        code = code or classify(message, self.BACKEND) or "crash"
         self._codes_seen.add(code)
         self.emit("error", lineno, message=message, code=code, step=self.step, phase=self.phase)
 
@@ -145,7 +111,7 @@ class ConsoleParser:
     def scan(self, lineno: int, text: str) -> None:
         """Report a failure named on a line that is not a traceback's last line, once per kind."""
         if any(word in text for word in _SIGNATURE_WORDS) and _SIGNATURE_RE.search(text):
-            code = classify(text)
+            code = classify(text, self.BACKEND)
             if code and code not in self._codes_seen:
                 self.error(lineno, text.strip(), code)
 
@@ -202,3 +168,35 @@ def _same(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return a == b or (math.isnan(a) and math.isnan(b))
+
+
+class LineParser:
+    """The incremental form of a line-based `parse(lines)`: each new line is parsed with the lines since the
+    last step, so what spans lines (a traceback's last line, the step of the final save) reads as in one pass."""
+
+    ANCHORS = ("progress", "resume")
+
+    def __init__(self, parse: Callable[[list[str]], list[Event]]) -> None:
+        self.parse = parse
+        self._buf = ""
+        self._window: list[str] = []
+        self._offset = 0
+
+    def feed(self, chunk: str) -> list[Event]:
+        self._buf += chunk
+        *lines, self._buf = self._buf.split("\n")
+        return [e for line in lines for e in self._line(line)]
+
+    def close(self) -> list[Event]:
+        rest, self._buf = self._buf, ""
+        return self._line(rest) if rest.strip() else []
+
+    def _line(self, line: str) -> list[Event]:
+        self._window.append(line)
+        n = len(self._window)
+        new = [e for e in self.parse(self._window) if e.line == n]
+        for e in new:
+            e.line = self._offset + n
+        if any(e.type in self.ANCHORS for e in new):
+            self._offset, self._window = self._offset + n - 1, [line]
+        return new

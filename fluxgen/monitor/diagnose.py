@@ -11,23 +11,15 @@ from dataclasses import dataclass, field
 
 from fluxgen.events import Diagnosis, Event, Summary
 from fluxgen.monitor.advice import FIXES, RunContext, fix_for, from_error, out_of_memory, refine, was_killed
+from fluxgen.monitor.diagnoses import SHARED, priority
 
 __all__ = ["FIXES", "RunContext", "fix_for", "from_error", "summarize"]
 
 INTERRUPT_EXIT_CODES = frozenset({130, 143, -2, -15})
 KILLED_EXIT_CODES = frozenset({137, -9})
-# Most specific first: a run with several errors is diagnosed by the most specific kind among them.
-PRIORITY = (
-    "out_of_memory",
-    "gated_model",
-    "dataset_error",
-    "missing_file",
-    "bad_argument",
-    "no_data",
-    "nan_loss",
-    "environment",
-    "crash",
-)
+# Most specific first: a run with several errors is diagnosed by the most specific kind among them (the order of
+# the diagnosis tables, `fluxgen.monitor.diagnoses`).
+PRIORITY = tuple(rule.code for rule in SHARED)
 
 
 @dataclass
@@ -109,7 +101,9 @@ def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend:
     if exit_code in INTERRUPT_EXIT_CODES or f.interrupted is not None:
         return "interrupted", _interrupted(f, context)
     if f.errors:
-        return "failed", _from_errors(f.errors, backend, context)
+        # stdout and stderr arrive apart: a save line of the same step can land after the error it failed with
+        same_step = [e for e in f.survived if e.step is not None and e.step == f.errors[-1].step]
+        return "failed", _from_errors(same_step + f.errors, backend, context)
     if exit_code is None:
         if f.final_saved:
             return "completed", None
@@ -137,17 +131,16 @@ def _judge(f: _Facts, exit_code: int | None, final_exists: bool | None, backend:
 
 
 def _from_errors(errors: list[Event], backend: str | None, context: RunContext | None) -> Diagnosis:
-    main = _main_error(errors)
+    main = _main_error(errors, backend)
     if refine(main.code, main.message) == "crash" and any(was_killed(e.message) for e in errors):
         # the kernel's OOM killer leaves no message of the trainer's own, only accelerate's report of the SIGKILL
         return out_of_memory(main, backend, killed=True, context=context)
     return from_error(main, backend, context)
 
 
-def _main_error(errors: list[Event]) -> Event:
+def _main_error(errors: list[Event], backend: str | None = None) -> Event:
     def rank(e: Event) -> int:
-        code = refine(e.code, e.message)
-        return PRIORITY.index(code) if code in PRIORITY else len(PRIORITY)
+        return priority(refine(e.code, e.message), backend)
 
     best = min(rank(e) for e in errors)
     candidates = [e for e in errors if rank(e) == best]

@@ -58,6 +58,7 @@ def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
         "loss_uri": "data:image/png;base64," + base64.b64encode(loss_png).decode("ascii"),
         "points": len(run.points),
         "samples": _sample_grid(run),
+        "evaluation": _evaluation(run),
         "checkpoints": run.checkpoints,
         "final_lora": _final_lora(run),
         "command": shlex.join(str(a) for a in argv) if argv else "",
@@ -112,6 +113,12 @@ def _lint(lint: Any) -> dict[str, Any] | None:
         counts[f["severity"]] = counts.get(f["severity"], 0) + 1
     return {"counts": counts, "summary": lint.get("summary") or {}, "findings": findings[:50],
             "hidden": max(len(findings) - 50, 0)}
+
+
+def _evaluation(run: Run) -> dict[str, Any] | None:
+    from fluxgen.evaluate.section import report_section
+
+    return report_section(run.dir)
 
 
 def _sample_grid(run: Run) -> dict[str, Any]:

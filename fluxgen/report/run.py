@@ -75,7 +75,9 @@ def load_run(run_dir: Path) -> Run:
     if not run_dir.is_dir() or not any((run_dir / m).is_file() for m in RUN_MARKERS):
         raise UserError(f"{run_dir}: not a run folder (no manifest.json or plan.json); "
                         "give a folder written by `fluxgen train`")
-    manifest = _read_json(run_dir / "manifest.json") or {}
+    from fluxgen.runs.manifest import read_manifest
+
+    manifest = read_manifest(run_dir)
     run = Run(run_dir, manifest, _read_json(run_dir / "plan.json") or {},
               _read_json(run_dir / "command.json") or {}, [], [], _read_json(run_dir / "dataset-lint.json"),
               _log_tail(run_dir / "train.log"))

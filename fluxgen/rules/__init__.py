@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fluxgen.intent import LayeredIntent
+from fluxgen.origin import Origin
 
 SOURCES = {
     "seed:000": "fal.ai best practices: cyber-skull subject and graphic-grebble style LoRAs",
@@ -57,12 +58,12 @@ class Resolver:
             self.origins[key] = self.layered.origins.get(intent_path, "intent")
         else:
             self.values[key] = default
-            self.origins[key] = f"rule: {why}"
+            self.origins[key] = Origin.rule(why)
         return self.values[key]
 
     def set(self, key: str, value: Any, why: str) -> Any:
         self.values[key] = value
-        self.origins[key] = f"rule: {why}"
+        self.origins[key] = Origin.rule(why)
         return value
 
     def is_given(self, intent_path: str) -> bool:
@@ -74,3 +75,10 @@ class Resolver:
     @property
     def kind(self) -> str:
         return self.values["kind"]
+
+    @property
+    def planner(self) -> Any:
+        """The planning hooks of the backend this plan is for (`fluxgen.backends.base.Planner`)."""
+        from fluxgen.backends import BACKENDS
+
+        return BACKENDS[self.backend].planner()

@@ -1,16 +1,9 @@
-"""Captions, trigger and the style treatment; resolves sd-scripts' caching/caption-dropout conflict."""
+"""Captions, trigger and the style treatment (a trainer that caches text outputs settles its conflicts with caption
+dropout in its planner's `captions` hook)."""
 
 from __future__ import annotations
 
 from fluxgen.rules import Resolver
-
-# Words a trigger must not be: the model already knows them, so the LoRA cannot own them (seed:000, seed:001).
-COMMON_WORDS = {
-    "style", "art", "artwork", "photo", "photograph", "painting", "drawing", "man", "woman", "person", "girl", "boy",
-    "dog", "cat", "skull", "portrait", "anime", "cartoon", "illustration", "image", "picture", "character", "face",
-    "the", "a", "an", "lora", "flux", "concept", "subject", "sks", "ohwx",
-}
-RARE_TOKEN_OK = {"sks", "ohwx"}  # the guides' own examples of rare tokens (seed:003)
 
 
 def plan_captions(r: Resolver) -> None:
@@ -35,22 +28,8 @@ def plan_captions(r: Resolver) -> None:
         r.take("caption_dropout", "train.caption_dropout", 0.05, "5% caption dropout as in ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("content_or_style", "balanced", "balanced timesteps for a subject (ref:ai-toolkit §2.3)")
     r.values["caption_dropout"] = float(r.values["caption_dropout"])
-    if r.backend == "sd-scripts":
-        _sd_scripts_text_cache(r)
+    r.planner.captions(r)
     _trigger_advice(r, mode)
-
-
-def _sd_scripts_text_cache(r: Resolver) -> None:
-    """sd-scripts refuses cached text-encoder outputs together with caption dropout or shuffling (ref:sd-scripts §10)."""
-    needs_live_te = r.values["train_text_encoder"] or r.values["shuffle_captions"]
-    dropout_given = r.is_given("train.caption_dropout")
-    if not needs_live_te and not dropout_given and r.kind != "style":
-        r.set("caption_dropout", 0.0, "no caption dropout so text-encoder outputs can be cached (ref:sd-scripts §10)")
-    cache = not needs_live_te and r.values["caption_dropout"] == 0.0
-    why = ("cache text-encoder outputs to free VRAM (ref:sd-scripts §7)" if cache else
-           "text-encoder outputs not cached: caption dropout, shuffling or text-encoder training need them live "
-           "(ref:sd-scripts §10)")
-    r.set("cache_text_embeddings", cache, why)
 
 
 def _trigger_advice(r: Resolver, mode: str) -> None:
@@ -59,8 +38,4 @@ def _trigger_advice(r: Resolver, mode: str) -> None:
         if mode != "none":
             r.warn("no trigger word: the LoRA will be always on and cannot be called by name", "seed:000")
         return
-    words = {w.strip(",.").lower() for w in trigger.split()}
-    common = sorted((words & COMMON_WORDS) - RARE_TOKEN_OK)
-    if common and len(words) == len(common):
-        r.warn(f"trigger '{trigger}' is a common word the model already knows; use a rare made-up token "
-               "such as CSKULL or zxy_style", "seed:000")
+    # a trigger made of common words is reported once, by the dataset lint (`trigger-common`) that planning runs

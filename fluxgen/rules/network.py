@@ -25,8 +25,4 @@ def plan_network(r: Resolver) -> None:
         r.warn(f"rank {rank} for a style: art styles need rank 8–16, higher ranks memorise images", "seed:001")
     if rank > 128:
         r.warn(f"rank {rank} is far above the 16–64 the guides use; files grow and the LoRA overfits", "seed:000")
-    if r.backend == "ai-toolkit" and r.values["alpha"] != float(rank):
-        r.warn(f"alpha {r.values['alpha']:g} ({r.origins['alpha']}) ≠ rank {rank}: ai-toolkit ignores alpha for FLUX "
-               "and trains with alpha = rank, so the config says so", "ref:ai-toolkit §0")
-        r.set("alpha", float(rank), "ai-toolkit trains FLUX LoRAs with alpha = rank whatever the config says "
-              "(ref:ai-toolkit §0)")
+    r.planner.network(r)

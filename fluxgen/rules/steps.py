@@ -11,14 +11,16 @@ LONG_RUN_STEPS = 3000
 
 
 def plan_steps(r: Resolver) -> None:
-    images = r.values["images"]
+    images = r.values.get("source_images") or r.values["images"]
     spi = r.take("steps_per_image", "train.steps_per_image", 100, "about 100 steps per image (design card, seed:000)")
     given = r.given("train.steps")
     if given is None or given == "auto":
         if images == 0:
             raise UserError(f"{r.values['dataset']}: no training images found, so `steps: auto` has nothing to count; "
                             "add images or give train.steps")
-        r.set("steps", spi * images, f"steps = {spi} × {images} images (design card, seed:000)")
+        counted = (f"{images} source images (not the {r.values['images']} style patches cut from them)"
+                   if "source_images" in r.values else f"{images} images")
+        r.set("steps", spi * images, f"steps = {spi} × {counted} (design card, seed:000)")
         if given == "auto":
             r.origins["steps"] += f"; 'auto' from {r.layered.origins.get('train.steps', 'intent')}"
     else:
@@ -46,7 +48,7 @@ def _advise(r: Resolver, steps: int) -> None:
     if lr > 2e-4:
         r.warn(f"LR {lr:g} is above 2e-4, which the character guide calls risky (burned, over-saturated outputs)",
                "seed:003")
-    images = r.values["images"]
+    images = r.values.get("source_images") or r.values["images"]
     if images and steps / images > 300:
         r.warn(f"{steps / images:.0f} steps per image: far above ~100, expect overfitting", "seed:000")
     if r.values["save_every"] > steps:

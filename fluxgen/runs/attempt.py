@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fluxgen.events import Event, Summary
+from fluxgen.monitor.common import LineParser
 from fluxgen.runner import ChildRun, Ended, Launch, make_redactor
 from fluxgen.runs.record import Recorder
 from fluxgen.runs.verdict import classify, redact_result, run_context
 
-__all__ = ["AttemptResult", "FollowOptions", "classify", "run_attempt"]
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
+__all__ = ["AttemptResult", "FollowOptions", "LineParser", "classify", "run_attempt"]
 
 NOTE_WARNINGS = ("stall", "slowdown", "nan_loss", "oom_skipped", "resume_mismatch")
 
@@ -46,43 +50,10 @@ class AttemptResult:
     events: list[Event]
 
 
-class LineParser:
-    """The incremental form of a line-based `parse(lines)`: each new line is parsed with the lines since the
-    last step, so what spans lines (a traceback's last line, the step of the final save) reads as in one pass."""
-
-    ANCHORS = ("progress", "resume")
-
-    def __init__(self, parse: Callable[[list[str]], list[Event]]) -> None:
-        self.parse = parse
-        self._buf = ""
-        self._window: list[str] = []
-        self._offset = 0
-
-    def feed(self, chunk: str) -> list[Event]:
-        self._buf += chunk
-        *lines, self._buf = self._buf.split("\n")
-        return [e for line in lines for e in self._line(line)]
-
-    def close(self) -> list[Event]:
-        rest, self._buf = self._buf, ""
-        return self._line(rest) if rest.strip() else []
-
-    def _line(self, line: str) -> list[Event]:
-        self._window.append(line)
-        n = len(self._window)
-        new = [e for e in self.parse(self._window) if e.line == n]
-        for e in new:
-            e.line = self._offset + n
-        if any(e.type in self.ANCHORS for e in new):
-            self._offset, self._window = self._offset + n - 1, [line]
-        return new
-
-
 def stream_parser(backend: str) -> Any:
-    from fluxgen.monitor import parser_module
+    from fluxgen.backends import get_backend
 
-    module = parser_module(backend)
-    return module.Parser() if hasattr(module, "Parser") else LineParser(module.parse)
+    return get_backend(backend).new_parser()
 
 
 class Renumber:
@@ -104,7 +75,7 @@ class Renumber:
 class Watch:
     """Glue between the child's output and the record: parsers per stream, the follower, the live view."""
 
-    def __init__(self, plan: Any, recorder: Recorder, options: FollowOptions) -> None:
+    def __init__(self, plan: Plan, recorder: Recorder, options: FollowOptions) -> None:
         from fluxgen.monitor.follow import Follower, LiveView
 
         self.plan, self.recorder, self.options = plan, recorder, options
@@ -198,7 +169,7 @@ class Watch:
             self.show("note", f"warning: {redact(e.message or '')}")
 
 
-def run_attempt(run_dir: Path, plan: Any, launch: Launch, number: int, *, what: str, options: FollowOptions,
+def run_attempt(run_dir: Path, plan: Plan, launch: Launch, number: int, *, what: str, options: FollowOptions,
                 t0: float | None = None, on_start: Callable[[int], None] | None = None,
                 expect_resume: int | None = None, previous: dict[str, Any] | None = None) -> AttemptResult:
     """Run the trainer once, to its end, recording as it goes; classify how it ended. `previous` is the run's
@@ -222,6 +193,10 @@ def run_attempt(run_dir: Path, plan: Any, launch: Launch, number: int, *, what: 
             watch.show("__exit__", None, None, None)
     finally:
         recorder.close()
+    if recorder.write_error:  # the disk filled up: say what the record lacks rather than end it mid-line
+        watch.events.append(Event("warning", code="record_incomplete", step=watch.events[-1].step
+                                  if watch.events else None, message=f"The run's record is incomplete: "
+                                  f"{recorder.write_error}; free disk space before resuming."))
     outputs = get_backend(plan.backend).find_outputs(plan, Path(run_dir))
     context = run_context(plan, launch, run_dir)
     summary = classify(plan, watch.events, ended, outputs, run_dir, context=context, previous=previous,

@@ -7,16 +7,17 @@ every candidate and moves broken ones out of the trainer's way before resuming.
 
 from __future__ import annotations
 
-import glob
 import json
-import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
 SKIPPED_DIR = "fluxgen-skipped"  # broken checkpoints are moved here (ai-toolkit only globs `<name>*`)
-_SD_STATE_RE = re.compile(r"-(?:step\d{8}-|\d{6}-)?state")
 
 
 def safetensors_problem(path: Path) -> str | None:
@@ -69,18 +70,22 @@ class ResumePoint:
                 "skipped": [{"path": rel(p), "why": why} for p, why in self.skipped]}
 
 
-def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True, bad_from: int | None = None) -> ResumePoint:
+def resume_point(plan: Plan, run_dir: Path, *, move_broken: bool = True, bad_from: int | None = None) -> ResumePoint:
     """The newest valid checkpoint/state of a run for its backend, with the trainer arguments that use it.
     `bad_from`: the step the loss became NaN at; what was saved from then on carries the divergence."""
-    backend = plan.backend
-    if backend == "sd-scripts":
-        return _sd_state(plan, Path(run_dir), bad_from)
     from fluxgen.backends import get_backend
 
-    outputs = get_backend(backend).find_outputs(plan, Path(run_dir))
-    point = ResumePoint(None, None, ["--resume"] if backend == "builtin" else [])
+    return get_backend(plan.backend).resume_point(plan, Path(run_dir), move_broken=move_broken, bad_from=bad_from)
+
+
+def newest_checkpoint(outputs: Any, extra_args: list[str], *, move_broken: bool = True, bad_from: int | None = None,
+                      companion: Callable[[Path], str | None] | None = None) -> ResumePoint:
+    """For trainers that continue from their LoRA checkpoints: the newest whole one before any divergence; broken
+    ones are moved out of the trainer's way (when `move_broken`). `companion` says what is wrong with the other
+    files a checkpoint needs to resume exactly (an optimizer state beside it), None when they are whole."""
+    point = ResumePoint(None, None, list(extra_args))
     for step, path in sorted(outputs.checkpoints, key=lambda c: c[0], reverse=True):
-        problem = safetensors_problem(path) or _diverged(step, bad_from)
+        problem = safetensors_problem(path) or (companion(path) if companion else None) or diverged(step, bad_from)
         if problem is None:
             if point.path is None:
                 point.step, point.path = step, path
@@ -88,12 +93,26 @@ def resume_point(plan: Any, run_dir: Path, *, move_broken: bool = True, bad_from
         point.skipped.append((path, problem))
         if move_broken:
             point.moved.append((path, set_aside(path)))
-    if backend == "ai-toolkit" and move_broken:
-        _clear_the_way(plan, Path(run_dir), point)
     return point
 
 
-def _diverged(step: int, bad_from: int | None) -> str | None:
+def torch_save_problem(path: Path) -> str | None:
+    """Why a `torch.save` file cannot be loaded (missing, garbage, truncated), read without torch: it is a zip
+    archive whose central directory, at the very end, is the first thing a truncation loses."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not archive.namelist():
+                return f"{path.name} is empty"
+    except FileNotFoundError:
+        return f"{path.name} is missing"
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return f"{path.name} is damaged or truncated"
+    return None
+
+
+def diverged(step: int, bad_from: int | None) -> str | None:
     return f"saved after the loss became NaN at step {bad_from}" if bad_from is not None and step >= bad_from else None
 
 
@@ -107,60 +126,3 @@ def set_aside(path: Path) -> Path:
         target, n = folder / f"{path.stem}.{n}{path.suffix}", n + 1
     path.replace(target)
     return target
-
-
-def _clear_the_way(plan: Any, run_dir: Path, point: ResumePoint) -> None:
-    """ai-toolkit continues from the newest `<name>*` file by ctime, whatever fluxgen chose (reference
-    ai-toolkit.md §4): after a run that saved its final `<name>.safetensors` and still failed (NaN, a crash in the
-    last sample) that is the final file. Set aside the final file and everything newer than the chosen checkpoint."""
-    name = plan.values["name"]
-    root = run_dir / "output" / name
-    since = point.path.stat().st_ctime_ns if point.path is not None else None
-    for path in sorted(root.glob(f"{glob.escape(name)}*")) if root.is_dir() else []:
-        if path == point.path:
-            continue
-        final = path.name == f"{name}.safetensors"
-        if final or since is None or path.stat().st_ctime_ns > since:
-            why = ("the final LoRA of an unfinished run (ai-toolkit would continue from it)" if final
-                   else "newer than the checkpoint to continue from (ai-toolkit would take it)")
-            point.skipped.append((path, why))
-            point.moved.append((path, set_aside(path)))
-
-
-def _sd_state(plan: Any, run_dir: Path, bad_from: int | None = None) -> ResumePoint:
-    """sd-scripts continues from a `--save_state` folder: `<name>[-stepNNNNNNNN|-NNNNNN]-state` with its
-    `train_state.json` ({"current_epoch", "current_step"}) and the LoRA weights (reference sd-scripts.md §5)."""
-    out = run_dir / "output"
-    name = plan.values["name"]
-    found: list[tuple[int, Path]] = []
-    skipped: list[tuple[Path, str]] = []
-    for folder in sorted(out.glob(f"{name}*-state")) if out.is_dir() else []:
-        if not folder.is_dir() or not _SD_STATE_RE.fullmatch(folder.name[len(name):]):
-            continue
-        step, problem = _sd_state_step(folder)
-        problem = problem or _diverged(step, bad_from)
-        if problem:
-            skipped.append((folder, problem))
-        else:
-            found.append((step, folder))
-    if not found:
-        return ResumePoint(None, None, [], skipped)
-    step, folder = max(found, key=lambda f: f[0])
-    # `--skip_until_initial_step` makes sd-scripts continue at the saved step instead of the next epoch's start.
-    args = ["--resume", str(folder.relative_to(run_dir)), "--skip_until_initial_step"]
-    return ResumePoint(step, folder, args, skipped)
-
-
-def _sd_state_step(folder: Path) -> tuple[int, str | None]:
-    try:
-        state = json.loads((folder / "train_state.json").read_text(encoding="utf-8"))
-        step = int(state["current_step"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0, "no readable train_state.json"
-    weights = folder / "model.safetensors"
-    problem = safetensors_problem(weights)
-    if problem:
-        return step, f"model.safetensors: {problem}"
-    if not any(folder.glob("optimizer*")):
-        return step, "no optimizer state"
-    return step, None

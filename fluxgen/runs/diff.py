@@ -126,7 +126,8 @@ def diff(a: str | Path, b: str | Path) -> Diff:
              for k in dict.fromkeys([*left.facts, *right.facts])
              if left.facts and right.facts and left.facts.get(k) != right.facts.get(k)]
     shared = (set(left.files) & set(right.files)) - {"command.json"}  # its cwd is the run folder: always differs
-    files = sorted(n for n in shared if left.files[n] != right.files[n])
+    files = sorted(n for n in shared if left.files[n] != right.files[n]
+                   and not _same_but_for_origins(n, left, right, values))
     return Diff(left, right, values, facts, files, _package_changes(left, right))
 
 
@@ -136,6 +137,23 @@ def _package_changes(left: Side, right: Side) -> list[Any]:
     if not (left.packages and right.packages):
         return []
     return compare({"packages": left.packages}, {"packages": right.packages})
+
+
+def _same_but_for_origins(name: str, left: Side, right: Side, values: list[Row]) -> bool:
+    """plan.json and intent.yaml also record where each value came from (a preset's path and line, the command
+    line); when the values themselves are the same, a difference there is not a difference in what was trained."""
+    if name == "plan.json":
+        return not values
+    if name == "intent.yaml":
+        from fluxgen.fsio import load_yaml_text
+
+        try:
+            texts = [(Path(side.label) / name).read_text(encoding="utf-8") for side in (left, right)]
+            loaded = [load_yaml_text(text, name) for text in texts]
+        except (OSError, UserError):
+            return False
+        return loaded[0] == loaded[1] or not values
+    return False
 
 
 def to_dict(d: Diff) -> dict[str, Any]:

@@ -11,28 +11,33 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
 from fluxgen.fsio import atomic_write
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
 INTENT_NAME, COMMAND_NAME, LINT_NAME, PLAN_NAME = "intent.yaml", "command.json", "dataset-lint.json", "plan.json"
-MAIN_FILES = {"ai-toolkit": "config.yaml", "sd-scripts": "args.toml", "builtin": "train.yaml"}
 _STAMP_RE = re.compile(r"-\d{8}-\d{6}(?:-\d+)?$")
 
 
 def new_run_dir(runs_root: Path, name: str, when: datetime | None = None) -> Path:
     """Create `<runs>/<name>-<timestamp>` (with `-2`, `-3`… if taken); creation is atomic, so never shared."""
     runs_root = Path(runs_root)
-    runs_root.mkdir(parents=True, exist_ok=True)
     base = f"{name}-{(when or datetime.now()):%Y%m%d-%H%M%S}"
     for n in range(1, 1000):
         candidate = runs_root / (base if n == 1 else f"{base}-{n}")
         try:
+            runs_root.mkdir(parents=True, exist_ok=True)
             candidate.mkdir()
             return candidate
         except FileExistsError:
             continue
+        except OSError as exc:  # read-only, full, not a folder, no permission
+            raise UserError(f"{runs_root}: cannot create a run folder here ({exc.strerror or exc}); "
+                            "pass --runs DIR on a disk you can write to") from None
     raise UserError(f"{runs_root}: too many runs named {base}; remove some or use another --runs folder")
 
 
@@ -84,7 +89,7 @@ def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command
     intent (what reproduce plans from), or nothing but options (`{}`)."""
     import yaml
 
-    from fluxgen.intent import KINDS
+    from fluxgen.kinds import KINDS
     from fluxgen.presets import embedded_intent
 
     records = [{"key": key, "value": value, "origin": origin} for key, value, origin in overrides]
@@ -103,7 +108,7 @@ def given_intent(ref: str | None, overrides: list[tuple[str, Any, str]], command
     return GivenIntent(text, ref, records, command)
 
 
-def intent_text(plan: Any) -> str:
+def intent_text(plan: Plan) -> str:
     """intent.yaml for a plan made in code (no INTENT given by a user): its merged intent, absolute paths."""
     import yaml
 
@@ -113,7 +118,7 @@ def intent_text(plan: Any) -> str:
     return "\n".join(lines) + "\n" + body
 
 
-def write_run_files(run_dir: Path, plan: Any, launch: Any, *, given: GivenIntent | None,
+def write_run_files(run_dir: Path, plan: Plan, launch: Any, *, given: GivenIntent | None,
                     force: bool = False) -> list[str]:
     """Render the plan's files and plan.json into the run folder, then intent.yaml, command.json and the lint
     report; returns the names of the files that describe the run (hashed in the manifest)."""
@@ -134,16 +139,23 @@ def load_plan(run_dir: Path) -> Any:
 
     path = Path(run_dir) / PLAN_NAME
     try:
-        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        plan = Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        if not isinstance(plan.backend, str) or not isinstance(plan.values["name"], str):
+            raise TypeError("values.backend and values.name must be strings")
+        return plan
     except FileNotFoundError:
         raise UserError(f"{path}: missing; the run folder is incomplete") from None
-    except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: damaged ({exc}); the run cannot be resumed, reproduce it instead") from None
+    except (json.JSONDecodeError, KeyError, UnicodeDecodeError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:
+        raise UserError(f"{path}: damaged ({type(exc).__name__}: {exc}); the run cannot be resumed, reproduce it "
+                        "from its config file instead") from None
 
 
 def main_file(run_dir: Path, backend: str | None = None) -> Path:
     """The rendered trainer file that carries the fluxgen-intent header (config.yaml, args.toml, train.yaml)."""
-    names = [MAIN_FILES[backend]] if backend in MAIN_FILES else list(MAIN_FILES.values())
+    from fluxgen.backends import BACKENDS
+
+    names = [BACKENDS[backend].main_file] if backend in BACKENDS else [b.main_file for b in BACKENDS.values()]
     for name in names:
         if (Path(run_dir) / name).is_file():
             return Path(run_dir) / name

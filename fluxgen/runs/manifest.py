@@ -17,34 +17,64 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen import __version__
 from fluxgen.errors import UserError
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
 MANIFEST = "manifest.json"
-# Sample file names -> (step, prompt index): ai-toolkit `<ms>__<step:09d>_<i>.jpg`, sd-scripts
-# `<name>_<step:06d>_<ii>_<YYYYmmddHHMMSS>[_<seed>].png`, builtin `<step:09d>_<i>.png`.
-SAMPLE_PATTERNS = {
-    "ai-toolkit": re.compile(r"__(\d{9})_(\d+)\.\w+$"),
-    "sd-scripts": re.compile(r"_(\d{6})_(\d{2})_\d{14}(?:_\d+)?\.\w+$"),
-    "builtin": re.compile(r"^(\d{9})_(\d+)\.\w+$"),
-}
 
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+# The manifest's keys whose type the commands rely on (null is always allowed: an older or partial record).
+_NUMBER = (int, float)
+MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str, "backend": str, "plan_hash": str, "status": str, "started": str, "ended": str, "t0": _NUMBER,
+    "pid": int, "exit_code": int, "steps": int, "last_step": int, "total": int, "last_loss": _NUMBER,
+    "host": dict, "trainer": dict, "dataset": dict, "files": dict, "packages": dict, "diagnosis": dict,
+    "intent": dict, "attempts": list, "warnings": list, "checkpoints": list, "samples": list, "gpu": list,
+    "final_lora": str,
+}
+
+
+def manifest_problems(data: Any) -> list[str]:
+    """What in a manifest is not the shape fluxgen wrote, as `key: expected …, found …`."""
+    if not isinstance(data, dict):
+        return [f"a JSON {type(data).__name__} instead of an object"]
+    problems = []
+    for key, want in MANIFEST_TYPES.items():
+        value = data.get(key)
+        if value is not None and (not isinstance(value, want) or isinstance(value, bool)):
+            names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
+            problems.append(f"{key}: expected {names.replace('dict', 'an object').replace('list', 'a list')}, "
+                            f"found {type(value).__name__}")
+    for i, attempt in enumerate(data.get("attempts") or [] if isinstance(data.get("attempts"), list) else []):
+        if not isinstance(attempt, dict):
+            problems.append(f"attempts[{i}]: expected an object, found {type(attempt).__name__}")
+    return problems
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The run's manifest, or one line naming what is damaged in it: a command never acts on (or rewrites)
+    a record it cannot read as fluxgen wrote it."""
     path = Path(run_dir) / MANIFEST
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UserError(f"{path}: not valid JSON ({exc}); the run record is damaged") from None
-    return data if isinstance(data, dict) else {}
+    problems = manifest_problems(data)
+    if problems:
+        raise UserError(f"{path}: {problems[0]}; the run record is damaged (restore it from a backup, or start "
+                        "again with `fluxgen reproduce` on the run's config file)")
+    return data
 
 
 def write_manifest(run_dir: Path, data: dict[str, Any]) -> None:
@@ -80,10 +110,10 @@ def gpu_facts() -> list[dict[str, Any]]:
     return gpus
 
 
-def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
+def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
     """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
+    from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
     from fluxgen.envs.runlock import record_lock
-    from fluxgen.trainers import KEY_PACKAGES, probe_python, trainer_facts
 
     probe = probe_python(trainer.python, (), KEY_PACKAGES)
     v = plan.values
@@ -100,7 +130,7 @@ def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -
         "gpu": gpu_facts(),
         "host": {"name": socket.gethostname(), "os": f"{platform.system()} {platform.release()}",
                  "fluxgen_python": sys.version.split()[0]},
-        "dataset": {"path": v["dataset"], "fingerprint": v.get("fingerprint"), "images": v.get("images")},
+        "dataset": _dataset_facts(v),
         "files": {name: sha256_file(run_dir / name) for name in sorted(files)},
         "steps": v["steps"],
         "started": now_iso(),
@@ -118,6 +148,20 @@ def initial_manifest(plan: Any, trainer: Any, run_dir: Path, files: list[str]) -
     }
 
 
+def _dataset_facts(v: dict[str, Any]) -> dict[str, Any]:
+    """Path, fingerprint and count; how the captions were made (captions.json) and the masks, when present."""
+    from fluxgen.dataset.provenance import caption_provenance
+
+    facts: dict[str, Any] = {"path": v["dataset"], "fingerprint": v.get("fingerprint"), "images": v.get("images")}
+    captions = caption_provenance(v["dataset"])
+    if captions is not None:
+        facts["captions"] = captions
+    for key in ("masks", "source_images"):
+        if v.get(key) is not None:
+            facts[key] = v[key]
+    return facts
+
+
 def _rel(path: Path, run_dir: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
@@ -125,12 +169,14 @@ def _rel(path: Path, run_dir: Path) -> str:
         return str(path)
 
 
-def outputs_record(plan: Any, outputs: Any, run_dir: Path) -> dict[str, Any]:
+def outputs_record(plan: Plan, outputs: Any, run_dir: Path) -> dict[str, Any]:
     """checkpoints, final_lora and samples as the manifest lists them (paths relative to the run folder)."""
+    from fluxgen.backends import get_backend
     from fluxgen.backends._common import prompts_with_trigger
 
     prompts = prompts_with_trigger(plan)
-    pattern = SAMPLE_PATTERNS.get(plan.backend)
+    name = get_backend(plan.backend).sample_name  # (step, prompt index) in a sample's file name
+    pattern = re.compile(name) if name else None
     samples = []
     for path in outputs.samples:
         m = pattern.search(Path(path).name) if pattern else None

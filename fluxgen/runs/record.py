@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,42 @@ def finite(value: Any) -> Any:
     return value
 
 
+class AppendFile:
+    """A file that grows by whole records only: each write is one unbuffered append, and one that fails (a full
+    disk) is cut back off, so the file never ends mid-record; after a failure the file takes no more writes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.error is not None or not text:
+            return 0
+        data = text.encode("utf-8")
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            done = 0
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+        except OSError as exc:
+            self.error = exc
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass
+        return len(text)
+
+    def tell(self) -> int:
+        return os.lseek(self._fd, 0, os.SEEK_END)
+
+    def flush(self) -> None:
+        """Every write is already in the file."""
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class Recorder:
     """Appends one attempt's output to the run folder; `close()` flushes what is still held back."""
 
@@ -37,11 +74,11 @@ class Recorder:
                  started: float | None = None) -> None:
         self.run_dir, self.attempt, self.redact = Path(run_dir), attempt, redact
         self.t0 = started if started is not None else time.time()  # the run's first start: metrics' time origin
-        self._log: TextIO = open(self.run_dir / LOG_NAME, "a", encoding="utf-8", newline="")
-        self._events: TextIO = open(self.run_dir / EVENTS_NAME, "a", encoding="utf-8")
+        self._log: TextIO = AppendFile(self.run_dir / LOG_NAME)  # type: ignore[assignment]
+        self._events: TextIO = AppendFile(self.run_dir / EVENTS_NAME)  # type: ignore[assignment]
         metrics_path = self.run_dir / METRICS_NAME
         new_metrics = not metrics_path.exists() or metrics_path.stat().st_size == 0
-        self._metrics_fh: TextIO = open(metrics_path, "a", encoding="utf-8", newline="")
+        self._metrics_fh: TextIO = AppendFile(metrics_path)  # type: ignore[assignment]
         self._metrics = csv.writer(self._metrics_fh)
         if new_metrics:
             self._metrics.writerow(METRICS_HEADER)
@@ -99,6 +136,15 @@ class Recorder:
             if rest:
                 self._log.write(self.redact(rest) + "\n")
             self._pending[stream] = ""
+
+    @property
+    def write_error(self) -> str | None:
+        """Why a record file stopped growing (the disk filled up), naming the first such file."""
+        for fh in (self._log, self._events, self._metrics_fh):
+            error = getattr(fh, "error", None)
+            if error is not None:
+                return f"{fh.path.name} stopped being written ({error.strerror or error})"  # type: ignore[attr-defined]
+        return None
 
     def close(self) -> None:
         self._flush_pending()

@@ -11,14 +11,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fluxgen.backends import get_backend
 from fluxgen.errors import UserError
 from fluxgen.runner import Launch, build_launch, make_redactor
 from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
 from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
 
-RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch")
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
+RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch", "record_incomplete")
+# Kept free in the run folder while the trainer runs, so its end can be recorded even when the disk fills up.
+RESERVE_NAME, RESERVE_BYTES = ".fluxgen-reserve", 1 << 20
+RUN_LOCK = ".fluxgen-lock"
 
 
 @dataclass
@@ -44,7 +51,7 @@ class RunResult:
         return self.attempt.summary.status
 
 
-def prepare(plan: Any, *, download: bool = False) -> Any:
+def prepare(plan: Plan, *, download: bool = False) -> Any:
     """The plan with its `hf://` files resolved to local paths, after the checks that fail before launch."""
     from fluxgen.hub import resolve_plan
 
@@ -52,12 +59,14 @@ def prepare(plan: Any, *, download: bool = False) -> Any:
     return resolve_plan(plan, download=download)
 
 
-def _check_gated(plan: Any) -> None:
-    """ai-toolkit loads a hub model itself and fails only after minutes: say now that FLUX.1-dev needs a token."""
+def _check_gated(plan: Plan) -> None:
+    """A trainer that loads a hub model itself (ai-toolkit) fails only after minutes: say now that FLUX.1-dev needs
+    a token."""
     from fluxgen.hub import cache_dir, repo_url, token_source
 
     repo = plan.values.get("model_path") or ""
-    if plan.backend == "sd-scripts" or plan.values.get("base_model_kind") == "local" or "FLUX.1-dev" not in repo:
+    if (not get_backend(plan.backend).loads_hub_model or plan.values.get("base_model_kind") == "local"
+            or "FLUX.1-dev" not in repo):
         return
     cached = (cache_dir() / f"models--{repo.replace('/', '--')}").is_dir()
     if not cached and token_source() is None:
@@ -67,9 +76,9 @@ def _check_gated(plan: Any) -> None:
 
 def check_trainer(trainer: Any) -> None:
     """A missing checkout fails here, in one line, rather than as a trainer that cannot start."""
-    from fluxgen.trainers import ENV_NAMES
+    from fluxgen.checkouts import ENV_NAMES
 
-    if trainer.backend == "builtin" or (trainer.entry_path is not None and trainer.entry_path.is_file()):
+    if trainer.dir is None or (trainer.entry_path is not None and trainer.entry_path.is_file()):
         return
     var = ENV_NAMES[trainer.backend][0]
     raise UserError(f"{trainer.entry_path}: no {trainer.backend} checkout there ({trainer.dir_source}); fetch it "
@@ -77,10 +86,10 @@ def check_trainer(trainer: Any) -> None:
                     "checks the setup")
 
 
-def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
+def dry_run(plan: Plan, runs_dir: Path) -> dict[str, Any]:
     """What `train` would do, without creating anything: the command, the run folder's name, unresolved files."""
+    from fluxgen.checkouts import locate
     from fluxgen.hub import cached_path, hub_refs
-    from fluxgen.trainers import locate
 
     trainer = locate(plan.backend)
     where = Path(runs_dir) / f"{plan.values['name']}-<timestamp>"
@@ -89,13 +98,15 @@ def dry_run(plan: Any, runs_dir: Path) -> dict[str, Any]:
     return {"launch": launch, "run_dir": where, "trainer": trainer, "unresolved": missing}
 
 
-def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResult:
+def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunResult:
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
+    from fluxgen.checkouts import locate
+    from fluxgen.dataset.outdir import refuse_inside_dataset
     from fluxgen.runs.folder import new_run_dir, write_run_files
     from fluxgen.runs.manifest import initial_manifest
-    from fluxgen.trainers import locate
 
+    refuse_inside_dataset(plan.values["dataset"], options.runs_dir, "--runs")
     trainer = locate(plan.backend)
     check_trainer(trainer)
     run_dir = new_run_dir(options.runs_dir, plan.values["name"])
@@ -110,7 +121,30 @@ def start_run(plan: Any, options: TrainOptions, *, given: Any = None) -> RunResu
         manifest["intent"] = given.record()
     manifest["t0"] = time.time()
     write_manifest(run_dir, manifest)
-    return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
+    with run_lock(run_dir):
+        return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
+
+
+def run_lock(run_dir: Path) -> Any:
+    """One fluxgen at a time on a run: a second `resume` (or a `resume` during `train`) is refused at once."""
+    from fluxgen.locks import hold
+
+    return hold(Path(run_dir) / RUN_LOCK, f"{run_dir} (a run)")
+
+
+def check_no_trainer_left(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """A fluxgen killed with SIGKILL cannot end its trainer: while that trainer's group lives, starting another
+    on the same folder would have two trainers writing one output."""
+    from fluxgen.runner import group_alive
+
+    attempts = manifest.get("attempts")
+    last = attempts[-1] if isinstance(attempts, list) and attempts and isinstance(attempts[-1], dict) else {}
+    pgid = last.get("pgid", last.get("pid"))
+    if isinstance(pgid, int) and not isinstance(pgid, bool) and pgid > 1 and not last.get("ended") \
+            and group_alive(pgid):
+        raise UserError(f"{run_dir}: the trainer of attempt {last.get('attempt', '?')} is still running (process "
+                        f"group {pgid}) though fluxgen no longer follows it; end it with `kill -TERM -- -{pgid}` "
+                        "(or wait for it), then resume")
 
 
 def _discard(run_dir: Path) -> None:
@@ -122,13 +156,19 @@ def _discard(run_dir: Path) -> None:
 
 def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
     """A new attempt in the same run, from the newest valid checkpoint or saved state."""
+    run_dir = Path(run_dir)
+    with run_lock(run_dir):
+        manifest = read_manifest(run_dir)
+        check_no_trainer_left(run_dir, manifest)
+        return _resume_locked(run_dir, manifest, options)
+
+
+def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOptions) -> RunResult:
+    from fluxgen.checkouts import locate
     from fluxgen.runs.checkpoints import resume_point
     from fluxgen.runs.folder import load_plan
     from fluxgen.runs.manifest import effective_status
-    from fluxgen.trainers import locate
 
-    run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
     status = effective_status(manifest)
     if status == "running":
         raise UserError(f"{run_dir}: still running (fluxgen pid {manifest.get('pid')}); stop it before resuming")
@@ -136,10 +176,7 @@ def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
         raise UserError(f"{run_dir}: already completed; use `fluxgen reproduce {run_dir}` to train it again")
     plan = load_plan(run_dir)
     point = resume_point(plan, run_dir, bad_from=diverged_at(run_dir, manifest))
-    if plan.backend == "sd-scripts" and point.path is None:
-        why = "; ".join(f"{p.name}: {w}" for p, w in point.skipped) or "none was saved"
-        raise UserError(f"{run_dir}: no usable training state in output/ ({why}); sd-scripts resumes only from "
-                        f"a --save_state folder, so train again with `fluxgen reproduce {run_dir}`")
+    get_backend(plan.backend).check_resumable(point, run_dir)
     trainer = locate(plan.backend)
     check_trainer(trainer)
     launch = build_launch(plan, run_dir.resolve(), trainer, point.extra_args)
@@ -160,9 +197,9 @@ def diverged_at(run_dir: Path, manifest: dict[str, Any]) -> int | None:
     return min(steps) if steps else None
 
 
-def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
+def _run(run_dir: Path, plan: Plan, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
          *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
-    from fluxgen.trainers import checkout_commit
+    from fluxgen.checkouts import checkout_commit
 
     attempts = manifest.setdefault("attempts", [])
     record = {"attempt": len(attempts) + 1, "what": what, "started": now_iso(), "argv": launch.argv,
@@ -171,11 +208,12 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
     previous = manifest.get("diagnosis") if attempts[:-1] else None
     manifest.update(status="running", pid=os.getpid(), ended=None, exit_code=None, diagnosis=None)
     write_manifest(run_dir, manifest)
+    _reserve(run_dir)
     if options.announce is not None:
         options.announce(run_dir, what)
 
     def started(pid: int) -> None:
-        record["pid"] = pid  # the trainer's process group: `status` and tests look for leftovers with it
+        record["pid"] = record["pgid"] = pid  # the trainer's process group: resume and `status` check for it
         write_manifest(run_dir, manifest)
 
     try:
@@ -191,7 +229,7 @@ def _run(run_dir: Path, plan: Any, launch: Launch, trainer: Any, manifest: dict[
     return RunResult(run_dir, result, manifest, report, report_error)
 
 
-def _finish(run_dir: Path, plan: Any, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
+def _finish(run_dir: Path, plan: Plan, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
     s, ended = result.summary, result.ended
     diagnosis = s.diagnosis.to_dict() if s.diagnosis else None
     record.update(ended=now_iso(), exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,
@@ -206,7 +244,25 @@ def _finish(run_dir: Path, plan: Any, manifest: dict[str, Any], record: dict[str
                     last_loss=s.last_loss if s.last_loss is not None else manifest.get("last_loss"),
                     warnings=[*manifest.get("warnings", []), *warnings])
     manifest.pop("pid", None)
-    write_manifest(run_dir, manifest)
+    write_final_manifest(run_dir, manifest)
+
+
+def _reserve(run_dir: Path) -> None:
+    try:
+        with open(run_dir / RESERVE_NAME, "wb") as fh:
+            os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)
+    except (OSError, AttributeError):
+        pass  # no room even for that: the end is recorded if anything can be
+
+
+def write_final_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """The manifest that ends an attempt; on a full disk the reserve is given up to make room for it."""
+    try:
+        write_manifest(run_dir, manifest)
+    except UserError:
+        (run_dir / RESERVE_NAME).unlink(missing_ok=True)
+        write_manifest(run_dir, manifest)
+    (run_dir / RESERVE_NAME).unlink(missing_ok=True)
 
 
 def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], exc: BaseException,
@@ -218,7 +274,7 @@ def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], ex
     record.update(ended=now_iso(), status="failed", diagnosis=diagnosis)
     manifest.update(ended=record["ended"], status="failed", diagnosis=diagnosis)
     manifest.pop("pid", None)
-    write_manifest(run_dir, manifest)
+    write_final_manifest(run_dir, manifest)
 
 
 def _report(run_dir: Path) -> tuple[Path | None, str | None]:

@@ -9,29 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.events import Diagnosis, Event, Summary
 
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
 
-def run_context(plan: Any, launch: Any, run_dir: Path) -> Any:
+
+def run_context(plan: Plan, launch: Any, run_dir: Path) -> Any:
     """What the monitor's advice needs to name fluxgen options and commands for this run."""
+    from fluxgen.checkouts import locate
     from fluxgen.errors import UserError
     from fluxgen.monitor.advice import RunContext
-    from fluxgen.trainers import locate
 
     trainer_dir = None
-    if plan.backend != "builtin":
-        try:
-            found = locate(plan.backend, dict(launch.environ()))
-            trainer_dir = str(found.dir) if found.dir else None
-        except UserError:  # the user config changed under the run: the advice just names no folder
-            pass
+    try:
+        found = locate(plan.backend, dict(launch.environ()))
+        trainer_dir = str(found.dir) if found.dir else None
+    except UserError:  # the user config changed under the run: the advice just names no folder
+        pass
     python = launch.argv[0] if launch.argv else None
     return RunContext(dict(plan.values), python, trainer_dir, str(run_dir))
 
 
-def classify(plan: Any, events: list[Event], ended: Any, outputs: Any, run_dir: Path, *, context: Any = None,
+def classify(plan: Plan, events: list[Event], ended: Any, outputs: Any, run_dir: Path, *, context: Any = None,
              previous: dict[str, Any] | None = None, resumed: bool = False) -> Summary:
     """Summarize the events with the exit code and the final file, then account for a stop fluxgen made."""
     from fluxgen.monitor.diagnose import fix_for, summarize
@@ -66,8 +68,9 @@ def _nothing_trained(summary: Summary, context: Any) -> Diagnosis:
                                  "the attempt whose loss became NaN.", fix_for("nan_loss", context))
 
 
-def interrupted(plan: Any, outputs: Any, ended: Any, summary: Summary, run_dir: Path) -> Diagnosis:
+def interrupted(plan: Plan, outputs: Any, ended: Any, summary: Summary, run_dir: Path) -> Diagnosis:
     """Say where the run stopped and which checkpoint is the last one a resume continues from."""
+    from fluxgen.backends import get_backend
     from fluxgen.runs.checkpoints import resume_point
 
     how = f"by {ended.stop_reason}" if ended.stop_reason else "by a signal"
@@ -78,8 +81,8 @@ def interrupted(plan: Any, outputs: Any, ended: Any, summary: Summary, run_dir: 
     else:
         last = "No checkpoint was saved, so a resume starts again from step 0."
     lost = ""
-    if plan.backend == "ai-toolkit" and summary.last_step and (point.step or 0) < summary.last_step:
-        lost = (f" ai-toolkit writes no checkpoint when it is stopped: steps after {point.step or 0} are lost "
+    if not get_backend(plan.backend).saves_on_stop and summary.last_step and (point.step or 0) < summary.last_step:
+        lost = (f" {plan.backend} writes no checkpoint when it is stopped: steps after {point.step or 0} are lost "
                 "and will be trained again.")
     return Diagnosis("interrupted", f"The run was stopped {how}{at}. {last}{lost}",
                      f"Continue it with `fluxgen resume {run_dir}`.")

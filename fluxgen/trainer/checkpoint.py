@@ -44,8 +44,9 @@ def list_checkpoints(output_dir: Path, name: str) -> list[Checkpoint]:
     return sorted(found, key=lambda c: c.step)
 
 
-def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str) -> dict[str, Any]:
-    """Export keys with alpha/rank folded into lora_B, so any loader that assumes scale 1 applies it right."""
+def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str, fmt: str = "diffusers") -> dict[str, Any]:
+    """Export keys with alpha/rank folded into lora_B, so any loader that assumes scale 1 applies it right;
+    `kohya` joins them into BFL's fused modules with `.alpha` (exactly: fluxgen.lora.convert)."""
     import torch
 
     dtype = getattr(torch, SAVE_DTYPES[dtype_name])
@@ -55,6 +56,11 @@ def lora_tensors(params: dict[str, Any], scale: float, dtype_name: str) -> dict[
         if ".lora_B." in name:
             value = value * scale
         out[export_key(name)] = value.to(dtype).cpu().contiguous()
+    if fmt == "kohya":
+        from fluxgen.lora.convert import parse_tensors, to_kohya
+        from fluxgen.lora.export import state_dict
+
+        out = state_dict(to_kohya(parse_tensors(out, {}, "the trained LoRA")), "kohya")
     return out
 
 
@@ -71,10 +77,31 @@ def write_lora(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) ->
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         save_file(tensors, str(tmp), metadata=metadata)
+        sort_header(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # safetensors writes owner-only; a LoRA is meant to be shared
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sort_header(path: Path) -> None:
+    """safetensors writes the metadata in its hash map's order, which changes from process to process, so two
+    identical runs gave files with different sha256. Rewrite the header in place with every key sorted: the same
+    JSON in another order has the same length, so the tensor data does not move."""
+    import json
+    import struct
+
+    with open(path, "r+b") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        raw = fh.read(length)
+        header = json.loads(raw)
+        if isinstance(header.get("__metadata__"), dict):
+            header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(dict(sorted(header.items())), separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) > length:  # not the compact form safetensors writes: leave the file as it is
+            return
+        fh.seek(8)
+        fh.write(text + b" " * (length - len(text)))  # safetensors pads its header with spaces too
 
 
 def save_checkpoint(

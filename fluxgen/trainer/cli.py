@@ -43,8 +43,14 @@ def main(argv: list[str] | None = None, console: Console | None = None, stop=Non
         console.error(f"the builtin trainer needs {', '.join(TRAIN_MODULES)}; missing here: {', '.join(missing)}; "
                       "install them with: pip install 'fluxgen[train]'")
         return 1
+    from fluxgen.trainer import distributed
     from fluxgen.trainer.loop import Stop, TrainingInterrupted, train
 
+    distributed.setup()
+    if not distributed.is_main():
+        import os
+
+        console = Console(open(os.devnull, "w"), console.err)  # noqa: SIM115 - one line set per run: rank 0's
     stop = stop if stop is not None else Stop()
     restore = _install_signal_handlers(stop, TrainingInterrupted)
     try:
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None, console: Console | None = None, stop=Non
         return exc.exit_code
     finally:
         restore()
+        distributed.teardown()
 
 
 def _one_line(message: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.fsio import load_yaml_file
+from fluxgen.kinds import CaptionMode
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -29,11 +30,12 @@ class ModelSection(_Strict):
 class DatasetSection(_Strict):
     folder: str = Field(min_length=1)
     caption_ext: str = "txt"
-    caption_mode: Literal["captions", "trigger", "none"] = "captions"
+    caption_mode: CaptionMode = "captions"
     trigger: str | None = None
     resolution: int = Field(default=1024, ge=16, le=4096)
     caption_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     cache_to_disk: bool = False
+    mask_folder: str | None = None  # masks named like the images (white = trained): a masked loss
 
     @field_validator("caption_ext")
     @classmethod
@@ -79,6 +81,7 @@ class SaveSection(_Strict):
     every: int = Field(default=250, ge=0)
     keep_last: int = Field(default=4, ge=0)
     dtype: Literal["fp32", "bf16", "fp16"] = "fp16"
+    format: Literal["diffusers", "kohya"] = "diffusers"  # kohya: lora_unet_* keys with .alpha (ComfyUI, Forge)
 
     @field_validator("name")
     @classmethod

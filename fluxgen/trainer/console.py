@@ -1,4 +1,4 @@
-"""The trainer's stdout: one plain line per fact, flushed at once, in the format `fluxgen.monitor.builtin` parses."""
+"""The trainer's stdout: one plain line per fact, flushed at once, in the format `fluxgen.backends.builtin.console` parses."""
 
 from __future__ import annotations
 

@@ -61,7 +61,22 @@ def apply_trigger(caption: str, trigger: str, *, prepend: bool = True) -> str:
     return f"{trigger}, {caption}" if caption else trigger
 
 
-def load_square(image: Path, size: int):
+def mask_for(image: Path, folder: Path) -> Path:
+    """The mask named like the image (any image extension), as `prepare --masks subject` writes it."""
+    for ext in IMAGE_EXTENSIONS:
+        candidate = folder / f"{image.stem}{ext}"
+        if candidate.is_file():
+            return candidate
+    raise UserError(f"{image}: no mask named {image.stem}.png in {folder}; write one (white = trained) or remove "
+                    "dataset.mask_folder")
+
+
+def load_square_mask(path: Path, size: int):
+    """The mask cropped like its image, as a 1×size×size tensor in [0, 1]."""
+    return load_square(path, size, mode="L")[:1] * 0.5 + 0.5
+
+
+def load_square(image: Path, size: int, mode: str = "RGB"):
     """Resize the short side to `size` and centre-crop, returning a 3×size×size tensor in [-1, 1]."""
     import numpy as np
     import torch
@@ -69,7 +84,7 @@ def load_square(image: Path, size: int):
 
     try:
         with Image.open(image) as opened:
-            picture = ImageOps.exif_transpose(opened).convert("RGB")
+            picture = ImageOps.exif_transpose(opened).convert(mode).convert("RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise UserError(f"{image}: cannot read this image ({exc}); remove or re-save it") from None
     scale = size / min(picture.size)

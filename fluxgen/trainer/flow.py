@@ -65,10 +65,32 @@ def image_ids(height: int, width: int, device: Any, dtype: Any):
     return ids.reshape(-1, 3).to(device=device, dtype=dtype)
 
 
+def token_weights(masks: Any, latent_h: int, latent_w: int):
+    """(B, 1, H, W) masks in [0, 1] → (B, tokens) weights: the mean of each packed 2×2 latent patch's pixels."""
+    import torch
+
+    pooled = torch.nn.functional.interpolate(masks.float(), size=(latent_h // 2, latent_w // 2), mode="area")
+    return pooled.flatten(1)
+
+
+def masked_mse(prediction: Any, target: Any, weights: Any | None):
+    """MSE; with weights (B, tokens), each token's error counts by its mask value, normalised by the weights'
+    sum so a small subject trains at the same scale as a full picture (an all-white mask is plain MSE)."""
+    import torch
+
+    error = (prediction.float() - target.float()) ** 2
+    if weights is None:
+        return error.mean()
+    w = weights.to(error.device, error.dtype).unsqueeze(-1).expand_as(error)
+    return (error * w).sum() / torch.clamp(w.sum(), min=1e-6)
+
+
 def flow_matching_loss(
-    transformer: Any, x0: Any, noise: Any, t: Any, embeds: Any, pooled: Any, guidance: float | None
+    transformer: Any, x0: Any, noise: Any, t: Any, embeds: Any, pooled: Any, guidance: float | None,
+    weights: Any | None = None,
 ):  # fmt: skip
-    """noisy = (1−t)·x0 + t·noise; the transformer predicts the velocity noise − x0; the loss is its MSE."""
+    """noisy = (1−t)·x0 + t·noise; the transformer predicts the velocity noise − x0; the loss is its MSE,
+    weighted per packed latent token by the subject mask when there is one."""
     import torch
 
     dtype = x0.dtype
@@ -90,4 +112,4 @@ def flow_matching_loss(
         return_dict=False,
     )[0]
     target = pack(noise - x0)
-    return torch.nn.functional.mse_loss(prediction.float(), target.float())
+    return masked_mse(prediction, target, weights)

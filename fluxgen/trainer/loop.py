@@ -10,7 +10,7 @@ from typing import Any
 
 from fluxgen import __version__
 from fluxgen.errors import TrainerFailed, UserError
-from fluxgen.trainer import checkpoint, flow, model
+from fluxgen.trainer import checkpoint, distributed, flow, model
 from fluxgen.trainer.cache import TextCache, cache_latents, cache_texts
 from fluxgen.trainer.config import TrainerConfig
 from fluxgen.trainer.console import Console
@@ -56,6 +56,7 @@ class Run:
     optimizer: Any
     lr_scheduler: Any
     sampler: Any
+    masks: Any = None  # (images, tokens) loss weights from dataset.mask_folder, or None
 
 
 def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> Path:
@@ -79,7 +80,9 @@ def train(cfg: TrainerConfig, *, resume: bool, console: Console, stop: Stop) -> 
     )
     _loop(run, start, stop)
     final = checkpoint.final_path(output_dir, cfg.save.name)
-    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype)
+    if not distributed.is_main():
+        return final
+    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype, cfg.save.format)
     checkpoint.write_lora(final, tensors, lora_metadata(cfg, total, len(items), run.source))
     console.done(final)
     return final
@@ -126,8 +129,9 @@ def _prepare(cfg: TrainerConfig, items: list, source: str, output_dir: Path, con
     vae = model.load_vae(source, dtype, device)
     scheduler = model.load_scheduler(source)
     _check_stop(stop, 0)
-    cache_dir = output_dir / "cache" if cfg.dataset.cache_to_disk else None
+    cache_dir = output_dir / "cache" if cfg.dataset.cache_to_disk and distributed.is_main() else None
     latents = cache_latents(items, cfg.resolution, vae, source, console, cache_dir)
+    masks = _mask_weights(cfg, items, latents, console)
     _check_stop(stop, 0)
     trigger = cfg.dataset.trigger or ""
     prompts = [apply_trigger(p, trigger, prepend=False) for p in cfg.sample.prompts] if cfg.sample.every else []
@@ -153,8 +157,25 @@ def _prepare(cfg: TrainerConfig, items: list, source: str, output_dir: Path, con
     _check_stop(stop, 0)
     return Run(
         cfg, console, output_dir, source, transformer, latents, texts, captions, prompts, params, optimizer,
-        lr_scheduler, sampler,
+        lr_scheduler, sampler, masks,
     )  # fmt: skip
+
+
+def _mask_weights(cfg: TrainerConfig, items: list, latents: Any, console: Console) -> Any:
+    """Each image's mask, cropped like the image and pooled to the packed latent tokens the loss is over."""
+    if not cfg.dataset.mask_folder:
+        return None
+    import torch
+
+    from fluxgen.trainer.data import load_square_mask, mask_for
+
+    folder = Path(cfg.dataset.mask_folder).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{folder}: mask folder not found; set dataset.mask_folder to the folder of masks")
+    masks = torch.stack([load_square_mask(mask_for(item.image, folder), cfg.resolution) for item in items])
+    weights = flow.token_weights(masks, latents.shape[-2], latents.shape[-1])
+    console.phase("masked loss", f"{len(items)} masks from {folder}, {float(weights.mean()):.0%} of pixels trained")
+    return weights.to(latents.device)
 
 
 def _optimizer(cfg: TrainerConfig, params: list[Any]) -> Any:
@@ -192,7 +213,9 @@ def _loop(run: Run, start: int, stop: Stop) -> None:
     for step in range(start + 1, total + 1):
         lr = run.optimizer.param_groups[0]["lr"]
         began = time.perf_counter()
-        loss = _train_step(run, step)
+        loss, stopping = distributed.agree(_train_step(run, step), stop.signal_name is not None)
+        if stopping and not stop.signal_name:
+            stop.request("SIGTERM")  # another rank was stopped: every rank ends at this step
         seconds.append(time.perf_counter() - began)
         if not math.isfinite(loss):
             raise TrainerFailed(f"loss is {loss} at step {step}; lower train.lr, or use model.dtype: fp32")
@@ -200,9 +223,9 @@ def _loop(run: Run, start: int, stop: Stop) -> None:
         if step % cfg.train.log_every == 0 or step == total:
             run.console.step(step, total, sum(losses) / len(losses), lr, sum(seconds) / len(seconds))
             losses, seconds = [], []
-        if (cfg.save.every and step % cfg.save.every == 0) or step == total:
+        if distributed.is_main() and ((cfg.save.every and step % cfg.save.every == 0) or step == total):
             _save(run, step)
-        if run.sampler is not None and (step % cfg.sample.every == 0 or step == total):
+        if distributed.is_main() and run.sampler is not None and (step % cfg.sample.every == 0 or step == total):
             save_samples(
                 run.sampler, run.texts, run.prompts, cfg.sample, cfg.sample_size, step, run.output_dir, run.console
             )
@@ -216,19 +239,23 @@ def _train_step(run: Run, step: int) -> float:
 
     cfg = run.cfg
     batch = cfg.train.batch_size
+    batch_all = batch * distributed.world_size()  # drawn whole on every rank, each keeps its slice
     generator = flow.step_generator(cfg.train.seed, step - 1)
-    indices = flow.batch_indices(cfg.train.seed, step - 1, batch, len(run.captions))
-    dropped = (torch.rand(batch, generator=generator) < cfg.dataset.caption_dropout).tolist()
+    indices = flow.batch_indices(cfg.train.seed, step - 1, batch_all, len(run.captions))
+    dropped = (torch.rand(batch_all, generator=generator) < cfg.dataset.caption_dropout).tolist()
     texts = ["" if drop else run.captions[i] for i, drop in zip(indices, dropped, strict=True)]
     t = flow.sample_timesteps(
-        cfg.train.timestep_sampling, batch, generator, cfg.train.sigmoid_scale, cfg.train.shift
+        cfg.train.timestep_sampling, batch_all, generator, cfg.train.sigmoid_scale, cfg.train.shift
     )
     x0 = run.latents[indices]
     noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
+    indices, texts, t, x0, noise = (distributed.shard(v, batch) for v in (indices, texts, t, x0, noise))
     embeds, pooled = run.texts.rows(texts)
     guidance = cfg.train.guidance if run.transformer.config.guidance_embeds else None
-    loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance)
+    weights = run.masks[indices] if run.masks is not None else None
+    loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance, weights)
     loss.backward()
+    distributed.average_gradients(list(run.params.values()))
     if cfg.train.max_grad_norm > 0:
         torch.nn.utils.clip_grad_norm_(list(run.params.values()), cfg.train.max_grad_norm)
     run.optimizer.step()
@@ -240,7 +267,7 @@ def _train_step(run: Run, step: int) -> float:
 def _save(run: Run, step: int) -> None:
     cfg = run.cfg
     ck = checkpoint.step_checkpoint(run.output_dir, cfg.save.name, step)
-    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype)
+    tensors = checkpoint.lora_tensors(run.params, cfg.alpha / cfg.network.rank, cfg.save.dtype, cfg.save.format)
     metadata = lora_metadata(cfg, step, len(run.captions), run.source)
     checkpoint.save_checkpoint(ck, tensors, metadata, run.params, run.optimizer, run.lr_scheduler)
     run.console.checkpoint(step, ck.lora)

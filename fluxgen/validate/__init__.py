@@ -4,7 +4,6 @@ dataset TOML and command lines. The same checks run on files a user wrote and on
     validate_file(path, backend=None) -> Report        detect the kind, parse, check
     validate_text(text, kind, source) -> Report        when the text is already in memory
     check_rendered(text, kind, source, accept=()) -> Report   fluxgen's own output: raises on errors/warnings
-    check_rendered_files(files, accept=()) -> list[Report]     the same for a backend's rendered file set
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.errors import RenderMismatch, UserError
-from fluxgen.validate.ai_toolkit import validate_ai_toolkit
 from fluxgen.validate.report import (
     BACKEND_OF_KIND,
     KIND_AITK,
@@ -30,24 +28,46 @@ from fluxgen.validate.report import (
     Finding,
     Report,
 )
-from fluxgen.validate.sd_dataset import validate_sd_dataset
-from fluxgen.validate.sd_scripts import validate_sd_args, validate_sd_command
 
 __all__ = [
     "Finding", "Report", "KIND_AITK", "KIND_SD_ARGS", "KIND_SD_COMMAND", "KIND_SD_DATASET", "check_rendered",
-    "check_rendered_files", "detect_kind", "validate_ai_toolkit", "validate_file", "validate_sd_args", "validate_sd_command",
+    "detect_kind", "validate_ai_toolkit", "validate_file", "validate_loaded", "validate_sd_args", "validate_sd_command",
     "validate_sd_dataset", "validate_text",
 ]
+# The trainers' own validators live in their backend packages; imported when first used (they import this package).
+_VALIDATORS = {
+    "validate_ai_toolkit": "fluxgen.backends.ai_toolkit.validator",
+    "validate_sd_args": "fluxgen.backends.sd_scripts.validator",
+    "validate_sd_command": "fluxgen.backends.sd_scripts.validator",
+    "validate_sd_dataset": "fluxgen.backends.sd_scripts.dataset_toml",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _VALIDATORS:
+        import importlib
+
+        return getattr(importlib.import_module(_VALIDATORS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 COMMAND_SUFFIXES = {".sh", ".bash", ".bat", ".cmd", ".txt", ".ps1"}
-BACKENDS = {"ai-toolkit", "sd-scripts", "builtin"}
 
 
 def validate_file(path: Path | str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
     """Read a config or launch script, work out which trainer file it is (or trust `backend`), check it."""
+    from fluxgen.backends import BACKENDS, get_backend
     from fluxgen.fsio import read_text_file
 
     path = Path(path)
     text = read_text_file(path)
+    if backend is not None:
+        return get_backend(backend).validate(path, text, env)
+    owner = next((b for b in BACKENDS.values() if b.owns(path, text)), None)
+    return owner.validate(path, text, env) if owner is not None else validate_loaded(path, text, None, env)
+
+
+def validate_loaded(path: Path, text: str, backend: str | None = None, env: Mapping[str, str] | None = None) -> Report:
+    """Detect which of the known trainer files this is (or trust `backend`), then check it: what the ai-toolkit,
+    sd-scripts and builtin backends' `validate` runs."""
     backend = _canonical_backend(backend)
     kind, data = detect_kind(path, text, backend)
     return _dispatch(kind, data, text, str(path), path.parent, env)
@@ -65,31 +85,13 @@ def check_rendered(text: str, kind: str, source: str, accept: Collection[str] = 
     """Validate a file fluxgen rendered. Any error, or a warning whose rule or path is not in `accept`, means
     fluxgen wrote something wrong: raise RenderMismatch listing the findings."""
     report = validate_text(text, kind, source, base_dir=base_dir, env={})
+    accept = {*accept, "sd-hf-path"}  # hub references in a rendered file are resolved by `fluxgen train`
     bad = [f for f in report.findings if f.severity == "error"
            or (f.severity == "warning" and f.rule not in accept and f.path not in accept)]
     if bad:
         lines = "\n".join(f.line(source) for f in bad)
         raise RenderMismatch(f"{source}: the rendered file fails fluxgen's own checks:\n{lines}")
     return report
-
-
-def check_rendered_files(files: Mapping[str, str], accept: Collection[str] = (),
-                         base_dir: Path | None = None) -> list[Report]:
-    """check_rendered on every trainer file of a rendered set (name -> text); other files are skipped."""
-    reports = []
-    for name, text in files.items():
-        suffix = Path(name).suffix.lower()
-        if suffix in {".yaml", ".yml"}:
-            kind = KIND_AITK
-        elif suffix == ".toml":
-            data = _parse(text, "toml", name)
-            kind = KIND_SD_DATASET if {"general", "datasets"} & set(data) else KIND_SD_ARGS
-        elif suffix in {".sh", ".txt"} and "train_network" in text:
-            kind = KIND_SD_COMMAND
-        else:
-            continue
-        reports.append(check_rendered(text, kind, name, accept, base_dir))
-    return reports
 
 
 def detect_kind(path: Path, text: str, backend: str | None = None) -> tuple[str, Any]:
@@ -138,7 +140,7 @@ def _sniff(text: str, path: Path) -> str:
     try:
         tomllib.loads(text)
         return "toml"
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         pass
     if re.search(r"^\s*job\s*:", text, re.M) or re.search(r"^\s*config\s*:", text, re.M):
         return "yaml"
@@ -157,16 +159,22 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
         return load_yaml_text(text, source)
     if fmt == "yaml":
-        from fluxgen.validate.aitk_yaml import load_aitk_yaml
+        from fluxgen.backends.ai_toolkit.yaml_loader import load_aitk_yaml
 
         return load_aitk_yaml(text, source)
+    from fluxgen.fsio import check_depth
+
     if fmt == "json":
         try:
-            return json.loads(text)
+            return check_depth(json.loads(text), source)
         except json.JSONDecodeError as exc:
             raise UserError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise UserError(f"{source}: nested too deeply to read; check the brackets") from None
     try:
-        return tomllib.loads(text)
+        return check_depth(tomllib.loads(text), source)
+    except RecursionError:
+        raise UserError(f"{source}: nested too deeply to read; check the brackets") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = f":{match.group(1)}:{match.group(2)}" if match else ""
@@ -176,19 +184,79 @@ def _parse(text: str, fmt: str, source: str) -> Any:
 
 def _dispatch(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
               env: Mapping[str, str] | None) -> Report:
-    from fluxgen.validate import fluxgen_files
+    """The trainer's checks, then what no trainer can run with: NaN/infinite numbers, and TOML that sd-scripts'
+    reader (`toml` 0.10.2) reads differently from the standard one."""
+    report = _dispatch_kind(kind, data, text, source, base_dir, env)
+    parsed = data[0] if isinstance(data, tuple) else data
+    report.extend(_non_finite(parsed))
+    if kind in (KIND_SD_ARGS, KIND_SD_DATASET):
+        report.extend(_toml_reader_differences(text, parsed))
+    return report
 
+
+def _non_finite(data: Any) -> list[Finding]:
+    import math
+
+    found, stack = [], [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append(Finding("error", path or "(document)", f"{value} is not a number a trainer can use",
+                                 "write a finite number", "non-finite"))
+        elif isinstance(value, dict):
+            stack += [(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return sorted(found, key=lambda f: f.path)
+
+
+def _toml_reader_differences(text: str, parsed: Any) -> list[Finding]:
+    """sd-scripts reads its TOML with `toml` 0.10.2, which misreads some valid TOML (a string of escaped quotes
+    reads as empty, a comma inside an array's string splits it): say where it would read something else."""
+    import toml
+
+    try:
+        theirs = toml.loads(text)
+    except Exception as exc:  # noqa: BLE001 - any failure of that reader is what sd-scripts would hit
+        return [Finding("error", "(document)", f"sd-scripts' TOML reader (toml 0.10.2) cannot read this file "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                        "simplify the value it names (plain strings, no nested inline tables)", "toml-reader")]
+    if not isinstance(parsed, dict):
+        return []
+    found = []
+    for key in sorted(set(parsed) | set(theirs)):
+        if repr(parsed.get(key)) != repr(theirs.get(key)):  # repr: NaN equals itself here
+            found.append(Finding("error", str(key), f"sd-scripts reads this as {theirs.get(key)!r}, not "
+                                 f"{parsed.get(key)!r} (its toml 0.10.2 reader differs from the TOML standard here)",
+                                 "write the value as a literal string ('…') or without escaped quotes and commas",
+                                 "toml-reader"))
+    return found
+
+
+def _dispatch_kind(kind: str, data: Any, text: str, source: str, base_dir: Path | None,
+                   env: Mapping[str, str] | None) -> Report:
     if kind == KIND_BUILTIN:
-        return fluxgen_files.validate_builtin(data, source)
+        from fluxgen.backends.builtin.validator import validate_builtin
+
+        return validate_builtin(data, source)
     if kind == KIND_SD_PROMPTS:
-        return fluxgen_files.validate_sample_prompts(text, source)
+        from fluxgen.backends.sd_scripts.prompts import validate_sample_prompts
+
+        return validate_sample_prompts(text, source)
     if kind == KIND_COMMAND:
-        return fluxgen_files.validate_command_file(text, source, str(data))
+        from fluxgen.validate.fluxgen_files import validate_command_file
+
+        return validate_command_file(text, source, str(data))
     if kind == KIND_AITK:
         parsed, findings = data if isinstance(data, tuple) else (data, [])
+        from fluxgen.backends.ai_toolkit.validator import validate_ai_toolkit
+
         report = validate_ai_toolkit(parsed, source, text=text, env=env)
         report.extend(findings)
         return report
+    from fluxgen.backends.sd_scripts.dataset_toml import validate_sd_dataset
+    from fluxgen.backends.sd_scripts.validator import validate_sd_args, validate_sd_command
+
     if kind == KIND_SD_COMMAND:
         return validate_sd_command(text, source, base_dir=base_dir)
     if kind == KIND_SD_DATASET:
@@ -203,7 +271,4 @@ def _canonical_backend(backend: str | None) -> str | None:
         return None
     from fluxgen.backends import canonical_name
 
-    name = canonical_name(backend)
-    if name not in BACKENDS:
-        raise UserError(f"fluxgen validate checks {' and '.join(sorted(BACKENDS))} files, not {name}")
-    return name
+    return canonical_name(backend)

@@ -108,6 +108,7 @@ def test_prepare_json(invoke, tmp_path, make):
     assert data["files"] == [{"source": "a.jpg", "outputs": ["a.png"], "skipped": None, "masks": [],
                               "notes": ["resized 128×128 → 64×64", "saved as PNG"]}]
     assert data["lint"]["summary"]["errors"] == 0 and data["caption_mode"] == "none" and data["masks"] is None
+    assert data["source_images"] == 1 and data["captioner"] is None
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,8 @@ def test_multiline_caption_for_sd_scripts(one_image):
     assert "caption-multiline" not in {f.id for f in lint(one_image, backend="ai-toolkit").findings}
 
 
-@pytest.mark.parametrize(("backend", "severity"), [(None, "warning"), ("sd-scripts", "warning"), ("ai-toolkit", "info")])
+@pytest.mark.parametrize(("backend", "severity"), [(None, "warning"), ("sd-scripts", "warning"), ("ai-toolkit", "info"),
+                                                   ("builtin", "info")])
 def test_trigger_missing(one_image, backend, severity):
     (one_image / "a.txt").write_text("a skull on a table")
     finding = by_id(lint(one_image, trigger="ohwx", backend=backend), "trigger-missing")["a.txt"]
@@ -168,3 +169,31 @@ def test_decode_and_normalize_helpers():
     assert normalize_caption("\ufeffa\u00a0b\x00c\u200b\nnext line\r\n\tend") == "a bc, next line, end"
     assert normalize_caption("a,\nb.\nc") == "a, b. c"
     assert style_words("an ANIME girl, in the style of x, realistic-ish") == ["anime", "in the style of"]
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("ohwx, a \u202eniatnuom\u202c skull", "U+202E"),      # right-to-left override, then pop
+    ("ohwx, a skull \u2066on a table\u2069", "U+2066"),   # left-to-right isolate
+    ("ohwx\u200f, a skull", "U+200F"),                    # right-to-left mark
+    ("ohwx, \u202bskull\u202c", "U+202B"),                # right-to-left embedding
+])
+def test_bidi_controls_are_flagged_and_removed(one_image, text, code):
+    (one_image / "a.txt").write_text(text, encoding="utf-8")
+    control = by_id(lint(one_image, trigger="ohwx"), "caption-control")["a.txt"]
+    assert code in control.message
+    cleaned = normalize_caption(text)
+    assert not any(c in cleaned for c in "\u200f\u202b\u202c\u202e\u2066\u2069") and "ohwx" in cleaned
+@pytest.mark.parametrize(("backend", "trigger", "expected"), [
+    ("sd-scripts", "ohwx", "sd-scripts trains it on the trigger 'ohwx' alone"),
+    ("builtin", "ohwx", "builtin trains it on the trigger 'ohwx' alone"),
+    ("ai-toolkit", "ohwx", "ai-toolkit trains it on the trigger 'ohwx' alone"),
+    ("ai-toolkit", None, "ai-toolkit trains it on an empty caption"),
+    (None, "ohwx", "ai-toolkit, sd-scripts (class_tokens) and builtin train it on the trigger 'ohwx' alone"),
+    (None, None, "it is trained on an empty caption"),
+])
+def test_caption_missing_says_what_the_trainer_trains(tmp_path, make, backend, trigger, expected):
+    make.save(make.picture(1), tmp_path / "a.jpg")
+    make.save(make.picture(2), tmp_path / "b.jpg")
+    (tmp_path / "a.txt").write_text("ohwx, a skull")
+    finding = by_id(lint(tmp_path, trigger=trigger, backend=backend), "caption-missing")["b.jpg"]
+    assert expected in finding.message

@@ -176,7 +176,7 @@ def _fake_env(home: Path, backend: str, pin: str) -> Path:
 
 
 def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fluxgen.trainers import locate, pins
+    from fluxgen.checkouts import locate, pins
 
     pin = pins()["ai-toolkit"]["commit"]
     monkeypatch.setenv("FLUXGEN_HOME", str(tmp_path / "fh"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from monitor.captures import by_type, last_loss_by_step, parse_whole
 
-from fluxgen.monitor import ai_toolkit, parse_streams
+from fluxgen.backends.ai_toolkit import console as ai_toolkit
+from fluxgen.monitor import parse_streams
 from fluxgen.monitor.diagnose import summarize
 
 RUN = "/data/runs/tiny_flux_lora/tiny_flux_lora"

@@ -88,3 +88,17 @@ def test_an_error_training_went_on_after_is_not_the_end(completed):
     summary = summarize(events, exit_code=1)
     assert (summary.status, summary.diagnosis.code) == ("failed", "crash")
     assert "could not write the sample grid" in summary.diagnosis.message
+
+
+@pytest.mark.parametrize("line", [
+    "OSError: [Errno 28] No space left on device",
+    "OSError: [Errno 122] Disk quota exceeded: '/runs/x/output/x_000000250.safetensors'",
+    "safetensors_rust.SafetensorError: Error while serializing: IoError(Os { code: 28, kind: StorageFull, "
+    "message: \"No space left on device\" })",
+    "RuntimeError: [Errno 28] No space left on device: '/tmp/tmpabc'",
+])
+def test_a_full_disk_is_its_own_diagnosis(line):
+    events = parse_streams("sd-scripts", ["Traceback (most recent call last):\n  File \"x.py\", line 1\n" + line + "\n"])
+    diagnosis = summarize(events, exit_code=1).diagnosis
+    assert diagnosis.code == "disk_full" and "ran out of space" in diagnosis.message
+    assert "Free space" in diagnosis.fix

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from monitor.captures import by_type, last_loss_by_step, parse_whole, rewrap, without_lines
 
-from fluxgen.monitor import parse_streams, richlog, sd_scripts
+from fluxgen.backends.sd_scripts import console as sd_scripts
+from fluxgen.monitor import parse_streams, richlog
 from fluxgen.monitor.diagnose import summarize
 
 JP_CACHE = (

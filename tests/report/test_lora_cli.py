@@ -56,3 +56,18 @@ def test_not_a_safetensors_file_is_one_line_and_exit_1(tmp_path: Path):
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert "notes.safetensors: not a safetensors file" in result.stderr
+
+
+def test_tokens_in_the_metadata_are_redacted_in_every_output(tmp_path: Path, monkeypatch):
+    secret = "my-private-value-123"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    tokens = ["hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345", "ghp_0123456789abcdefghijABCDEFGHIJ", secret]
+    md = {"ss_training_comment": f"token {tokens[0]}", "modelspec.trigger_phrase": "ohwx",
+          "ss_sd_model_name": f"https://x/?t={tokens[1]}", "fluxgen.note": f"HF_TOKEN={tokens[2]}"}
+    path = kohya_lora(tmp_path / "k.safetensors", rank=4, alpha=4, metadata=md)
+    for args in ([str(path)], [str(path), "--json"]):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        for token in tokens:
+            assert token not in result.output, (args, token)
+        assert "***" in result.output or args[-1] != "--json"

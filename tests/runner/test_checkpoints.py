@@ -87,7 +87,11 @@ def test_checkpoints_saved_after_the_loss_went_nan_are_skipped(tmp_path: Path) -
 
 
 def test_builtin_resumes_with_its_flag(tmp_path: Path) -> None:
+    import zipfile
+
     lora(tmp_path / "output" / "skull_000000003.safetensors")
+    with zipfile.ZipFile(tmp_path / "output" / "skull_000000003.state.pt", "w") as zf:  # torch.save's format
+        zf.writestr("archive/data.pkl", b".")
     point = resume_point(plan("builtin"), tmp_path)
     assert (point.step, point.extra_args) == (3, ["--resume"])
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.plan import PlanOptions, build_plan
 from fluxgen.runner import build_launch, make_redactor, recorded_env
-from fluxgen.trainers import TrainerEnv, locate
 
 ACCELERATE_FLAGS = ["--num_processes", "1", "--num_machines", "1", "--dynamo_backend", "no"]
 
@@ -27,7 +27,7 @@ def test_ai_toolkit_command(images: Path, model_dir: Path, tmp_path: Path) -> No
     assert launch.argv == ["/opt/venv/bin/python", "/opt/ai-toolkit/run.py", str(tmp_path / "config.yaml")]
     assert launch.env == {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
     assert launch.cwd == tmp_path
-    from fluxgen.backends import ai_toolkit
+    from fluxgen.backends.ai_toolkit import files as ai_toolkit
 
     relative = build_launch(plan, Path("runs/x"), trainer).argv[-1]
     assert relative == str(Path.cwd() / "runs/x/config.yaml")

@@ -61,3 +61,16 @@ def test_a_crash_names_the_resume_command(fake_env, images: Path, model_dir: Pat
     fix = manifest(run)["diagnosis"]["fix"]
     assert fix.endswith(f"then `fluxgen resume {Path('runs') / run.name}` continues from the last checkpoint.")
     assert "fluxgen resume" in result.stderr.splitlines()[-1]
+
+
+def test_a_full_disk_is_diagnosed_as_such_on_both_trainers(fake_env, images: Path, model_dir: Path,
+                                                           tmp_path: Path) -> None:
+    for backend in ("ai-toolkit", "sd-scripts"):
+        runs = tmp_path / backend
+        result = cli_run(*train_args(images, model_dir, "--runs", str(runs), backend=backend),
+                         env={"FAKE_SCENARIO": "disk-full", "FAKE_AT_STEP": "4"})
+        assert result.exit_code == 1
+        run = only_run(runs)
+        d = manifest(run)["diagnosis"]
+        assert d["code"] == "disk_full" and "No space left on device" in d["message"], d
+        assert f"`fluxgen resume {run}`" in d["fix"] and "Free space on the disk" in d["fix"]

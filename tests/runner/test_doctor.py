@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen import trainers
+from fluxgen import checkouts as trainers
+from fluxgen.checkouts import checkout_commit, pins
 from fluxgen.doctor import check_backend, check_token, doctor
-from fluxgen.trainers import checkout_commit, pins
 from helpers import cli_run
 
 PIN = pins()["ai-toolkit"]["commit"]

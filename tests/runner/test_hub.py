@@ -112,3 +112,23 @@ def test_train_renders_resolved_paths(fake_env, images: Path, tmp_path: Path) ->
     assert "hf://" not in text
     assert all(f'"{f}"' in text for f in files)
     assert "resolved from the Hugging Face cache" in (run / "plan.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("cached", [(), ("model.ae",), ("model.ae", "model.clip_l", "model.t5xxl", "model.transformer")])
+def test_render_writes_cached_hub_files_as_local_paths(images: Path, tmp_path: Path, cached: tuple[str, ...]) -> None:
+    import tomllib
+
+    plan = build_plan("cyber-skull", PlanOptions(images=str(images), backend="sd-scripts"))
+    files = {key: cache_file(*parse_ref(plan.values[key])) for key in cached}
+    out = tmp_path / "cfg"
+    result = cli_run("render", "cyber-skull", "--images", str(images), "--backend", "sd-scripts", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    text = (out / "args.toml").read_text()
+    args = tomllib.loads(text)["model"]
+    names = {"model.transformer": "pretrained_model_name_or_path", "model.clip_l": "clip_l", "model.t5xxl": "t5xxl",
+             "model.ae": "ae"}
+    for key, name in names.items():
+        assert (args[name] == str(files[key])) if key in cached else args[name].startswith("hf://")
+    assert ("sd-scripts cannot open hf://" in text) == (len(cached) < 4)
+    report = cli_run("validate", str(out / "args.toml")).stdout
+    assert ("only `fluxgen train` resolves" in report) == (len(cached) < 4)

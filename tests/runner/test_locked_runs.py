@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from runner.support import manifest, train_args
 
+from fluxgen.checkouts import pins
 from fluxgen.envs.lock import lock_hash, make_lock
-from fluxgen.trainers import pins
 from helpers import cli_run
 
 

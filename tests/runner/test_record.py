@@ -63,7 +63,7 @@ def test_appended_attempts_keep_one_metrics_header(tmp_path: Path) -> None:
 
 
 def test_line_parser_matches_one_pass_on_the_builtin_console() -> None:
-    from fluxgen.monitor.builtin import parse
+    from fluxgen.backends.builtin.console import parse
 
     text = ("loading model: /m\ntraining: 4 steps\nstep 1/4 loss=0.5 lr=1.000e-04 s/it=0.100\n"
             "saved checkpoint step 1: /o/a_000000001.safetensors\nstep 2/4 loss=0.4 lr=1.000e-04 s/it=0.100\n"

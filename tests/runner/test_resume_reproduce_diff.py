@@ -169,7 +169,7 @@ def test_resume_of_a_nan_run_continues_before_the_divergence(fake_env, images: P
 def test_reproduce_compares_the_trainer_pin_from_a_config_file_alone(fake_env, images: Path, model_dir: Path,
                                                                      tmp_path: Path, monkeypatch) -> None:
     """A config file carries the pin it was rendered for in its header: compared with the local checkout."""
-    from fluxgen.trainers import pins
+    from fluxgen.checkouts import pins
 
     original = trained(images, model_dir, tmp_path)
     theirs = tmp_path / "from-a-colleague.yaml"

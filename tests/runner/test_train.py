@@ -226,3 +226,23 @@ def test_intent_yaml_is_the_intent_as_given(fake_env, images: Path, model_dir: P
 def test_a_preset_name_is_recorded_as_extends(fake_env, images: Path, model_dir: Path, tmp_path: Path) -> None:
     assert train(images, model_dir).exit_code == 0
     assert (only_run(tmp_path / "runs") / "intent.yaml").read_text(encoding="utf-8") == "extends: cyber-skull\n"
+
+
+def test_run_record_knows_how_the_captions_were_made(fake_env, images: Path, model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    import shutil
+
+    captioned = tmp_path / "captioned"
+    shutil.copytree(images, captioned)
+    provenance = {"written_by": "fluxgen 0.1.0 dataset caption", "created": "2026-12-06T17:00:00+00:00",
+                  "captioner": "florence2", "model": "florence-community/Florence-2-base", "revision": "abc123",
+                  "prompt": "<DETAILED_CAPTION>", "settings": {"mode": "detailed", "trigger": "CSKULL"},
+                  "files": {"img_000.jpg": {"source": "model"}, "img_001.jpg": {"source": "kept"}}}
+    (captioned / "captions.json").write_text(json.dumps(provenance), encoding="utf-8")
+    result = train(captioned, model_dir)
+    assert result.exit_code == 0, result.stderr
+    captions = manifest(only_run(tmp_path / "runs"))["dataset"]["captions"]
+    assert (captions["captioner"], captions["model"], captions["revision"]) == (
+        "florence2", "florence-community/Florence-2-base", "abc123")
+    assert captions["prompt"] == "<DETAILED_CAPTION>" and captions["settings"]["mode"] == "detailed"
+    assert captions["files"] == 2 and captions["by_source"] == {"model": 1, "kept": 1}

@@ -100,7 +100,7 @@ class TrainerRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def losses(self) -> dict[int, float]:
-        from fluxgen.monitor.builtin import parse
+        from fluxgen.backends.builtin.console import parse
 
         return {e.step: e.loss for e in parse(self.lines) if e.type == "progress"}
 

@@ -1,4 +1,4 @@
-"""`fluxgen.monitor.builtin.parse` on consoles captured from the builtin trainer (tests/trainer/data/)."""
+"""`fluxgen.backends.builtin.console.parse` on consoles captured from the builtin trainer (tests/trainer/data/)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen.monitor.builtin import parse
+from fluxgen.backends.builtin.console import parse
 
 DATA = Path(__file__).parent / "data"
 

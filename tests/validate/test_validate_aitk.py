@@ -76,10 +76,15 @@ def test_unquoted_exponent_is_a_float_to_ai_toolkit_but_warned(expect) -> None:
     (f"{P}.train.timestep_type", "lognormal", "warning"),
     (f"{P}.train.content_or_style", "styles", "warning"),
     (f"{P}.train.loss_type", "l2", "warning"),
-    (f"{P}.network.type", "loha", "warning"),
 ])
 def test_values_outside_the_accepted_lists(aitk, expect, path, value, severity) -> None:
     expect(validate_ai_toolkit(aitk({path: value}), "c.yaml"), severity, path, "not a value ai-toolkit accepts")
+
+
+def test_an_unknown_network_type_trains_a_plain_lora(aitk, expect) -> None:
+    report = validate_ai_toolkit(aitk({f"{P}.network.type": "loha"}), "c.yaml")
+    expect(report, "warning", f"{P}.network.type", r"not a network type ai-toolkit acts on .*; it trains a plain LoRA")
+    assert validate_ai_toolkit(aitk({f"{P}.network.type": "fullrank"}), "c.yaml").findings == []
 
 
 @pytest.mark.parametrize("name", ["AdamW8bit", "prodigy", "dadaptation_lion", "Prodigy8bit"])
@@ -93,9 +98,10 @@ def test_augments_and_job_and_process_types(aitk, expect) -> None:
     expect(validate_ai_toolkit(aitk({"job": "extensoin"}), "c"), "error", "job", r"did you mean 'extension'")
     expect(validate_ai_toolkit(aitk({f"{P}.type": "sd_trainr"}), "c"), "error", f"{P}.type",
            r"unknown process type 'sd_trainr' \(did you mean 'sd_trainer'\?\)")
-    report = validate_ai_toolkit(aitk({f"{P}.type": "dataset_tools", f"{P}.bogus": 1}), "c")
-    assert report.ok
-    expect(report, "info", f"{P}.type", "not a training process")
+    report = validate_ai_toolkit(aitk({f"{P}.type": "dataset_tools"}), "c")
+    expect(report, "info", f"{P}.type", "not a training process: the FLUX LoRA rules do not apply")
+    expect(report, "error", f"{P}.network", "unknown key")  # DatasetTools reads no section of its own
+    assert not [f for f in report.findings if f.rule == "aitk-flowmatch"]
     expect(validate_ai_toolkit(aitk({f"{P}.type": "ui_trainer"}), "c"), "warning", f"{P}.type", "AITK_JOB_ID")
 
 
@@ -121,7 +127,8 @@ def test_augments_and_job_and_process_types(aitk, expect) -> None:
      "warning", f"{P}.datasets[0].augmentations", "turn latent caching off"),
     ({f"{P}.datasets[1]": {"folder_path": "/b", "buckets": False}}, "error", f"{P}.datasets",
      "buckets differs between datasets"),
-    ({"config.name": None}, "warning", "config.name", "needs -n NAME"),
+    ({"config.name": None}, "error", "config.name", "stops without a job name, even when run.py is given -n NAME"),
+    ({"config.name": ""}, "warning", "config.name", "no name"),
 ])
 def test_cross_section_rules(aitk, expect, changes, severity, path, match) -> None:
     data = aitk({k: v for k, v in changes.items() if not k.endswith("datasets[1]")})
@@ -152,7 +159,7 @@ def test_unquoted_name_tag(expect) -> None:
 def test_env_vars_are_substituted_even_in_comments(expect) -> None:
     text = "# token: ${HF_TOKEN}\njob: extension\nconfig:\n  name: ${RUN_NAME}\n  process: []\n"
     report = validate_text(text, KIND_AITK, "c.yaml", env={"RUN_NAME": "x"})
-    expect(report, "warning", "line 1", r"\$\{HF_TOKEN\} .*even inside this comment.*HF_TOKEN is not set here")
+    expect(report, "error", "line 1", r"\$\{HF_TOKEN\} .*even inside this comment.*HF_TOKEN is not set here")
     expect(report, "info", "line 4", r"\$\{RUN_NAME\} is replaced from the environment")
 
 

@@ -127,3 +127,32 @@ def test_backend_forces_or_refuses(tmp_path) -> None:
     assert "looks like a ai-toolkit-config file, which sd-scripts does not read" in result.stderr
     assert run(str(path), "--backend", "ai-toolkit").exit_code == 0
     assert "unknown backend" in run(str(path), "--backend", "onetrainer").stderr
+
+
+MOD_YAML = """job: mod
+config:
+  name: rescaled
+  process:
+    - type: rescale_lora
+      input_path: in.safetensors
+      output_pth: out.safetensors
+      current_weight: 6.0
+      target_weight: 1.0
+"""
+
+
+def test_a_mod_job_is_checked_against_its_own_process(tmp_path) -> None:
+    path = tmp_path / "mod.yaml"
+    path.write_text(MOD_YAML, encoding="utf-8")
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "errors:",
+        f"{path}: config.process[0].output_pth: unknown key (did you mean 'output_path'?) (ModRescaleLoraProcess does "
+        "not read it; ai-toolkit ignores keys it does not know, so this setting has no effect)",
+        f"{path}: config.process[0].output_path: missing; ai-toolkit stops without it (add 'output_path:')",
+        "info:",
+        f"{path}: job: 'mod' (ModJob) is not a training job: the FLUX LoRA rules do not apply; only the keys the job "
+        "and its processes read were checked",
+        f"{path}: failed: 2 errors, 0 warnings, 1 info (ai-toolkit-config)",
+    ]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from fluxgen.knowledge import (
-    DATA_DIR,
+    DATA_FILES,
     ai_toolkit_schema,
     pinned_commits,
     sd_scripts_args,
@@ -85,10 +85,55 @@ def test_pinned_commits_are_recorded() -> None:
                                 "sd-scripts": "48d368fa557731ad0488c07304dfeba8c07910eb"}
     for name in ("sd_scripts_args.json", "sd_scripts_dataset.json", "sd_scripts_network_args.json",
                  "ai_toolkit_keys.json"):
-        prov = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))["provenance"]
+        prov = json.loads(DATA_FILES[name].read_text(encoding="utf-8"))["provenance"]
         assert len(prov["commit"]) == 40 and prov["generated_by"] == "fluxgen/knowledge/build_data.py"
 
 
 def test_build_data_regenerates_the_shipped_files(shared) -> None:
+    if not (shared / "trainers" / "ai-toolkit-27a03a91.tar.gz").is_file():
+        pytest.skip("the pinned ai-toolkit source is not in ../shared/trainers")
     for name, text in render_all(shared / "reference").items():
-        assert (DATA_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: rerun build_data"
+        assert DATA_FILES[name].read_text(encoding="utf-8") == text, f"{name} is stale: rerun build_data"
+
+
+def test_the_reference_sections_hold_every_key_the_source_reads(shared) -> None:
+    """Each config class ai-toolkit unpacks a section into reads exactly the keys the reference lists (SampleItem
+    also takes sample_config, which the code passes itself)."""
+    from fluxgen.backends.ai_toolkit.build_keys import SECTIONS
+    from fluxgen.backends.ai_toolkit.source_tree import Source, config_class_reads, read_tree
+
+    tar = shared / "trainers" / "ai-toolkit-27a03a91.tar.gz"
+    if not tar.is_file():
+        pytest.skip("the pinned ai-toolkit source is not in ../shared/trainers")
+    src, schema = Source(read_tree(tar)), ai_toolkit_schema()
+    for section, cls in SECTIONS.items():
+        reads = config_class_reads(src, "toolkit.config_modules", cls)
+        assert reads is not None and not reads.open, cls
+        assert set(reads.keys) - {"sample_config"} == set(schema.sections[section]), section
+
+
+def test_every_process_key_a_text_search_finds_is_in_the_jobs_data(shared) -> None:
+    """Completeness against an independent reader: every `get_conf('k'` / `config.get('k'` / `config['k']` in the
+    files of a process class and its bases (of a job class and BaseJob) is a key fluxgen knows for it."""
+    import re
+
+    from fluxgen.backends.ai_toolkit.source_tree import read_tree
+
+    tar = shared / "trainers" / "ai-toolkit-27a03a91.tar.gz"
+    if not tar.is_file():
+        pytest.skip("the pinned ai-toolkit source is not in ../shared/trainers")
+    files = {p: re.sub(r"(?m)^\s*#.*$", "", t) for p, t in read_tree(tar).items()}  # commented-out reads do not count
+    defined = {m.group(1): path for path, text in files.items() for m in re.finditer(r"^class (\w+)\b", text, re.M)}
+    read = re.compile(r"""self\.(?:get_conf\(|config\.get\(|config\[)\s*['"](\w+)""")
+    data = json.loads(DATA_FILES["ai_toolkit_jobs.json"].read_text(encoding="utf-8"))["jobs"]
+    missing = []
+    for job, entry in data.items():
+        for kind, proc in entry["process_types"].items():
+            if not proc["exists"]:
+                continue
+            paths = {proc["module"].replace(".", "/") + ".py"} | {defined[b] for b in proc["bases"] if b in defined}
+            found = {k for p in paths for k in read.findall(files[p])}
+            missing += [f"{job}/{kind}: {k}" for k in sorted(found - set(proc["keys"]))]
+        found = set(read.findall(files[f"jobs/{entry['class']}.py"] + files["jobs/BaseJob.py"]))
+        missing += [f"{job}: config.{k}" for k in sorted(found - set(entry["keys"]))]
+    assert not missing, missing

@@ -1,0 +1,82 @@
+"""ai-toolkit: one YAML job (`job: extension`, process `sd_trainer`), launched as `python run.py config.yaml`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
+from fluxgen.intent import flatten
+from fluxgen.render import check_no_substitution_tokens, compare
+from fluxgen.rules.model import SCHNELL_ADAPTER
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
+NAME = "ai-toolkit"
+FILES = {"config.yaml": "ai-toolkit/config.yaml.j2"}
+VALIDATE = {"config.yaml": "ai-toolkit-config"}  # fluxgen.validate kinds: checked on every render
+
+
+def build_command(plan: Plan, trainer: TrainerEnv | None = None,
+                  config_path: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """argv and the environment overrides; run with the rendered folder as the working directory.
+
+    ai-toolkit looks for `<toolkit>/config/<arg>` before the argument itself (reference ai-toolkit.md §4), so a
+    real launch gives the config's absolute path; command.txt keeps the short form for reading."""
+    trainer = trainer or locate(NAME)
+    config = os.path.abspath(config_path) if config_path is not None else "config.yaml"
+    return [trainer.python, str(trainer.entry_path), config], dict(BASE_ENV)
+
+
+def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
+    check_no_substitution_tokens(plan)
+    argv, env = build_command(plan, trainer)
+    prompts = plan.values["sample_prompts"] if plan.values["caption_mode"] != "none" else prompts_with_trigger(plan)
+    extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts}
+    files = render_files(plan, FILES, argv, env, extra)
+    check(plan, files)
+    return files
+
+
+def expected(plan: Plan) -> dict[str, Any]:
+    """Dotted paths in the parsed YAML and the values the plan wants there."""
+    v = plan.values
+    p = "config.process.0."
+    want = {
+        "job": "extension", "config.name": v["name"], p + "type": "sd_trainer",
+        p + "network.linear": v["rank"], p + "network.linear_alpha": v["alpha"],
+        p + "save.save_every": v["save_every"], p + "train.steps": v["steps"], p + "train.lr": v["lr"],
+        p + "train.batch_size": v["batch_size"], p + "train.optimizer": v["optimizer"],
+        p + "train.dtype": v["precision"], p + "model.name_or_path": v["model_path"],
+        p + "model.quantize": v["quantize"], p + "sample.seed": v["sample_seed"],
+        p + "sample.guidance_scale": v["sample_guidance"], p + "training_seed": v["seed"],
+        p + "datasets.0.folder_path": v["dataset"], p + "datasets.0.caption_dropout_rate": v["caption_dropout"],
+        p + "datasets.0.resolution": [v["resolution"][0]],
+    }
+    if v["trigger"] and v["caption_mode"] != "none":
+        want[p + "trigger_word"] = v["trigger"]
+    return want
+
+
+def check(plan: Plan, files: dict[str, str]) -> None:
+    import yaml
+
+    data = yaml.safe_load(files["config.yaml"])
+    compare(expected(plan), flatten(data, leaf_keys=()), "config.yaml")
+
+
+def find_outputs(plan: Plan, run_dir: Path) -> Outputs:
+    """`output/<name>/<name>_<step:09d>.safetensors`, the final `<name>.safetensors`, `samples/*.jpg`."""
+    root = Path(run_dir) / "output" / plan.values["name"]
+    name = plan.values["name"]
+    final = root / f"{name}.safetensors"
+    checkpoints = []
+    for f in sorted(root.glob(f"{name}_*.safetensors")):
+        tail = f.stem[len(name) + 1:]
+        if tail.isdigit():
+            checkpoints.append((int(tail), f))
+    samples = sorted((root / "samples").glob("*.jpg")) if (root / "samples").is_dir() else []
+    return Outputs(final if final.is_file() else None, checkpoints, samples)

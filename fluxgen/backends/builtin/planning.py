@@ -1,0 +1,75 @@
+"""The builtin trainer's planning hooks: plain AdamW by default, no quantization, its short lists of optimizers,
+schedulers and timestep samplers (a value outside them is replaced by the nearest, with a warning), square crops
+and a dtype picked from the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fluxgen.backends.base import Planner
+from fluxgen.errors import UserError
+from fluxgen.rules import Resolver
+
+# What fluxgen.trainer implements: key -> (names, the replacement for an unknown one; None: nearest scheduler).
+SUPPORTED = {
+    "optimizer": (("adamw", "adamw8bit"), "adamw"),
+    "lr_scheduler": (("constant", "constant_with_warmup", "cosine", "linear"), None),
+    "timestep_sampling": (("sigmoid", "uniform", "shift"), "sigmoid"),
+}
+NEAREST_SCHEDULER = {"cosine_with_restarts": "cosine", "polynomial": "linear"}
+
+
+class BuiltinPlanner(Planner):
+    def timesteps(self, r: Resolver) -> None:
+        r.take("timestep_sampling", "train.timestep_sampling", "sigmoid",
+               "sigmoid timestep sampling, as ai-toolkit's default (ref:ai-toolkit §2.3)")
+
+    def memory(self, r: Resolver, tier: int) -> None:
+        r.take("optimizer", "train.optimizer", "adamw", "AdamW: runs everywhere, CPU included (seed:004)")
+        r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (seed:004)")
+        if r.values["optimizer_args"]:
+            names = ", ".join(sorted(map(str, r.values["optimizer_args"])))
+            r.warn(f"train.optimizer_args ({names}): the builtin trainer runs AdamW with its defaults and takes no "
+                   "optimizer arguments, so these are not used; ai-toolkit and sd-scripts pass them on",
+                   "builtin trainer")
+        if r.values.get("train_text_encoder"):
+            raise UserError(f"network.train_text_encoder ({r.origins['train_text_encoder']}): the builtin trainer "
+                            "trains the transformer only; set it to false, or use ai-toolkit or sd-scripts")
+        base = str(r.given("model.base") or "dev")
+        if tier < 48 and not Path(base).expanduser().is_dir():
+            r.warn(f"{r.values['vram']} GB: the builtin trainer does not quantize, and FLUX.1 dev in bf16 needs about "
+                   "40-48 GB; use ai-toolkit or sd-scripts on smaller cards", "builtin trainer")
+
+    def settings(self, r: Resolver) -> None:
+        if not r.is_given("train.precision"):
+            r.set("precision", "auto", "the builtin trainer picks bf16 on a GPU and fp32 on a CPU")
+        r.set("buckets", False, "the builtin trainer centre-crops every image to a square (no aspect buckets)")
+        r.values.pop("workers", None)
+        r.origins.pop("workers", None)
+
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        return {key: names for key, (names, _) in SUPPORTED.items()}
+
+    def capabilities(self, r: Resolver) -> None:
+        """A name the builtin trainer lacks is replaced by its nearest equivalent, with a warning."""
+        from fluxgen.rules import capabilities
+
+        if r.values["optimizer"].lower() == "adamw8bit" and not capabilities.bitsandbytes_available():
+            origin = r.origins["optimizer"]
+            r.set("optimizer", "adamw", "8-bit AdamW needs bitsandbytes, which is not installed here: plain AdamW")
+            r.warn(f"optimizer adamw8bit (from {origin}) needs bitsandbytes, not installed here; the builtin trainer "
+                   "uses adamw (pip install bitsandbytes for 8-bit)", "builtin trainer", severity="info")
+        for key, (allowed, fallback) in SUPPORTED.items():
+            value = r.values[key]
+            if value.lower() in allowed:
+                r.values[key] = value.lower()
+                continue
+            replacement = NEAREST_SCHEDULER.get(value, "constant") if fallback is None else fallback
+            origin = r.origins[key]
+            r.set(key, replacement, f"the builtin trainer has no '{value}' ({', '.join(allowed)}); nearest is "
+                  f"'{replacement}'")
+            r.warn(f"{key} '{value}' (from {origin}) is not available in the builtin trainer; using '{replacement}'",
+                   "builtin trainer", severity="warning")
+
+
+PLANNER = BuiltinPlanner()

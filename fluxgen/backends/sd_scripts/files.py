@@ -1,0 +1,134 @@
+"""sd-scripts: dataset TOML + args TOML (`--config_file`) + sample prompts, run by `accelerate launch`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.checkouts import TrainerEnv, locate
+from fluxgen.errors import UserError
+from fluxgen.intent import flatten
+from fluxgen.multigpu import launch_argv
+from fluxgen.render import compare
+
+if TYPE_CHECKING:
+    from fluxgen.plan import Plan
+
+NAME = "sd-scripts"
+FILES = {
+    "dataset.toml": "sd-scripts/dataset.toml.j2",
+    "args.toml": "sd-scripts/args.toml.j2",
+    "sample_prompts.txt": "sd-scripts/sample_prompts.txt.j2",
+}
+VALIDATE = {"args.toml": "sd-scripts-args", "dataset.toml": "sd-scripts-dataset"}  # checked on every render
+def accepted_findings(plan: Any) -> set[str]:
+    """Warnings of fluxgen's own checks that this plan asks for on purpose (a CLIP-L LoRA when the user trains
+    the text encoder, hub references that `fluxgen train` resolves)."""
+    accepted = {"sd-hf-path"}  # hub references: resolved by `fluxgen train`, named in the file's comments
+    if plan.values.get("masks"):  # the dataset's conditioning_data_dir needs --masked_loss, which args.toml sets
+        accepted.add("sd-dataset-masked")
+    return accepted | ({"sd-unet-only"} if plan.values.get("train_text_encoder") else set())
+
+
+NO_CAPTION_EXT = ".fluxgen-no-captions"  # no file has it, so sd-scripts uses class_tokens for every image
+MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
+
+
+def build_command(plan: Plan, trainer: TrainerEnv | None = None) -> tuple[list[str], dict[str, str]]:
+    """`accelerate launch` with its process flags given (so it prints no defaults notice), then the script."""
+    trainer = trainer or locate(NAME)
+    argv = [
+        trainer.python, "-m", "accelerate.commands.launch",
+        "--num_processes", "1", "--num_machines", "1", "--dynamo_backend", "no",
+        "--mixed_precision", MIXED[plan.values["precision"]], "--num_cpu_threads_per_process", "1",
+        str(trainer.entry_path), "--config_file", "args.toml",
+    ]
+    return launch_argv(plan, argv), dict(BASE_ENV)
+
+
+def _check_prompts(prompts: list[str]) -> None:
+    for p in prompts:
+        if " --" in p or p.lstrip().startswith("#") or not p.strip():
+            raise UserError(f"sample prompt {p!r}: sd-scripts splits prompts on ' --' and skips lines starting "
+                            "with '#'; rephrase it")
+
+
+def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
+    v = plan.values
+    prompts = prompts_with_trigger(plan)
+    _check_prompts(prompts)
+    argv, env = build_command(plan, trainer)
+    files_in = {part: v[f"model.{part}"] for part in ("transformer", "clip_l", "t5xxl", "ae")}
+    keep = v["keep_checkpoints"]
+    keep_steps = (keep - 1) * v["save_every"] if keep < -(-v["steps"] // v["save_every"]) else None
+    extra = {
+        "files": files_in,
+        "prompts": prompts,
+        "caption_extension": v["caption_ext"] if v["caption_mode"] == "captions" else NO_CAPTION_EXT,
+        "class_tokens": v["trigger"] if v["trigger"] and v["caption_mode"] != "none" else None,
+        "optimizer_args": [f"{k}={_py_literal(val)}" for k, val in v["optimizer_args"].items()],
+        "mixed_precision": MIXED[v["precision"]],
+        "save_precision": "bf16" if v["precision"] == "bf16" else "fp16" if v["precision"] == "fp16" else "float",
+        "keep_steps": keep_steps,
+        "training_comment": json.dumps({"fluxgen": {k.removeprefix("fluxgen."): val for k, val in
+                                                    lora_metadata(plan).items()}}, sort_keys=True, ensure_ascii=False),
+    }
+    files = render_files(plan, FILES, argv, env, extra)
+    check(plan, files)
+    return files
+
+
+def _py_literal(value: Any) -> str:
+    """optimizer_args values are read with ast.literal_eval by sd-scripts: write Python literals."""
+    return repr(value)
+
+
+def expected_args(plan: Plan) -> dict[str, Any]:
+    v = plan.values
+    return {
+        "network_dim": v["rank"], "network_alpha": v["alpha"], "max_train_steps": v["steps"],
+        "save_every_n_steps": v["save_every"], "learning_rate": v["lr"], "optimizer_type": v["optimizer"],
+        "lr_scheduler": v["lr_scheduler"], "seed": v["seed"], "guidance_scale": v["guidance"],
+        "network_module": "networks.lora_flux", "dataset_config": "dataset.toml", "output_name": v["name"],
+        "max_grad_norm": v["max_grad_norm"], "timestep_sampling": v["timestep_sampling"],
+    }
+
+
+def expected_dataset(plan: Plan) -> dict[str, Any]:
+    v = plan.values
+    return {"datasets.0.resolution": v["resolution"][0], "datasets.0.batch_size": v["batch_size"],
+            "datasets.0.subsets.0.image_dir": v["dataset"], "datasets.0.subsets.0.num_repeats": v["repeats"]}
+
+
+def check(plan: Plan, files: dict[str, str]) -> None:
+    """Both TOML readers (tomllib, and `toml` which sd-scripts uses when installed) must agree with the plan."""
+    import tomllib
+
+    args = tomllib.loads(files["args.toml"])
+    flat = {k: val for section in args.values() for k, val in (section.items() if isinstance(section, dict) else [])}
+    compare(expected_args(plan), flat, "args.toml")
+    dataset = tomllib.loads(files["dataset.toml"])
+    compare(expected_dataset(plan), flatten(dataset, leaf_keys=()), "dataset.toml")
+    import toml
+
+    for name in ("args.toml", "dataset.toml"):
+        if toml.loads(files[name]) != tomllib.loads(files[name]):
+            from fluxgen.errors import RenderMismatch
+
+            raise RenderMismatch(f"{name}: the toml package sd-scripts uses reads it differently from tomllib")
+
+
+def find_outputs(plan: Plan, run_dir: Path) -> Outputs:
+    """`output/<name>.safetensors`, `<name>-step{08d}.safetensors`, samples under `output/sample/`."""
+    root = Path(run_dir) / "output"
+    name = plan.values["name"]
+    final = root / f"{name}.safetensors"
+    checkpoints = []
+    for f in sorted(root.glob(f"{name}-step*.safetensors")):
+        digits = f.stem.rsplit("-step", 1)[-1]
+        if digits.isdigit():
+            checkpoints.append((int(digits), f))
+    samples = sorted((root / "sample").glob("*.png")) if (root / "sample").is_dir() else []
+    return Outputs(final if final.is_file() else None, checkpoints, samples)
