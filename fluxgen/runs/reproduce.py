@@ -184,9 +184,8 @@ def environment_differences(source: Source, plan: Any) -> list[str]:
     from fluxgen.envs.runlock import lock_differences, run_lock
 
     lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
-    if lock is None:
-        return ["environment: their run recorded no env.lock.json (not a `fluxgen setup` environment), so only "
-                "the key package versions in its manifest can be compared"] if source.run_dir else []
+    if lock is None:  # not run in a `fluxgen setup` environment: nothing precise to compare
+        return []
     return lock_differences(lock, locate(plan.backend))
 
 
