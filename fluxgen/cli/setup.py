@@ -42,9 +42,13 @@ def setup_cmd(backend: str, source: str | None, python: str | None, torch: str, 
     """Install BACKEND's trainer at its pin into its own environment, with locked versions, and record the lock.
 
     \b
-      fluxgen setup ai-toolkit
-      fluxgen setup sd-scripts --source ./sd-scripts-48d368fa.tar.gz
-      fluxgen setup ai-toolkit --source ./ai-toolkit.tar.gz --with diffusers=./diffusers.tar.gz
+    Examples:
+      $ fluxgen setup ai-toolkit
+      (the vendored submodule or a clone of the pin, torch for this GPU, the verified versions, env.lock.json)
+      $ fluxgen setup sd-scripts --source ./sd-scripts-48d368fa.tar.gz
+      $ fluxgen setup ai-toolkit --source ./ai-toolkit.tar.gz --with diffusers=./diffusers.tar.gz
+      $ fluxgen setup ai-toolkit --check
+      (each package that differs from the lock; exit 1 on drift)
     """
     from fluxgen.envs.present import check_env, configured, run_setup
 
