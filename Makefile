@@ -34,10 +34,14 @@ test: setup
 demo: setup
 	HF_HUB_OFFLINE=1 $(PY) -m fluxgen.demo --out $(DEMO_DIR)
 
-# make train-skull DATA=path/to/images [ARGS="--backend sd-scripts --vram 16"]
+# make train-skull DATA=path/to/images [BACKEND=sd-scripts] [ARGS="--vram 16"] [SETUP_ARGS="--source trainer.tar.gz"]
+# Builds the trainer's environment first (`fluxgen setup`) when none is configured or set up.
+BACKEND ?= ai-toolkit
+SETUP_ARGS ?=
 train-skull: setup
 	@test -d "$(DATA)" || { echo "make train-skull: no dataset folder at $(DATA); pass DATA=path/to/images (make demo writes a sample one to demo-out/dataset)" >&2; exit 1; }
-	$(FLUXGEN) train cyber-skull --images "$(DATA)" $(ARGS)
+	$(FLUXGEN) setup $(BACKEND) --if-missing $(SETUP_ARGS)
+	$(FLUXGEN) train cyber-skull --images "$(DATA)" --backend $(BACKEND) $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check fluxgen tests benchmarks

@@ -1,4 +1,5 @@
-"""Where each trainer's checkout and Python are: environment, user config file, then the vendored pins."""
+"""Where each trainer's checkout and Python are, first found wins: `FLUXGEN_*` variables, the user config file, the
+environment `fluxgen setup` built for the pin, then the vendored submodule and the current Python."""
 
 from __future__ import annotations
 
@@ -104,31 +105,41 @@ def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:
     section = user_config().get(backend, {})
     py_var = ENV_NAMES.get(backend, ("",))[-1]  # the last of a backend's variables names its Python
     if recipe.source != "checkout":  # an installed package: only its Python is looked for
-        python, py_source = _python_of(environ, py_var, section)
-        if py_source == "the current Python":  # nothing set: the environment `fluxgen setup` makes for it, if any
-            python, py_source = BACKENDS[backend].default_python() or (python, py_source)
+        python, py_source = _python_of(environ, py_var, section, _setup_env(backend, recipe.pin))
         return TrainerEnv(backend, None, python, f"{recipe.package or backend}=={recipe.pin}", py_source,
                           recipe.pin, recipe.entry)
     dir_var, pin = ENV_NAMES[backend][0], pins()[backend]
+    built = _setup_env(backend, pin["commit"])
     if environ.get(dir_var):
         folder, dir_source = Path(environ[dir_var]).expanduser(), f"${dir_var}"
     elif section.get("dir"):
         folder, dir_source = Path(section["dir"]).expanduser(), "user config"
+    elif built is not None:
+        folder, dir_source = built.src, f"fluxgen setup ({built.root})"
     else:
         folder, dir_source = PROJECT_DIR / pin["path"], "vendored pin"
-    python, py_source = _python_of(environ, py_var, section)
+    python, py_source = _python_of(environ, py_var, section, built)
     return TrainerEnv(backend, folder.resolve(), python, dir_source, py_source, pin["commit"], pin["entry"])
 
 
-def _python_of(environ: dict[str, str], py_var: str, section: dict[str, Any]) -> tuple[str, str]:
-    """The trainer's Python: its environment variable, the user config, else the current Python."""
+def _python_of(environ: dict[str, str], py_var: str, section: dict[str, Any], built: Any) -> tuple[str, str]:
+    """The trainer's Python: its environment variable, the user config, the environment `fluxgen setup` built,
+    else the current Python."""
     if environ.get(py_var):
         python, py_source = environ[py_var], f"${py_var}"
     elif section.get("python"):
         python, py_source = str(section["python"]), "user config"
+    elif built is not None:
+        python, py_source = str(built.python), f"fluxgen setup ({built.root})"
     else:
         python, py_source = sys.executable, "the current Python"
     return python, py_source
+
+
+def _setup_env(backend: str, pin: str) -> Any:
+    from fluxgen.envs.home import find_env
+
+    return find_env(backend, pin)
 
 
 # Modules each trainer imports at start-up (import names, from its backend's env recipe), checked by
@@ -188,8 +199,12 @@ def probe_python(python: str, modules: tuple[str, ...] = (), packages: tuple[str
 
 def checkout_commit(folder: Path | None) -> str | None:
     """The commit a trainer checkout is at, read from its own git metadata (never the enclosing repository's)."""
-    if folder is None or not (folder / ".git").exists():
+    if folder is None:
         return None
+    if not (folder / ".git").exists():  # a tree `fluxgen setup` unpacked from a tarball records its commit
+        from fluxgen.envs.source import recorded_commit
+
+        return recorded_commit(folder)
     git_dir = folder / ".git"
     if git_dir.is_file():  # a submodule or worktree: `gitdir: <path>`
         text = git_dir.read_text(encoding="utf-8", errors="replace").strip()

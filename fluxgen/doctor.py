@@ -109,8 +109,8 @@ def _checkout(trainer: Any) -> list[Check]:
     if trainer.entry_path is None or not trainer.entry_path.is_file():
         empty = trainer.dir is not None and trainer.dir.is_dir() and not any(trainer.dir.iterdir())
         what = "is an empty folder (submodule not fetched)" if empty else f"has no {trainer.entry}"
-        fix = (f"fetch it: git submodule update --init {trainer.dir}, or point ${var} (or the user config) at a "
-               f"checkout of {trainer.backend}")
+        fix = (f"fluxgen setup {trainer.backend} (or fetch it: git submodule update --init {trainer.dir}, or point "
+               f"${var} or the user config at a checkout of {trainer.backend})")
         return [Check("checkout", "fail", f"{where} {what}", fix)]
     checks = [Check("checkout", "ok", f"found at {where}")]
     commit = checkout_commit(trainer.dir)
@@ -137,6 +137,8 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
     modules = REQUIRED_MODULES[trainer.backend]
     found = (imports or {}).get(trainer.python) or probe_imports(trainer.python, modules)
     where = _install_args(trainer)
+    if trainer.dir is not None:  # `fluxgen setup` builds the whole environment with the verified versions
+        where += f" (or: fluxgen setup {trainer.backend})"
     failed = {m: why for m, why in found.failed.items() if m in modules}
     if found.error:
         checks.append(Check("imports", "fail", found.error, f"{trainer.python} -m pip install{where}"))

@@ -7,9 +7,13 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-TEMPLATES_DIR = PROJECT_DIR / "templates"
-BUILTIN_PRESETS_DIR = PROJECT_DIR / "presets"
-VENDOR_DIR = PROJECT_DIR / "vendor"
+# An installed wheel carries templates/, presets/ and vendor/manifest.json under fluxgen/resources (setup.py maps
+# them there); a source checkout or editable install reads the top-level folders.
+_BUNDLED = PACKAGE_DIR / "resources"
+DATA_ROOT = _BUNDLED if (_BUNDLED / "templates").is_dir() else PROJECT_DIR
+TEMPLATES_DIR = DATA_ROOT / "templates"
+BUILTIN_PRESETS_DIR = DATA_ROOT / "presets"
+VENDOR_DIR = DATA_ROOT / "vendor"
 
 
 def user_config_dir() -> Path:

@@ -229,7 +229,7 @@ def _relative_base(origin: str) -> Path | None:
         return None
     candidate = Path(origin.file)
     if not candidate.is_absolute():
-        from fluxgen.paths import PROJECT_DIR
+        from fluxgen.paths import DATA_ROOT
 
-        candidate = candidate if candidate.exists() else PROJECT_DIR / candidate
+        candidate = candidate if candidate.exists() else DATA_ROOT / candidate
     return candidate.resolve().parent

@@ -20,6 +20,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))  # where `fluxgen setup` environments live
+    monkeypatch.delenv("FLUXGEN_HOME", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("FLUXGEN_PRESETS", raising=False)
     monkeypatch.delenv("HF_TOKEN", raising=False)

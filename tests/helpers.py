@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Heavy things slow tests build once and reuse across runs (trainer environments, the wheel's venv). Read before
+# any fixture points HOME at a temp folder.
+TEST_CACHE = Path(os.environ.get("FLUXGEN_TEST_CACHE") or Path.home() / ".cache" / "fluxgen-tests")
 
 
 def make_images(folder: Path, n: int, *, size: int = 1024, trigger: str | None = "CSKULL",

@@ -252,11 +252,6 @@ class Backend(ABC):
         backend before sniffing the file as one of the YAML/TOML kinds)."""
         return False
 
-    def default_python(self) -> tuple[str, str] | None:
-        """For a trainer installed from PyPI: its Python when no variable or user config names one, and where that
-        is (None: the current Python)."""
-        return None
-
     # memory advice and environment
     @abstractmethod
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:

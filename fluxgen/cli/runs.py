@@ -118,3 +118,7 @@ def diff_cmd(a: str, b: str, as_json: bool) -> None:
         click.echo(f"{r.key}: A {_fmt(r.a)}  B {_fmt(r.b)}")
     if d.files:
         click.echo("rendered files that differ: " + ", ".join(d.files))
+    if d.packages:
+        click.echo(f"packages that differ ({len(d.packages)}):")
+    for c in d.packages:
+        click.echo(f"  {c.name}: A {c.a or '-'}  B {c.b or '-'}")

@@ -185,8 +185,13 @@ def resume_cmd(run: str, **kw: Any) -> None:
 @DOWNLOAD
 @click.option("--dry-run", is_flag=True, help="Say what differs and print the command; start nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the differences as JSON.")
+@click.option("--setup", "setup_env", is_flag=True, help="First build the trainer's environment from the run's "
+              "env.lock.json (every package at its version).")
+@click.option("--source", "trainer_source", help="With --setup: the trainer's source (git folder, URL, tarball).")
+@click.option("--with", "withs", multiple=True, metavar="NAME=PATH", help="With --setup: a package from a path.")
 def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tuple[str, ...], dry_run: bool,
-                  as_json: bool, **kw: Any) -> None:
+                  as_json: bool, setup_env: bool, trainer_source: str | None, withs: tuple[str, ...],
+                  **kw: Any) -> None:
     """Train again what a run folder or one generated config file describes, as a new run.
 
     The config's header carries the intent; fluxgen plans it again (with --images / --model mapped to your
@@ -197,6 +202,11 @@ def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tupl
     from fluxgen.runs.session import prepare, start_run
 
     src = read_source(source)
+    if setup_env:
+        from fluxgen.cli.setup import _with_pairs
+        from fluxgen.runs.reproduce import setup_from_lock
+
+        setup_from_lock(src, src=trainer_source, withs=_with_pairs(withs))
     plan = plan_reproduction(src, images=images, model=model, sets=sets)
     notes = differences(src, plan)
     if dry_run and as_json:

@@ -14,7 +14,8 @@ from typing import Any
 from fluxgen.errors import UserError
 
 # Facts of a run's record compared besides the plan values (manifest key path → label).
-RECORD_FACTS = (("fluxgen_version",), ("trainer", "commit"), ("trainer", "pin"), ("dataset", "fingerprint"),
+RECORD_FACTS = (("fluxgen_version",), ("trainer", "commit"), ("trainer", "pin"), ("env_lock", "hash"),
+                ("python",), ("dataset", "fingerprint"),
                 ("status",), ("exit_code",), ("last_step",), ("last_loss",))
 
 
@@ -26,6 +27,7 @@ class Side:
     facts: dict[str, Any] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # rendered file name -> sha256
     note: str | None = None
+    packages: dict[str, str] = field(default_factory=dict)  # the lock's every package, else the manifest's key ones
 
 
 @dataclass
@@ -44,10 +46,11 @@ class Diff:
     values: list[Row]
     facts: list[Row]
     files: list[str]  # rendered files whose content differs
+    packages: list[Any] = field(default_factory=list)  # lock.Change per package that differs
 
     @property
     def same(self) -> bool:
-        return not (self.values or self.facts or self.files)
+        return not (self.values or self.facts or self.files or self.packages)
 
 
 def read_side(ref: str | Path) -> Side:
@@ -59,13 +62,25 @@ def read_side(ref: str | Path) -> Side:
         plan = _plan_json(path / "plan.json")
         manifest = read_manifest(path)
         facts = {".".join(k): _get(manifest, k) for k in RECORD_FACTS}
-        return Side(str(path), plan.get("values", {}), plan.get("origins", {}), facts, manifest.get("files") or {})
+        return Side(str(path), plan.get("values", {}), plan.get("origins", {}), facts, manifest.get("files") or {},
+                    packages=_packages(path, manifest))
     if path.is_file() and path.name.endswith(".json"):
         plan = _plan_json(path)
         return Side(str(path), plan.get("values", {}), plan.get("origins", {}))
     if path.is_file():
         return _config_side(path)
     raise UserError(f"{ref}: no such run folder, plan.json or config file")
+
+
+def _packages(run_dir: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """Every package of the run's environment lock; runs without one recorded only the key packages."""
+    from fluxgen.envs.lock import norm
+    from fluxgen.envs.runlock import run_lock
+
+    lock = run_lock(run_dir, manifest)
+    if lock is not None:
+        return dict(lock["packages"])
+    return {norm(k): v for k, v in (manifest.get("packages") or {}).items()}
 
 
 def _plan_json(path: Path) -> dict[str, Any]:
@@ -113,7 +128,15 @@ def diff(a: str | Path, b: str | Path) -> Diff:
     shared = (set(left.files) & set(right.files)) - {"command.json"}  # its cwd is the run folder: always differs
     files = sorted(n for n in shared if left.files[n] != right.files[n]
                    and not _same_but_for_origins(n, left, right, values))
-    return Diff(left, right, values, facts, files)
+    return Diff(left, right, values, facts, files, _package_changes(left, right))
+
+
+def _package_changes(left: Side, right: Side) -> list[Any]:
+    from fluxgen.envs.lock import compare
+
+    if not (left.packages and right.packages):
+        return []
+    return compare({"packages": left.packages}, {"packages": right.packages})
 
 
 def _same_but_for_origins(name: str, left: Side, right: Side, values: list[Row]) -> bool:
@@ -140,5 +163,6 @@ def to_dict(d: Diff) -> dict[str, Any]:
                    for r in d.values],
         "record": [{"key": r.key, "a": r.a, "b": r.b} for r in d.facts],
         "files": d.files,
+        "packages": [{"name": c.name, "a": c.a, "b": c.b} for c in d.packages],
         "notes": [n for n in (d.a.note, d.b.note) if n],
     }

@@ -113,6 +113,7 @@ def gpu_facts() -> list[dict[str, Any]]:
 def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
     """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
     from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
+    from fluxgen.envs.runlock import record_lock
 
     probe = probe_python(trainer.python, (), KEY_PACKAGES)
     v = plan.values
@@ -125,6 +126,7 @@ def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) 
         "python": probe.python or platform.python_version(),
         "python_executable": probe.executable or trainer.python,
         "packages": probe.packages or {},
+        "env_lock": record_lock(trainer.python, run_dir),
         "gpu": gpu_facts(),
         "host": {"name": socket.gethostname(), "os": f"{platform.system()} {platform.release()}",
                  "fluxgen_python": sys.version.split()[0]},

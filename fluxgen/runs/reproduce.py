@@ -163,6 +163,7 @@ def differences(source: Source, plan: Plan) -> list[str]:
     trainer = locate(plan.backend)
     if trainer.dir is not None:  # a trainer with a checkout of its own (not fluxgen's)
         notes += trainer_differences(source, trainer, checkout_commit)
+    notes += environment_differences(source, plan)
     if source.fluxgen_version and source.fluxgen_version != __version__:
         notes.append(f"fluxgen differs: theirs {source.fluxgen_version}, yours {__version__}")
     if source.plan is not None:
@@ -175,3 +176,38 @@ def differences(source: Source, plan: Plan) -> list[str]:
                      "same intent resolves differently here (data, paths or what this machine supports); "
                      "`fluxgen plan` on the file shows every value and its origin")
     return notes
+
+
+def environment_differences(source: Source, plan: Any) -> list[str]:
+    """Their run's environment lock (when it recorded one) against the environment this run would use."""
+    from fluxgen.checkouts import locate
+    from fluxgen.envs.runlock import lock_differences, run_lock
+
+    lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
+    if lock is None:  # not run in a `fluxgen setup` environment: nothing precise to compare
+        return []
+    return lock_differences(lock, locate(plan.backend))
+
+
+def setup_from_lock(source: Source, *, src: str | None, withs: dict[str, Path]) -> None:
+    """`reproduce --setup`: build the trainer's environment pinned to every version of the run's lock."""
+    import tempfile
+
+    from fluxgen.envs.present import run_setup
+    from fluxgen.envs.runlock import constraints_from_lock, run_lock
+
+    lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
+    if lock is None:
+        raise UserError(f"{source.given}: has no env.lock.json to build from (only runs in a `fluxgen setup` "
+                        "environment record one); run without --setup")
+    from fluxgen.envs.home import find_env
+    from fluxgen.envs.recipes import recipe_for
+
+    current = find_env(lock["backend"], recipe_for(lock["backend"]).pin)
+    if current is not None and current.lock().get("hash") == lock.get("hash"):
+        return  # the environment in use was built to this very lock
+    folder = Path(tempfile.mkdtemp(prefix="fluxgen-lock-"))
+    constraints = constraints_from_lock(lock, folder / "constraints.txt")
+    torch = (lock.get("torch") or {}).get("requested") or "auto"
+    run_setup(lock["backend"], source=src, python=None, torch=torch, withs=withs, home=None, offline=False,
+              wheels=None, force=True, constraints=constraints)

@@ -64,6 +64,14 @@ def test_env_recipe_is_complete(name: str) -> None:
     if recipe.source == "checkout":
         assert recipe.requirements and len(recipe.pin) == 40
         assert len(BACKENDS[name].env_vars) == 2  # its checkout and its Python can be pointed elsewhere
+    if recipe.constraints:  # shipped in the backend's package, pinning every package `fluxgen setup` installs
+        from fluxgen.envs.recipes import constraints_path
+
+        path = constraints_path(recipe, name)
+        assert path is not None and path.is_file() and path.parent.name == BACKENDS[name].__module__.split(".")[2]
+        pinned = [x for x in path.read_text().splitlines() if x and not x.startswith("#")]
+        assert pinned and all("==" in x for x in pinned)
+        assert {t.split("==")[0] for t in recipe.torch_first} <= {x.split("==")[0] for x in pinned}
 
 
 @pytest.mark.parametrize("name", NAMES)

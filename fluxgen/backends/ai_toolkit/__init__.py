@@ -114,14 +114,16 @@ class AiToolkit(Backend):
         return import_config(paths, command=command)
 
     def env_recipe(self) -> EnvRecipe:
-        """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10): torch, torchvision and
-        torchaudio first as its README installs them, diffusers from the git commit the requirements name, and
-        triton removed where no GPU answers (its OmniGen2 extension crashes at import otherwise)."""
+        """The checkout at the vendored pin and its requirements.txt (ref:ai-toolkit §10) through the versions it
+        was verified with here (`constraints-27a03a91.txt`: torch 2.14.1, torchvision 0.29.1, torchaudio 2.11.0,
+        transformers 5.5.3, accelerate 1.15.0 …); torch first as its README installs it, diffusers from the git
+        commit the requirements name (or `--with`), and triton removed where no GPU answers (its OmniGen2
+        extension crashes at import otherwise)."""
         from fluxgen.checkouts import pins
 
         pin = pins()[self.name]
-        return EnvRecipe(source="checkout", pin=pin["commit"], python="3.10", requirements="requirements.txt",
-                         torch_first=("torch==2.13.0", "torchvision==0.28.0", "torchaudio==2.11.0"),
+        return EnvRecipe(source="checkout", pin=pin["commit"], python="3.11", requirements="requirements.txt",
+                         constraints="constraints-27a03a91.txt", torch_first=("torch", "torchvision", "torchaudio"),
                          git_requirements=("diffusers",), remove_without_gpu=("triton",),
                          required_modules=REQUIRED_MODULES, entry=pin["entry"])
 

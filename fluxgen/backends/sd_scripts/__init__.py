@@ -136,12 +136,14 @@ class SdScripts(Backend):
 
     def env_recipe(self) -> EnvRecipe:
         """The checkout at the vendored pin with its own requirements.txt (which installs the checkout itself with
-        `-e .`); torch is not in it, so it goes first."""
+        `-e .`) through `constraints-48d368fa.txt` (its pins and the set verified here); torch is not in it, so
+        torch 2.13.0 and torchvision 0.28.0 go first."""
         from fluxgen.checkouts import pins
 
         pin = pins()[self.name]
         return EnvRecipe(source="checkout", pin=pin["commit"], python="3.10", requirements="requirements.txt",
-                         torch_first=("torch==2.13.0",), required_modules=REQUIRED_MODULES, entry=pin["entry"])
+                         constraints="constraints-48d368fa.txt", torch_first=("torch", "torchvision"),
+                         remove_without_gpu=("triton",), required_modules=REQUIRED_MODULES, entry=pin["entry"])
 
 
 BACKEND = SdScripts()

@@ -73,12 +73,6 @@ class SimpleTuner(Backend):
 
         return recognizes(path, text)
 
-    def default_python(self) -> tuple[str, str] | None:
-        """The environment `fluxgen setup simpletuner` builds (SimpleTuner needs Python >= 3.12)."""
-        from fluxgen.backends.simpletuner import environment
-
-        return str(environment.setup_python()), "fluxgen setup environment"
-
     def import_config(self, paths: Sequence[Path]) -> Any:
         from fluxgen.errors import UserError
 

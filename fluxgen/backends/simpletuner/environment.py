@@ -20,10 +20,10 @@ REQUIRED_MODULES = ("simpletuner", "torch", "diffusers", "transformers", "accele
 
 
 def recipe() -> EnvRecipe:
-    """torch 2.13.0 first, then simpletuner with `constraints.txt` (transformers 5.23.0 breaks its import); the
+    """torch 2.13.0 first, then simpletuner with `constraints-4.10.1.txt` (transformers 5.23.0 breaks its import); the
     sitecustomize makes `Tensor.pin_memory` a no-op where no accelerator answers, since its collate pins every
     batch."""
-    return EnvRecipe(source="pypi", pin=PIN, python="3.12", package="simpletuner", constraints="constraints.txt",
+    return EnvRecipe(source="pypi", pin=PIN, python="3.12", package="simpletuner", constraints="constraints-4.10.1.txt",
                      torch_first=("torch==2.13.0",), sitecustomize="sitecustomize.py",
                      required_modules=REQUIRED_MODULES, entry="simpletuner.train")
 
