@@ -189,6 +189,25 @@ class Intent(_Strict):
     save: SaveIntent = Field(default_factory=SaveIntent)
     samples: SamplesIntent = Field(default_factory=SamplesIntent)
     model: ModelIntent = Field(default_factory=ModelIntent)
+    trainer: dict[str, Any] | None = Field(
+        default=None, description="Pass-through per trainer, `{<backend>: {...}}`: the trainer's own settings that no "
+        "key above can say, merged into its rendered files last and checked against the keys that trainer reads.")
+
+    @field_validator("trainer")
+    @classmethod
+    def _trainer_sections(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        from fluxgen.backends import canonical_name
+
+        for key, section in (v or {}).items():
+            try:
+                name = canonical_name(str(key))
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+            if name != key:
+                raise ValueError(f"'{key}': write the backend's name, '{name}'")
+            if not isinstance(section, dict):
+                raise ValueError(f"{key}: must be a mapping of that trainer's settings")
+        return v
 
     @field_validator("trigger", "name")
     @classmethod
@@ -346,6 +365,8 @@ def field_type_at(dotted: str) -> Any:
             hint = f"did you mean '{close}'?" if close else f"keys at {where}: " + ", ".join(model.model_fields)
             raise UserError(f"--set {dotted}: unknown key ({hint})")
         ann = info.annotation
+        if i < len(parts) - 1 and model is Intent and part == "trainer":
+            return Any  # the pass-through: its keys are checked by the trainer's own key knowledge when planned
         if i < len(parts) - 1:
             if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
                 raise UserError(f"--set {dotted}: '{part}' is a value, not a section")
