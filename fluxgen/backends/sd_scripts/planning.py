@@ -88,6 +88,10 @@ def _memory(r: Resolver, tier: int) -> None:
            "Adafactor with a fixed LR (ref:sd-scripts §7, seed:001)" if is_adafactor else "optimizer defaults")
     if is_adafactor and tier <= 16 and not r.is_given("train.scheduler"):
         r.set("lr_scheduler", "constant_with_warmup", "Adafactor's documented schedule (ref:sd-scripts §7)")
+        if not r.is_given("train.warmup_steps"):
+            warmup = min(50, max(1, r.values["steps"] // 10))
+            r.set("warmup_steps", warmup, f"{warmup} warm-up steps for constant_with_warmup (without any it is a "
+                  "constant schedule): seed:001's Adafactor recipe warms up for 50 steps, at most a tenth of the run")
     r.set("max_grad_norm", 0.0 if is_adafactor and tier <= 16 else 1.0,
           "no gradient clipping with the documented Adafactor setting (ref:sd-scripts §7)" if is_adafactor and tier <= 16
           else "clip gradients at 1.0, sd-scripts' default (ref:sd-scripts §1.2)")
