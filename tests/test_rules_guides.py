@@ -100,3 +100,15 @@ def test_style_rank_story_is_one(style12: Path) -> None:
     assert notes and notes[0].severity == "info" and "only when 32 came out weak" in notes[0].message
     p128 = plan(kind="style", images=str(style12), trigger="GXSTYLE", rank=128)
     assert any("seed:000 goes to 64 at most" in w.message and w.severity == "warning" for w in p128.warnings)
+
+
+def test_caption_dropout_against_text_encoder_caching_is_advice_with_a_switch(skull20: Path) -> None:
+    """ai-toolkit plans 5% caption dropout (ref:ai-toolkit §3); sd-scripts cannot cache text-encoder outputs with
+    it (ref:sd-scripts §10), so the plan drops it, says so, and names the switch."""
+    p = plan(kind="subject", images=str(skull20), backend="sd-scripts")
+    assert p.values["caption_dropout"] == 0.0 and p.values["cache_text_embeddings"] is True
+    advice = [w for w in p.warnings if "caption dropout 0" in w.message]
+    assert advice and advice[0].severity == "info" and "--set train.caption_dropout=0.05" in advice[0].message
+    switched = plan(kind="subject", images=str(skull20), backend="sd-scripts", sets=["train.caption_dropout=0.05"])
+    assert switched.values["caption_dropout"] == 0.05 and switched.values["cache_text_embeddings"] is False
+    assert not any("caption dropout 0" in w.message for w in switched.warnings)

@@ -106,6 +106,10 @@ def _text_cache(r: Resolver) -> None:
     dropout_given = r.is_given("train.caption_dropout")
     if not needs_live_te and not dropout_given and r.kind != "style":
         r.set("caption_dropout", 0.0, "no caption dropout so text-encoder outputs can be cached (ref:sd-scripts §10)")
+        r.warn("caption dropout 0 (ai-toolkit plans 0.05): sd-scripts cannot cache text-encoder outputs with caption "
+               "dropout, and caching frees the text encoders' VRAM and time every step. To prefer dropout over "
+               "caching (the LoRA then also learns to work without its caption), --set train.caption_dropout=0.05",
+               "ref:sd-scripts §10, ref:ai-toolkit §3", severity="info")
     cache = not needs_live_te and r.values["caption_dropout"] == 0.0
     why = ("cache text-encoder outputs to free VRAM (ref:sd-scripts §7)" if cache else
            "text-encoder outputs not cached: caption dropout, shuffling or text-encoder training need them live "
