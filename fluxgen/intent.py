@@ -143,6 +143,8 @@ class SaveIntent(_Strict):
     every: int | None = Field(default=None, ge=1, description='Save a checkpoint every N steps.')
     keep: int | None = Field(default=None, ge=1, description='How many checkpoints to keep.')
     format: Literal["diffusers", "kohya"] | None = Field(default=None, description='LoRA key format the builtin trainer writes: `diffusers` or `kohya`.')
+    name_template: str | None = Field(default=None, description="Output name pattern with {name}, {version}, {steps}, {rank}, {kind}; seed:003 names LoRAs `{name}_v{version}_{steps}steps`.")
+    version: int | None = Field(default=None, ge=1, description="The {version} of save.name_template.")
 
 
 class SamplesIntent(_Strict):

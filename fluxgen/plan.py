@@ -114,6 +114,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
     from fluxgen.rules.model import plan_model
+    from fluxgen.rules.naming import plan_naming
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
     from fluxgen.rules.save_format import plan_save_format
@@ -126,7 +127,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     _identity(r, layered)
     lint_report = _dataset(r, lint)
     for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
-                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format, plan_passthrough):
+                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format, plan_naming,
+                 plan_passthrough):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:

@@ -112,3 +112,24 @@ def test_caption_dropout_against_text_encoder_caching_is_advice_with_a_switch(sk
     switched = plan(kind="subject", images=str(skull20), backend="sd-scripts", sets=["train.caption_dropout=0.05"])
     assert switched.values["caption_dropout"] == 0.05 and switched.values["cache_text_embeddings"] is False
     assert not any("caption dropout 0" in w.message for w in switched.warnings)
+
+
+@pytest.mark.parametrize("backend", ["ai-toolkit", "sd-scripts", "builtin"])
+def test_name_template_follows_seed_003_naming(skull20: Path, backend: str) -> None:
+    """seed:003: `character-name_v1_1000steps.safetensors`; the final LoRA is written under the templated name."""
+    from fluxgen.render import render_plan
+
+    p = plan("cyber-skull", images=str(skull20), backend=backend,
+             sets=["save.name_template={name}_v{version}_{steps}steps", "save.version=2"])
+    assert p.values["name"] == "cyber-skull_v2_2000steps"
+    assert "seed:003" in p.origins["name"]
+    files = render_plan(p)
+    assert any("cyber-skull_v2_2000steps" in text for text in files.values())
+    assert plan("cyber-skull", images=str(skull20), backend=backend).values["name"] == "cyber-skull"
+
+
+def test_name_template_unknown_field(skull20: Path) -> None:
+    from fluxgen.errors import UserError
+
+    with pytest.raises(UserError, match=r"save.name_template: unknown field \{stpes\}"):
+        plan("cyber-skull", images=str(skull20), sets=["save.name_template={name}_{stpes}"])
