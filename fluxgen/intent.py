@@ -96,6 +96,7 @@ class DatasetIntent(_Strict):
 class NetworkIntent(_Strict):
     rank: int | None = Field(default=None, ge=1, le=1024, description="LoRA rank (network dim); the kind's rule cites its guide when left out.")
     alpha: float | None = Field(default=None, gt=0, description='LoRA alpha; default equal to the rank (ai-toolkit trains FLUX LoRAs with alpha = rank whatever is written).')
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout of the LoRA's hidden units (ai-toolkit `network.dropout`, sd-scripts `--network_dropout`).")
     train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
 
 
@@ -103,6 +104,8 @@ class TrainIntent(_Strict):
     steps: int | Literal["auto"] | None = Field(default=None, description="Training steps, or `auto` (image views per image × images ÷ batch size, by the kind's rule).")
     steps_per_image: int | None = Field(default=None, ge=1, description='Image views per image when steps is `auto`.')
     lr: float | None = Field(default=None, gt=0, lt=1, description='Learning rate.')
+    text_encoder_lr: float | None = Field(default=None, gt=0, lt=1, description="Learning rate of the text encoder when network.train_text_encoder is true (sd-scripts `--text_encoder_lr`, ai-toolkit `text_encoder_lr`).")
+    gradient_accumulation: int | None = Field(default=None, ge=1, le=1024, description="Batches accumulated per optimizer step; steps count image views, so `auto` steps divide by batch_size × this.")
     batch_size: int | None = Field(default=None, ge=1, description='Images per step.')
     optimizer: str | None = Field(default=None, description="Optimizer name as the trainer spells it (adamw8bit, adafactor, prodigy…); checked against the trainer's list.")
     optimizer_args: dict[str, Any] | None = Field(default=None, description='Extra optimizer arguments, a mapping (e.g. `{relative_step: false}`).')

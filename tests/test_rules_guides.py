@@ -133,3 +133,51 @@ def test_name_template_unknown_field(skull20: Path) -> None:
 
     with pytest.raises(UserError, match=r"save.name_template: unknown field \{stpes\}"):
         plan("cyber-skull", images=str(skull20), sets=["save.name_template={name}_{stpes}"])
+
+
+EXTRA_SETS = ["network.dropout=0.1", "train.gradient_accumulation=2", "network.train_text_encoder=true",
+              "train.text_encoder_lr=5.0e-5"]
+
+
+def test_modelled_extras_render_for_ai_toolkit(skull20: Path) -> None:
+    import yaml
+
+    from fluxgen.render import render_plan
+
+    p = plan("cyber-skull", images=str(skull20), backend="ai-toolkit", sets=EXTRA_SETS)
+    assert p.values["steps"] == 1000  # 2000 image views ÷ (batch 1 × accumulation 2)
+    proc = yaml.safe_load(render_plan(p)["config.yaml"])["config"]["process"][0]
+    assert proc["network"]["dropout"] == 0.1 and proc["train"]["gradient_accumulation"] == 2
+    assert proc["train"]["text_encoder_lr"] == 5e-5
+
+
+def test_modelled_extras_render_for_sd_scripts(skull20: Path) -> None:
+    import tomllib
+
+    from fluxgen.render import render_plan
+
+    p = plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=EXTRA_SETS)
+    args = {k: v for t in tomllib.loads(render_plan(p)["args.toml"]).values() for k, v in t.items()}
+    assert (args["network_dropout"], args["gradient_accumulation_steps"], args["text_encoder_lr"]) == (0.1, 2, [5e-5])
+
+
+@pytest.mark.parametrize("item", ["network.dropout=0.1", "train.gradient_accumulation=2"])
+def test_builtin_refuses_what_it_cannot_do_with_a_reason(skull20: Path, item: str) -> None:
+    from fluxgen.errors import UserError
+
+    with pytest.raises(UserError, match=rf"{item.split('=')[0]}: builtin cannot do this \(the builtin trainer"):
+        plan("cyber-skull", images=str(skull20), backend="builtin", sets=[item])
+
+
+def test_text_encoder_lr_needs_a_trained_text_encoder(skull20: Path) -> None:
+    from fluxgen.errors import UserError
+
+    with pytest.raises(UserError, match="the text encoder is not trained"):
+        plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=["train.text_encoder_lr=5.0e-5"])
+
+
+def test_a_modelled_extra_is_refused_in_the_pass_through(skull20: Path) -> None:
+    from fluxgen.errors import ConfigErrors
+
+    with pytest.raises(ConfigErrors, match="set network.dropout in the intent instead"):
+        plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=["trainer.sd-scripts.args.network_dropout=0.1"])

@@ -155,6 +155,10 @@ class Planner(ABC):
         """A value outside `choices()` the trainer still takes (a class path, a family of names)."""
         return False
 
+    def unsupported(self) -> dict[str, str]:
+        """Intent keys of `fluxgen.rules.extras` this trainer cannot do, each with the reason it is refused."""
+        return {}
+
     def capabilities(self, r: Resolver) -> None:
         """Last: refuse a value the trainer does not know (a trainer may instead replace it, with a warning)."""
         from fluxgen.rules.capabilities import check_choices

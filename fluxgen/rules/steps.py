@@ -14,7 +14,7 @@ def plan_steps(r: Resolver) -> None:
     images = r.values.get("source_images") or r.values["images"]
     spi = r.take("steps_per_image", "train.steps_per_image", 100,
                  "about 100 image views per image (design card, seed:000)")
-    batch = _batch(r)
+    batch = _batch(r) * (r.given("train.gradient_accumulation") or 1)
     given = r.given("train.steps")
     if given is None or given == "auto":
         if images == 0:
@@ -24,7 +24,7 @@ def plan_steps(r: Resolver) -> None:
                    if "source_images" in r.values else f"{images} images")
         r.set("steps", math.ceil(spi * images / batch),
               f"steps = {spi} × {counted} = {spi * images} image views ÷ batch {batch} (steps count image views: "
-              f"each step shows batch_size images) (design card, seed:000)")
+              f"each step shows batch_size × gradient_accumulation images) (design card, seed:000)")
         if given == "auto":
             r.origins["steps"] += f"; 'auto' from {r.layered.origins.get('train.steps', 'intent')}"
         _kind_range(r, images)

@@ -87,6 +87,10 @@ def expected(plan: Plan) -> dict[str, Any]:
     }
     if v["trigger"] and v["caption_mode"] != "none":
         want[p + "trigger_word"] = v["trigger"]
+    for key, path in (("network_dropout", "network.dropout"), ("text_encoder_lr", "train.text_encoder_lr"),
+                      ("gradient_accumulation", "train.gradient_accumulation")):
+        if key in v:
+            want[p + path] = v[key]
     return want | _expected_passthrough(plan)
 
 

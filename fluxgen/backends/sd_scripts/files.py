@@ -102,7 +102,10 @@ def _passthrough(plan: Plan, section: str) -> dict[str, Any]:
 
 def expected_args(plan: Plan) -> dict[str, Any]:
     v = plan.values
-    return _passthrough(plan, "args") | {
+    extras = {arg: ([v[key]] if arg == "text_encoder_lr" else v[key]) for key, arg in (
+        ("network_dropout", "network_dropout"), ("text_encoder_lr", "text_encoder_lr"),
+        ("gradient_accumulation", "gradient_accumulation_steps")) if key in v}
+    return _passthrough(plan, "args") | extras | {
         "network_dim": v["rank"], "network_alpha": v["alpha"], "max_train_steps": v["steps"],
         "save_every_n_steps": v["save_every"], "learning_rate": v["lr"], "optimizer_type": v["optimizer"],
         "lr_scheduler": v["lr_scheduler"], "seed": v["seed"], "guidance_scale": v["guidance"],
