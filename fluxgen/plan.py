@@ -110,8 +110,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.backends import BACKENDS, canonical_name
     from fluxgen.passthrough import plan_passthrough
     from fluxgen.rules.capabilities import plan_capabilities
-    from fluxgen.rules.extras import plan_extras
     from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.extras import plan_extras
     from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
     from fluxgen.rules.model import plan_model
