@@ -8,6 +8,7 @@ the plan hash covers it; the header carries the whole section (it is part of the
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import ConfigErrors
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from fluxgen.rules import Resolver
 
 PREFIX = "trainer."
+_SECRET = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 
 
 def leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -63,6 +65,8 @@ def problems_of(backend: str, fragment: Any) -> list[str]:
                        " reads")
     if out:
         return out
+    out += [f"{where}.{path}: a secret never goes into a file fluxgen writes; set it in the environment instead "
+            "(wandb reads WANDB_API_KEY, the hub HF_TOKEN)" for path in leaves(fragment) if _SECRET.search(path)]
     out += [f"{where}.{path}: {message}" for path, message in _modelled(spec, fragment)]
     out += [f"{where}.{path}: {message}" for path, message in spec.check(fragment)]
     return out

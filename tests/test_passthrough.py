@@ -21,7 +21,7 @@ SETS = {
     "ai-toolkit": ["trainer.ai-toolkit.train.noise_offset=0.05",
                    "trainer.ai-toolkit.network.network_kwargs={only_if_contains: [single_transformer_blocks]}",
                    "trainer.ai-toolkit.datasets.flip_x=true",
-                   "trainer.ai-toolkit.logging={log_every: 10, use_wandb: false}"],
+                   "trainer.ai-toolkit.logging={log_every: 10, verbose: false}"],
     "sd-scripts": ["trainer.sd-scripts.args.noise_offset=0.05",
                    "trainer.sd-scripts.args.network_args=[train_blocks=single]",
                    "trainer.sd-scripts.dataset.caption_prefix=photo of"],
@@ -59,7 +59,7 @@ def test_ai_toolkit_values_land_where_the_trainer_reads_them(skull20: Path) -> N
     assert process["train"]["noise_offset"] == 0.05
     assert process["network"]["network_kwargs"] == {"only_if_contains": ["single_transformer_blocks"]}
     assert all(d["flip_x"] is True for d in process["datasets"])
-    assert process["logging"] == {"log_every": 10, "use_wandb": False}
+    assert process["logging"] == {"log_every": 10, "verbose": False}
 
 
 def test_sd_scripts_values_land_where_the_trainer_reads_them(skull20: Path) -> None:

@@ -181,3 +181,35 @@ def test_a_modelled_extra_is_refused_in_the_pass_through(skull20: Path) -> None:
 
     with pytest.raises(ConfigErrors, match="set network.dropout in the intent instead"):
         plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=["trainer.sd-scripts.args.network_dropout=0.1"])
+
+
+@pytest.mark.parametrize("log", ["tensorboard", "wandb", "all"])
+def test_logging_through_each_trainers_switches_without_a_key(skull20: Path, log: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """ref:ai-toolkit §5 (TensorBoard only with log_dir; logging.use_wandb), ref:sd-scripts §1 (log_with,
+    logging_dir); the wandb key stays in the environment."""
+    import tomllib
+
+    import yaml
+
+    from fluxgen.render import render_plan
+
+    monkeypatch.setenv("WANDB_API_KEY", "wandb-secret-0123456789")
+    aitk = render_plan(plan("cyber-skull", images=str(skull20), backend="ai-toolkit", sets=[f"logging={log}"]))
+    proc = yaml.safe_load(aitk["config.yaml"])["config"]["process"][0]
+    assert (proc.get("log_dir") == "logs") == (log != "wandb")
+    assert (proc.get("logging", {}).get("use_wandb") is True) == (log != "tensorboard")
+    sd = render_plan(plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=[f"logging={log}"]))
+    args = tomllib.loads(sd["args.toml"])["logging"]
+    assert args == {"log_with": log, "logging_dir": "logs"}
+    for files in (aitk, sd):
+        assert not any("wandb-secret" in text for text in files.values())
+
+
+def test_builtin_refuses_logging_and_secrets_are_refused_in_the_pass_through(skull20: Path) -> None:
+    from fluxgen.errors import ConfigErrors, UserError
+
+    with pytest.raises(UserError, match=r"logging: builtin cannot do this \(the builtin trainer writes its metrics"):
+        plan("cyber-skull", images=str(skull20), backend="builtin", sets=["logging=tensorboard"])
+    with pytest.raises(ConfigErrors, match=r"trainer\.sd-scripts\.args\.wandb_api_key: a secret never goes into a file"):
+        plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=["trainer.sd-scripts.args.wandb_api_key=x"])

@@ -12,7 +12,9 @@ EXTRAS = {
     "network.dropout": "network_dropout",
     "train.text_encoder_lr": "text_encoder_lr",
     "train.gradient_accumulation": "gradient_accumulation",
+    "logging": "logging",
 }
+LOG_DIR = "logs"  # relative to the run folder, where every trainer is started
 
 
 def plan_extras(r: Resolver) -> None:

@@ -47,6 +47,11 @@ def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
     from fluxgen.passthrough import fragment
 
     given = fragment(plan.values, NAME)
+    log = plan.values.get("logging")
+    if log in ("tensorboard", "all"):  # TensorBoard is on only when log_dir is set (ref:ai-toolkit §5)
+        given["log_dir"] = "logs"
+    if log in ("wandb", "all"):  # wandb reads WANDB_API_KEY from the environment; no key is written
+        given["logging"] = {"use_wandb": True, "project_name": plan.values["name"], **given.get("logging", {})}
     lines = {s: merge_lines(given, s, 10 if s == "datasets" else 8) for s in RENDERED_SECTIONS}
     lines["process"] = merge_lines(given, None, 6)
     return lines
@@ -91,6 +96,10 @@ def expected(plan: Plan) -> dict[str, Any]:
                       ("gradient_accumulation", "train.gradient_accumulation")):
         if key in v:
             want[p + path] = v[key]
+    if v.get("logging") in ("tensorboard", "all"):
+        want[p + "log_dir"] = "logs"
+    if v.get("logging") in ("wandb", "all"):
+        want[p + "logging.use_wandb"] = True
     return want | _expected_passthrough(plan)
 
 

@@ -20,7 +20,7 @@ SECTIONS = {
 RENDERED_SECTIONS = ("network", "save", "datasets", "train", "model", "sample")  # the template's own sections
 # Keys the template writes: section.key -> the intent key that sets it ("" when fluxgen sets it itself).
 MODELLED = {
-    "type": "", "training_folder": "", "training_seed": "train.seed", "trigger_word": "trigger",
+    "type": "", "training_folder": "", "log_dir": "logging", "logging.use_wandb": "logging", "training_seed": "train.seed", "trigger_word": "trigger",
     "network.type": "", "network.linear": "network.rank", "network.linear_alpha": "network.alpha",
     "network.dropout": "network.dropout", "train.text_encoder_lr": "train.text_encoder_lr",
     "save.dtype": "train.precision", "save.save_every": "save.every", "save.max_step_saves_to_keep": "save.keep",

@@ -44,7 +44,8 @@ class BuiltinPlanner(Planner):
         """fluxgen's own trainer has none of these (fluxgen/trainer/config.py is its whole schema)."""
         reason = "the builtin trainer has no such setting (docs/builtin-trainer.md)"
         return {"network.dropout": reason, "train.text_encoder_lr": "the builtin trainer trains no text encoder",
-                "train.gradient_accumulation": reason}
+                "train.gradient_accumulation": reason,
+                "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records"}
 
     def settings(self, r: Resolver) -> None:
         if not r.is_given("train.precision"):
