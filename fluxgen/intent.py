@@ -117,6 +117,8 @@ class TrainIntent(_Strict):
     guidance: float | None = Field(default=None, ge=0, description='Guidance value given to FLUX.1-dev during training.')
     timestep_sampling: str | None = Field(default=None, description="How training timesteps are drawn (sigmoid, shift, uniform…); checked against the trainer's list.")
     caption_dropout: float | None = Field(default=None, ge=0, le=1, description='Share of steps trained with an empty caption (0–1).')
+    ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`).")
+    ema_decay: float | None = Field(default=None, gt=0, lt=1, description="Decay of the moving average when ema is on.")
     shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first).')
     seed: int | None = Field(default=None, ge=0, description='Training seed.')
     workers: int | None = Field(default=None, ge=0, description='Data-loader worker processes.')
@@ -166,6 +168,7 @@ class SamplesIntent(_Strict):
     seed: int | None = Field(default=None, ge=0, description='Seed of the sample images.')
     steps: int | None = Field(default=None, ge=1, le=1000, description='Sampler steps per sample image.')
     guidance: float | None = Field(default=None, ge=0, description='Guidance scale of the sample images.')
+    first: bool | None = Field(default=None, description="Sample before the first step too (default: the trainer's own: ai-toolkit does, sd-scripts does not).")
     size: int | None = Field(default=None, ge=64, description='Width and height of the sample images in pixels.')
 
 

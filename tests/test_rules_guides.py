@@ -213,3 +213,35 @@ def test_builtin_refuses_logging_and_secrets_are_refused_in_the_pass_through(sku
         plan("cyber-skull", images=str(skull20), backend="builtin", sets=["logging=tensorboard"])
     with pytest.raises(ConfigErrors, match=r"trainer\.sd-scripts\.args\.wandb_api_key: a secret never goes into a file"):
         plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=["trainer.sd-scripts.args.wandb_api_key=x"])
+
+
+def test_ema_is_an_intent_choice_for_ai_toolkit_and_refused_elsewhere(skull20: Path) -> None:
+    import yaml
+
+    from fluxgen.errors import UserError
+    from fluxgen.render import render_plan
+
+    p = plan("cyber-skull", images=str(skull20), backend="ai-toolkit", sets=["train.ema=false"])
+    ema = yaml.safe_load(render_plan(p)["config.yaml"])["config"]["process"][0]["train"]["ema_config"]
+    assert ema["use_ema"] is False and p.origins["ema"] == "command line --set train.ema=false"
+    for backend in ("sd-scripts", "builtin"):
+        with pytest.raises(UserError, match=rf"train.ema: {backend} cannot do this"):
+            plan("cyber-skull", images=str(skull20), backend=backend, sets=["train.ema=true"])
+
+
+def test_first_sample_through_each_trainers_switch(skull20: Path) -> None:
+    """ai-toolkit samples before the first step unless skip_first_sample; sd-scripts only with sample_at_first
+    (ref:ai-toolkit §2.3, ref:sd-scripts §1)."""
+    import tomllib
+
+    import yaml
+
+    from fluxgen.errors import UserError
+    from fluxgen.render import render_plan
+
+    aitk = render_plan(plan("cyber-skull", images=str(skull20), backend="ai-toolkit", sets=["samples.first=false"]))
+    assert yaml.safe_load(aitk["config.yaml"])["config"]["process"][0]["train"]["skip_first_sample"] is True
+    sd = render_plan(plan("cyber-skull", images=str(skull20), backend="sd-scripts", sets=["samples.first=true"]))
+    assert tomllib.loads(sd["args.toml"])["sampling"]["sample_at_first"] is True
+    with pytest.raises(UserError, match="samples.first: builtin cannot do this"):
+        plan("cyber-skull", images=str(skull20), backend="builtin", sets=["samples.first=true"])

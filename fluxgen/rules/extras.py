@@ -13,12 +13,17 @@ EXTRAS = {
     "train.text_encoder_lr": "text_encoder_lr",
     "train.gradient_accumulation": "gradient_accumulation",
     "logging": "logging",
+    "samples.first": "sample_first",
 }
 LOG_DIR = "logs"  # relative to the run folder, where every trainer is started
 
 
 def plan_extras(r: Resolver) -> None:
     refused = r.planner.unsupported()
+    for key in ("train.ema", "train.ema_decay"):  # the trainers that have EMA plan it in their settings hook
+        if r.is_given(key) and key in refused:
+            raise UserError(f"{r.layered.origins.get(key, 'intent')}: {key}: {r.backend} cannot do this "
+                            f"({refused[key]}); remove it or pick another backend")
     for intent_key, value_key in EXTRAS.items():
         if not r.is_given(intent_key):
             continue

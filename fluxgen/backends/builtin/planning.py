@@ -45,7 +45,8 @@ class BuiltinPlanner(Planner):
         reason = "the builtin trainer has no such setting (docs/builtin-trainer.md)"
         return {"network.dropout": reason, "train.text_encoder_lr": "the builtin trainer trains no text encoder",
                 "train.gradient_accumulation": reason,
-                "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records"}
+                "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records",
+                "train.ema": reason, "train.ema_decay": reason, "samples.first": reason}
 
     def settings(self, r: Resolver) -> None:
         if not r.is_given("train.precision"):

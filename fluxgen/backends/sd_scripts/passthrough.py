@@ -28,7 +28,7 @@ _ARGS = {
     "timestep_sampling": "train.timestep_sampling", "discrete_flow_shift": "train.timestep_sampling",
     "model_prediction_type": "train.timestep_sampling", "output_dir": "", "output_name": "name",
     "save_model_as": "", "save_every_n_steps": "save.every", "save_last_n_steps": "save.keep", "save_state": "",
-    "save_last_n_steps_state": "", "sample_prompts": "samples.prompts", "sample_every_n_steps": "samples.every",
+    "save_last_n_steps_state": "", "sample_prompts": "samples.prompts", "sample_every_n_steps": "samples.every", "sample_at_first": "samples.first",
     "metadata_title": "name", "metadata_trigger_phrase": "trigger", "training_comment": "",
 }
 _DATASET = {

@@ -53,6 +53,11 @@ class SdScriptsPlanner(Planner):
         r.set("persistent_workers", r.values["workers"] > 0, "keep data-loader workers between epochs "
               "(ref:sd-scripts §7)")
 
+    def unsupported(self) -> dict[str, str]:
+        """flux_train_network.py has no EMA option for a LoRA (ref:sd-scripts §1)."""
+        reason = "flux_train_network.py has no EMA option (ref:sd-scripts §1)"
+        return {"train.ema": reason, "train.ema_decay": reason}
+
     def choices(self) -> dict[str, tuple[str, ...]]:
         from fluxgen.knowledge import sd_scripts_args
 
