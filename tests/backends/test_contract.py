@@ -102,3 +102,20 @@ def test_validate_asks_the_backends_whose_file_it_is(tmp_path: Path, monkeypatch
     for given in (None, "builtin"):
         report = validate_file(path, given)
         assert [(f.rule, f.message) for f in report.findings] == [("custom-rule", "read 'steps = 3'")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pass_through_is_declared_checked_and_described(name: str) -> None:
+    """A backend either takes no pass-through (None) or says its sections, the keys it writes itself (each naming
+    an intent key that exists, or "" for its own), a check and a JSON Schema for editors."""
+    from fluxgen.backends.base import PassThrough
+    from fluxgen.intent import all_paths
+
+    spec = BACKENDS[name].passthrough()
+    if spec is None:
+        return
+    assert isinstance(spec, PassThrough) and spec.sections and spec.schema is not None
+    known = set(all_paths())
+    assert {k for k in spec.modelled.values() if k} <= known
+    assert spec.check({}) == []
+    assert spec.schema()["type"] == "object"
