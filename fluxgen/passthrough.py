@@ -125,7 +125,8 @@ def _source(r: Resolver, problems: list[str]) -> str:
     first = problems[0].split(":", 1)[0]
     origin = r.layered.origins.get(first) or _origin(r, first)
     file = getattr(origin, "file", None)
-    return file or (r.layered.chain[-1] if r.layered.chain else "intent")
+    return file or (str(origin) if origin and origin != "intent" else
+                    r.layered.chain[-1] if r.layered.chain else "intent")
 
 
 def fragment(values: dict[str, Any], backend: str) -> dict[str, Any]:

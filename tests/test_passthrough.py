@@ -170,3 +170,12 @@ def test_modelled_tables_cover_every_key_the_template_writes(backend: str, skull
                    for k in (v if isinstance(v, dict) else [None])} - {"metadata.fluxgen"}
         written = {w for w in written if not w.startswith("metadata.")}
     assert written - modelled == set()
+
+
+def test_cli_error_names_where_the_value_came_from(skull20: Path) -> None:
+    result = cli_run("plan", "cyber-skull", "--images", str(skull20), "--backend", "sd-scripts",
+                     "--set", "trainer.sd-scripts.args.learning_rate=0.1")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == ("error: command line --set trainer.sd-scripts.args.learning_rate=0.1: "
+                                     "trainer.sd-scripts.args.learning_rate: is a modelled setting: set train.lr in "
+                                     "the intent instead")
