@@ -109,6 +109,8 @@ def test_other_backends_sections_are_checked_but_not_rendered(skull20: Path) -> 
     ("sd-scripts", "trainer.sd-scripts.args.noise_offset=high", r"trainer\.sd-scripts\.args\.noise_offset: "),
     ("sd-scripts", "trainer.sd-scripts.dataset.flip_agu=true",
      r"trainer\.sd-scripts\.dataset\.flip_agu: unknown key \(did you mean 'flip_aug'"),
+    ("sd-scripts", "trainer.sd-scripts.args.noise_offset=null", r"noise_offset: is null, which TOML cannot hold"),
+    ("sd-scripts", "trainer.sd-scripts.args.network_args={a: 1}", r"trainer\.sd-scripts\.args\.network_args: "),
     ("sd-scripts", "trainer.sd-scripts.argz.x=1", r"trainer\.sd-scripts\.argz: unknown section \(did you mean 'args'"),
     ("builtin", "trainer.builtin.train.optimizer_x=1", r"trainer\.builtin\.train\.optimizer_x: unknown key"),
     ("builtin", "trainer.builtin.train.weight_decay=-1", r"trainer\.builtin\.train\.weight_decay: .*greater than"),

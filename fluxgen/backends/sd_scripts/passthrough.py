@@ -50,7 +50,9 @@ def check(fragment: dict[str, Any]) -> list[tuple[str, str]]:
     from fluxgen.backends.sd_scripts.dataset_toml import validate_sd_dataset
     from fluxgen.backends.sd_scripts.validator import validate_sd_args
 
-    out = []
+    out = [(f"{section}.{key}", "is null, which TOML cannot hold; leave the key out for the trainer's default")
+           for section in ("args", "dataset") for key, value in (fragment.get(section) or {}).items()
+           if value is None or (isinstance(value, list) and None in value)]
     args = fragment.get("args") or {}
     for f in validate_sd_args({TABLE: args}).findings:
         name = f.path.removeprefix(f"{TABLE}.").split(".")[0].split("[")[0]
@@ -70,9 +72,13 @@ def _message(finding: Any) -> str:
 
 def toml_lines(items: dict[str, Any]) -> list[str]:
     """`key = value` lines, each value written so both TOML readers sd-scripts may use read it back."""
+    from fluxgen.errors import UserError
     from fluxgen.render import toml_value
 
-    return [f"{k if _BARE.match(k) else toml_value(k)} = {toml_value(v)}" for k, v in items.items()]
+    try:
+        return [f"{k if _BARE.match(k) else toml_value(k)} = {toml_value(v)}" for k, v in items.items()]
+    except TypeError as exc:
+        raise UserError(f"trainer.sd-scripts: {exc}; sd-scripts reads flat values and lists there") from None
 
 
 
