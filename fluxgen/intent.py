@@ -96,6 +96,7 @@ class DatasetIntent(_Strict):
 class NetworkIntent(_Strict):
     rank: int | None = Field(default=None, ge=1, le=1024, description="LoRA rank (network dim); the kind's rule cites its guide when left out.")
     alpha: float | None = Field(default=None, gt=0, description='LoRA alpha; default equal to the rank (ai-toolkit trains FLUX LoRAs with alpha = rank whatever is written).')
+    blocks: Literal["all", "single", "double"] | None = Field(default=None, description="Which FLUX transformer blocks the LoRA targets (sd-scripts `train_blocks`, ai-toolkit `network_kwargs` only/ignore lists).")
     dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout of the LoRA's hidden units (ai-toolkit `network.dropout`, sd-scripts `--network_dropout`).")
     train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
 

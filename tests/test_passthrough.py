@@ -19,11 +19,10 @@ from helpers import cli_run
 # One pass-through per backend, given with --set like any other key.
 SETS = {
     "ai-toolkit": ["trainer.ai-toolkit.train.noise_offset=0.05",
-                   "trainer.ai-toolkit.network.network_kwargs={only_if_contains: [single_transformer_blocks]}",
                    "trainer.ai-toolkit.datasets.flip_x=true",
                    "trainer.ai-toolkit.logging={log_every: 10, verbose: false}"],
     "sd-scripts": ["trainer.sd-scripts.args.noise_offset=0.05",
-                   "trainer.sd-scripts.args.network_args=[train_blocks=single]",
+                   "trainer.sd-scripts.args.network_args=[split_qkv=True]",
                    "trainer.sd-scripts.dataset.caption_prefix=photo of"],
     "builtin": ["trainer.builtin.train.weight_decay=0.0", "trainer.builtin.train.max_grad_norm=0.5",
                 "trainer.builtin.model.max_sequence_length=256"],
@@ -57,15 +56,15 @@ def test_ai_toolkit_values_land_where_the_trainer_reads_them(skull20: Path) -> N
     plan = _plan(skull20, "ai-toolkit", SETS["ai-toolkit"])
     process = yaml.safe_load(render_plan(plan)["config.yaml"])["config"]["process"][0]
     assert process["train"]["noise_offset"] == 0.05
-    assert process["network"]["network_kwargs"] == {"only_if_contains": ["single_transformer_blocks"]}
     assert all(d["flip_x"] is True for d in process["datasets"])
     assert process["logging"] == {"log_every": 10, "verbose": False}
 
 
 def test_sd_scripts_values_land_where_the_trainer_reads_them(skull20: Path) -> None:
     files = render_plan(_plan(skull20, "sd-scripts", SETS["sd-scripts"]))
-    args = tomllib.loads(files["args.toml"])["passthrough"]
-    assert args == {"noise_offset": 0.05, "network_args": ["train_blocks=single"]}
+    args = tomllib.loads(files["args.toml"])
+    assert args["passthrough"] == {"noise_offset": 0.05}
+    assert args["network"]["network_args"] == ["split_qkv=True"]
     assert tomllib.loads(files["dataset.toml"])["general"]["caption_prefix"] == "photo of"
 
 

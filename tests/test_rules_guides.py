@@ -245,3 +245,29 @@ def test_first_sample_through_each_trainers_switch(skull20: Path) -> None:
     assert tomllib.loads(sd["args.toml"])["sampling"]["sample_at_first"] is True
     with pytest.raises(UserError, match="samples.first: builtin cannot do this"):
         plan("cyber-skull", images=str(skull20), backend="builtin", sets=["samples.first=true"])
+
+
+@pytest.mark.parametrize(("blocks", "aitk"), [("single", {"only_if_contains": ["single_transformer_blocks"]}),
+                                              ("double", {"ignore_if_contains": ["single_transformer_blocks"]})])
+def test_block_targeting_per_trainer(skull20: Path, blocks: str, aitk: dict) -> None:
+    """sd-scripts `train_blocks` (ref:sd-scripts §3, asserted all | single | double); ai-toolkit matches module names
+    in the transformer against network_kwargs' only/ignore lists."""
+    import tomllib
+
+    import yaml
+
+    from fluxgen.errors import ConfigErrors, UserError
+    from fluxgen.render import render_plan
+
+    p = plan("cyber-skull", images=str(skull20), backend="ai-toolkit", sets=[f"network.blocks={blocks}"])
+    network = yaml.safe_load(render_plan(p)["config.yaml"])["config"]["process"][0]["network"]
+    assert network["network_kwargs"] == aitk
+    sd = plan("cyber-skull", images=str(skull20), backend="sd-scripts",
+              sets=[f"network.blocks={blocks}", "trainer.sd-scripts.args.network_args=[split_qkv=True]"])
+    args = tomllib.loads(render_plan(sd)["args.toml"])
+    assert args["network"]["network_args"] == [f"train_blocks={blocks}", "split_qkv=True"]
+    with pytest.raises(ConfigErrors, match="train_blocks is a modelled setting: set network.blocks"):
+        plan("cyber-skull", images=str(skull20), backend="sd-scripts",
+             sets=["trainer.sd-scripts.args.network_args=[train_blocks=single]"])
+    with pytest.raises(UserError, match="network.blocks: builtin cannot do this"):
+        plan("cyber-skull", images=str(skull20), backend="builtin", sets=[f"network.blocks={blocks}"])

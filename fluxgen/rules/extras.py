@@ -10,6 +10,7 @@ from fluxgen.rules import Resolver
 # intent key -> plan value key
 EXTRAS = {
     "network.dropout": "network_dropout",
+    "network.blocks": "blocks",
     "train.text_encoder_lr": "text_encoder_lr",
     "train.gradient_accumulation": "gradient_accumulation",
     "logging": "logging",

@@ -47,6 +47,11 @@ def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
     from fluxgen.passthrough import fragment
 
     given = fragment(plan.values, NAME)
+    blocks = {"single": {"only_if_contains": ["single_transformer_blocks"]},  # module names in the transformer
+              "double": {"ignore_if_contains": ["single_transformer_blocks"]}}.get(plan.values.get("blocks"))
+    if blocks:
+        network = given.setdefault("network", {})
+        network["network_kwargs"] = {**blocks, **network.get("network_kwargs", {})}
     log = plan.values.get("logging")
     if log in ("tensorboard", "all"):  # TensorBoard is on only when log_dir is set (ref:ai-toolkit §5)
         given["log_dir"] = "logs"
@@ -96,6 +101,10 @@ def expected(plan: Plan) -> dict[str, Any]:
                       ("gradient_accumulation", "train.gradient_accumulation")):
         if key in v:
             want[p + path] = v[key]
+    if v.get("blocks") == "single":
+        want[p + "network.network_kwargs.only_if_contains"] = ["single_transformer_blocks"]
+    if v.get("blocks") == "double":
+        want[p + "network.network_kwargs.ignore_if_contains"] = ["single_transformer_blocks"]
     if v.get("logging") in ("tensorboard", "all"):
         want[p + "log_dir"] = "logs"
     if v.get("logging") in ("wandb", "all"):

@@ -22,7 +22,8 @@ RENDERED_SECTIONS = ("network", "save", "datasets", "train", "model", "sample") 
 MODELLED = {
     "type": "", "training_folder": "", "log_dir": "logging", "logging.use_wandb": "logging", "training_seed": "train.seed", "trigger_word": "trigger",
     "network.type": "", "network.linear": "network.rank", "network.linear_alpha": "network.alpha",
-    "network.dropout": "network.dropout", "train.text_encoder_lr": "train.text_encoder_lr",
+    "network.dropout": "network.dropout", "network.network_kwargs.only_if_contains": "network.blocks",
+    "network.network_kwargs.ignore_if_contains": "network.blocks", "train.text_encoder_lr": "train.text_encoder_lr",
     "save.dtype": "train.precision", "save.save_every": "save.every", "save.max_step_saves_to_keep": "save.keep",
     "datasets.folder_path": "dataset.path", "datasets.caption_ext": "dataset.caption_ext",
     "datasets.default_caption": "dataset.captions", "datasets.caption_dropout_rate": "train.caption_dropout",

@@ -43,7 +43,7 @@ class BuiltinPlanner(Planner):
     def unsupported(self) -> dict[str, str]:
         """fluxgen's own trainer has none of these (fluxgen/trainer/config.py is its whole schema)."""
         reason = "the builtin trainer has no such setting (docs/builtin-trainer.md)"
-        return {"network.dropout": reason, "train.text_encoder_lr": "the builtin trainer trains no text encoder",
+        return {"network.dropout": reason, "network.blocks": reason, "train.text_encoder_lr": "the builtin trainer trains no text encoder",
                 "train.gradient_accumulation": reason,
                 "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records",
                 "train.ema": reason, "train.ema_decay": reason, "samples.first": reason}

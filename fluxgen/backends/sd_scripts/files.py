@@ -86,7 +86,19 @@ def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
     from fluxgen.passthrough import fragment
 
     given = fragment(plan.values, NAME)
-    return {"pt_args": toml_lines(given.get("args") or {}), "pt_dataset": toml_lines(given.get("dataset") or {})}
+    args = dict(given.get("args") or {})
+    network_args = _network_args(plan)
+    args.pop("network_args", None)
+    return {"pt_args": toml_lines(args), "pt_dataset": toml_lines(given.get("dataset") or {}),
+            "network_args": network_args}
+
+
+def _network_args(plan: Plan) -> list[str]:
+    """`train_blocks` from network.blocks, then the pass-through's own network_args (split_qkv…)."""
+    from fluxgen.passthrough import fragment
+
+    blocks = [f"train_blocks={plan.values['blocks']}"] if "blocks" in plan.values else []
+    return blocks + list((fragment(plan.values, NAME).get("args") or {}).get("network_args") or [])
 
 
 def _py_literal(value: Any) -> str:
@@ -105,6 +117,8 @@ def expected_args(plan: Plan) -> dict[str, Any]:
     extras = {arg: ([v[key]] if arg == "text_encoder_lr" else v[key]) for key, arg in (
         ("network_dropout", "network_dropout"), ("text_encoder_lr", "text_encoder_lr"),
         ("gradient_accumulation", "gradient_accumulation_steps")) if key in v}
+    if _network_args(plan):
+        extras["network_args"] = _network_args(plan)
     return _passthrough(plan, "args") | extras | {
         "network_dim": v["rank"], "network_alpha": v["alpha"], "max_train_steps": v["steps"],
         "save_every_n_steps": v["save_every"], "learning_rate": v["lr"], "optimizer_type": v["optimizer"],

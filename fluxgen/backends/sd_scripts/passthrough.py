@@ -54,6 +54,9 @@ def check(fragment: dict[str, Any]) -> list[tuple[str, str]]:
            for section in ("args", "dataset") for key, value in (fragment.get(section) or {}).items()
            if value is None or (isinstance(value, list) and None in value)]
     args = fragment.get("args") or {}
+    items = args.get("network_args") if isinstance(args.get("network_args"), list) else []
+    out += [("args.network_args", "train_blocks is a modelled setting: set network.blocks in the intent instead")
+            for item in items if isinstance(item, str) and item.replace(" ", "").startswith("train_blocks=")]
     for f in validate_sd_args({TABLE: args}).findings:
         name = f.path.removeprefix(f"{TABLE}.").split(".")[0].split("[")[0]
         if f.rule in _ARG_CODES and f.severity in ("error", "warning") and name in args:
