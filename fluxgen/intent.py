@@ -19,41 +19,47 @@ from fluxgen.kinds import CaptionMode, Kind
 
 
 class DatasetIntent(_Strict):
-    path: str | None = None
-    captions: CaptionMode | None = None
-    caption_ext: str | None = None
-    repeats: int | None = Field(default=None, ge=1)
-    buckets: bool | None = None
-    masks: str | None = None  # a mask folder, or "none"; default: `<path>_masks` when prepare wrote it
+    path: str | None = Field(default=None, description='The image folder (relative to the preset file that gives it); `--images` on the command line.')
+    captions: CaptionMode | None = Field(default=None, description='How images are captioned: `captions` (a caption file per image), `trigger` (the trigger word alone), `none` (no text).')
+    caption_ext: str | None = Field(default=None, description='Extension of the caption files beside the images.')
+    repeats: int | None = Field(default=None, ge=1, description='How often each image is seen per epoch (sd-scripts `num_repeats`, ai-toolkit `num_repeats`).')
+    buckets: bool | None = Field(default=None, description='Aspect-ratio buckets: images keep their shape instead of being cropped square.')
+    masks: str | None = Field(default=None, description='A mask folder (white = trained, black = ignored) that weights the loss, or `none`; default: `<path>_masks` when `dataset prepare` wrote it.')
 
 
     _path_one_line = field_validator("path", "caption_ext")(_one_line_path)
 
 
 class NetworkIntent(_Strict):
-    rank: int | None = Field(default=None, ge=1, le=1024)
-    alpha: float | None = Field(default=None, gt=0)
-    train_text_encoder: bool | None = None
+    rank: int | None = Field(default=None, ge=1, le=1024, description="LoRA rank (network dim); the kind's rule cites its guide when left out.")
+    alpha: float | None = Field(default=None, gt=0, description='LoRA alpha; default equal to the rank (ai-toolkit trains FLUX LoRAs with alpha = rank whatever is written).')
+    blocks: Literal["all", "single", "double"] | None = Field(default=None, description="Which FLUX transformer blocks the LoRA targets (sd-scripts `train_blocks`, ai-toolkit `network_kwargs` only/ignore lists).")
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout of the LoRA's hidden units (ai-toolkit `network.dropout`, sd-scripts `--network_dropout`).")
+    train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
 
 
 class TrainIntent(_Strict):
-    steps: int | Literal["auto"] | None = None
-    steps_per_image: int | None = Field(default=None, ge=1)
-    lr: float | None = Field(default=None, gt=0, lt=1)
-    batch_size: int | None = Field(default=None, ge=1)
-    optimizer: str | None = None
-    optimizer_args: dict[str, Any] | None = None
-    scheduler: str | None = None
-    warmup_steps: int | None = Field(default=None, ge=0)
-    resolution: list[int] | None = Field(default=None, min_length=1, max_length=8)
-    precision: Literal["bf16", "fp16", "fp32"] | None = None
-    gradient_checkpointing: bool | None = None
-    guidance: float | None = Field(default=None, ge=0)
-    timestep_sampling: str | None = None
-    caption_dropout: float | None = Field(default=None, ge=0, le=1)
-    shuffle_captions: bool | None = None
-    seed: int | None = Field(default=None, ge=0)
-    workers: int | None = Field(default=None, ge=0)
+    steps: int | Literal["auto"] | None = Field(default=None, description="Training steps, or `auto` (image views per image × images ÷ batch size, by the kind's rule).")
+    steps_per_image: int | None = Field(default=None, ge=1, description='Image views per image when steps is `auto`.')
+    lr: float | None = Field(default=None, gt=0, lt=1, description='Learning rate.')
+    text_encoder_lr: float | None = Field(default=None, gt=0, lt=1, description="Learning rate of the text encoder when network.train_text_encoder is true (sd-scripts `--text_encoder_lr`, ai-toolkit `text_encoder_lr`).")
+    gradient_accumulation: int | None = Field(default=None, ge=1, le=1024, description="Batches accumulated per optimizer step; steps count image views, so `auto` steps divide by batch_size × this.")
+    batch_size: int | None = Field(default=None, ge=1, description='Images per step.')
+    optimizer: str | None = Field(default=None, description="Optimizer name as the trainer spells it (adamw8bit, adafactor, prodigy…); checked against the trainer's list.")
+    optimizer_args: dict[str, Any] | None = Field(default=None, description='Extra optimizer arguments, a mapping (e.g. `{relative_step: false}`).')
+    scheduler: str | None = Field(default=None, description='Learning-rate scheduler name as the trainer spells it (constant, cosine, constant_with_warmup…).')
+    warmup_steps: int | None = Field(default=None, ge=0, description='Learning-rate warm-up steps.')
+    resolution: list[int] | None = Field(default=None, min_length=1, max_length=8, description='Training resolution(s) in pixels, multiples of 64; a list trains several (e.g. `[512, 768, 1024]`).')
+    precision: Literal["bf16", "fp16", "fp32"] | None = Field(default=None, description='Training precision; FLUX needs bf16 (fp16 is warned about).')
+    gradient_checkpointing: bool | None = Field(default=None, description='Recompute activations to save memory.')
+    guidance: float | None = Field(default=None, ge=0, description='Guidance value given to FLUX.1-dev during training.')
+    timestep_sampling: str | None = Field(default=None, description="How training timesteps are drawn (sigmoid, shift, uniform…); checked against the trainer's list.")
+    caption_dropout: float | None = Field(default=None, ge=0, le=1, description='Share of steps trained with an empty caption (0–1).')
+    ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`).")
+    ema_decay: float | None = Field(default=None, gt=0, lt=1, description="Decay of the moving average when ema is on.")
+    shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first).')
+    seed: int | None = Field(default=None, ge=0, description='Training seed.')
+    workers: int | None = Field(default=None, ge=0, description='Data-loader worker processes.')
 
     @field_validator("resolution", mode="before")
     @classmethod
@@ -77,13 +83,15 @@ class TrainIntent(_Strict):
 
 
 class SaveIntent(_Strict):
-    every: int | None = Field(default=None, ge=1)
-    keep: int | None = Field(default=None, ge=1)
-    format: Literal["diffusers", "kohya"] | None = None  # LoRA keys; the builtin trainer writes either
+    every: int | None = Field(default=None, ge=1, description='Save a checkpoint every N steps.')
+    keep: int | None = Field(default=None, ge=1, description='How many checkpoints to keep.')
+    format: Literal["diffusers", "kohya"] | None = Field(default=None, description='LoRA key format the builtin trainer writes: `diffusers` or `kohya`.')
+    name_template: str | None = Field(default=None, description="Output name pattern with {name}, {version}, {steps}, {rank}, {kind}; seed:003 names LoRAs `{name}_v{version}_{steps}steps`.")
+    version: int | None = Field(default=None, ge=1, description="The {version} of save.name_template.")
 
 
 class SamplesIntent(_Strict):
-    prompts: list[str] | None = None
+    prompts: list[str] | None = Field(default=None, description='Sample prompts; `[trigger]` is replaced by the trigger word.')
 
     @field_validator("prompts")
     @classmethod
@@ -94,19 +102,20 @@ class SamplesIntent(_Strict):
             if not prompt.strip():
                 raise ValueError(f"prompt {i + 1} is empty")
         return v
-    every: int | None = Field(default=None, ge=0)
-    seed: int | None = Field(default=None, ge=0)
-    steps: int | None = Field(default=None, ge=1, le=1000)
-    guidance: float | None = Field(default=None, ge=0)
-    size: int | None = Field(default=None, ge=64)
+    every: int | None = Field(default=None, ge=0, description='Sample every N steps; 0 turns sampling off.')
+    seed: int | None = Field(default=None, ge=0, description='Seed of the sample images.')
+    steps: int | None = Field(default=None, ge=1, le=1000, description='Sampler steps per sample image.')
+    guidance: float | None = Field(default=None, ge=0, description='Guidance scale of the sample images.')
+    first: bool | None = Field(default=None, description="Sample before the first step too (default: the trainer's own: ai-toolkit does, sd-scripts does not).")
+    size: int | None = Field(default=None, ge=64, description='Width and height of the sample images in pixels.')
 
 
 class ModelIntent(_Strict):
-    base: str | None = None
-    transformer: str | None = None
-    clip_l: str | None = None
-    t5xxl: str | None = None
-    ae: str | None = None
+    base: str | None = Field(default=None, description='The base model: `dev`, `schnell`, a hub id or a local diffusers folder.')
+    transformer: str | None = Field(default=None, description='Single transformer file (sd-scripts); default: the one the hub publishes for the base.')
+    clip_l: str | None = Field(default=None, description='Single CLIP-L file (sd-scripts).')
+    t5xxl: str | None = Field(default=None, description='Single T5-XXL file (sd-scripts).')
+    ae: str | None = Field(default=None, description='Single autoencoder file (sd-scripts).')
 
     _paths_one_line = field_validator("base", "transformer", "clip_l", "t5xxl", "ae")(_one_line_path)
 
@@ -114,18 +123,38 @@ class ModelIntent(_Strict):
 class Intent(_Strict):
     """Everything may be left out: the planning rules fill what is missing."""
 
-    name: str | None = None
-    description: str | None = None
-    kind: Kind | None = None
-    trigger: str | None = None
-    backend: str | None = None
-    vram: int | None = Field(default=None, ge=4, le=192)
-    dataset: DatasetIntent = Field(default_factory=DatasetIntent)
-    network: NetworkIntent = Field(default_factory=NetworkIntent)
-    train: TrainIntent = Field(default_factory=TrainIntent)
-    save: SaveIntent = Field(default_factory=SaveIntent)
-    samples: SamplesIntent = Field(default_factory=SamplesIntent)
-    model: ModelIntent = Field(default_factory=ModelIntent)
+    name: str | None = Field(default=None, description="Output name; default: the dataset folder's name.")
+    description: str | None = Field(default=None, description='Free text saying what the intent is for.')
+    kind: Kind | None = Field(default=None, description='What the LoRA is for: subject, style, character or concept; picks the kind preset and its rules.')
+    trigger: str | None = Field(default=None, description='Trigger word, one line.')
+    backend: str | None = Field(default=None, description='The trainer: ai-toolkit, sd-scripts (alias kohya) or builtin.')
+    vram: int | None = Field(default=None, ge=4, le=192, description="GPU memory in GB; tiers pick each trainer's memory settings.")
+    dataset: DatasetIntent = Field(default_factory=DatasetIntent, description='The image folder and how it is read.')
+    network: NetworkIntent = Field(default_factory=NetworkIntent, description='The LoRA network.')
+    train: TrainIntent = Field(default_factory=TrainIntent, description='Training settings.')
+    save: SaveIntent = Field(default_factory=SaveIntent, description='Checkpoints.')
+    samples: SamplesIntent = Field(default_factory=SamplesIntent, description='Sample images during training.')
+    model: ModelIntent = Field(default_factory=ModelIntent, description='The base model and, for sd-scripts, its single files.')
+    logging: Literal["tensorboard", "wandb", "all"] | None = Field(default=None, description="Training metrics through the trainer's own switches, the log folder `logs/` inside the run folder; wandb reads its key from WANDB_API_KEY in the environment, never from a file fluxgen writes.")
+    trainer: dict[str, Any] | None = Field(
+        default=None, description="Pass-through per trainer, `{<backend>: {...}}`: the trainer's own settings that no "
+        "key above can say, merged into its rendered files last and checked against the keys that trainer reads.")
+
+    @field_validator("trainer")
+    @classmethod
+    def _trainer_sections(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        from fluxgen.backends import canonical_name
+
+        for key, section in (v or {}).items():
+            try:
+                name = canonical_name(str(key))
+            except UserError as exc:
+                raise ValueError(str(exc)) from None
+            if name != key:
+                raise ValueError(f"'{key}': write the backend's name, '{name}'")
+            if not isinstance(section, dict):
+                raise ValueError(f"{key}: must be a mapping of that trainer's settings")
+        return v
 
     @field_validator("trigger", "name")
     @classmethod
@@ -278,6 +307,8 @@ def field_type_at(dotted: str) -> Any:
             hint = f"did you mean '{close}'?" if close else f"keys at {where}: " + ", ".join(model.model_fields)
             raise UserError(f"--set {dotted}: unknown key ({hint})")
         ann = info.annotation
+        if i < len(parts) - 1 and model is Intent and part == "trainer":
+            return Any  # the pass-through: its keys are checked by the trainer's own key knowledge when planned
         if i < len(parts) - 1:
             if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
                 raise UserError(f"--set {dotted}: '{part}' is a value, not a section")

@@ -108,11 +108,14 @@ def build_plan(ref: str | None, options: PlanOptions | None = None) -> Plan:
 
 def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.backends import BACKENDS, canonical_name
+    from fluxgen.passthrough import plan_passthrough
     from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.extras import plan_extras
     from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
     from fluxgen.rules.model import plan_model
+    from fluxgen.rules.naming import plan_naming
     from fluxgen.rules.network import plan_network
     from fluxgen.rules.samples import plan_samples
     from fluxgen.rules.save_format import plan_save_format
@@ -125,7 +128,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     _identity(r, layered)
     lint_report = _dataset(r, lint)
     for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
-                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format):
+                 plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format, plan_extras, plan_naming,
+                 plan_passthrough):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:

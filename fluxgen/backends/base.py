@@ -74,6 +74,21 @@ class DatasetQuirks:
                          "trains whatever colour hides under them")  # what transparency becomes in training
 
 
+@dataclass(frozen=True)
+class PassThrough:
+    """A trainer's raw settings under the intent's `trainer: {<backend>: {...}}`: what no modelled key says, merged
+    into the rendered files last. `sections` are its top-level keys (each with the file part it merges into);
+    `modelled` maps a `section.key` that fluxgen already writes to the intent key that sets it ("" when fluxgen
+    sets it itself); `check(fragment)` returns `(dotted path in the fragment, problem)` pairs from the trainer's own
+    key knowledge (unknown keys with did-you-mean, types, choices)."""
+
+    sections: Mapping[str, str]
+    modelled: Mapping[str, str]
+    check: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    open_sections: bool = False  # True: any top-level key the trainer reads is allowed, not only `sections`
+    schema: Callable[[], dict[str, Any]] | None = None  # its JSON Schema (for `fluxgen schema` and editors)
+
+
 @dataclass
 class Outputs:
     """What a trainer left on disk: the final LoRA, step checkpoints, sample images."""
@@ -140,6 +155,10 @@ class Planner(ABC):
         """A value outside `choices()` the trainer still takes (a class path, a family of names)."""
         return False
 
+    def unsupported(self) -> dict[str, str]:
+        """Intent keys of `fluxgen.rules.extras` this trainer cannot do, each with the reason it is refused."""
+        return {}
+
     def capabilities(self, r: Resolver) -> None:
         """Last: refuse a value the trainer does not know (a trainer may instead replace it, with a warning)."""
         from fluxgen.rules.capabilities import check_choices
@@ -174,6 +193,10 @@ class Backend(ABC):
     def plan_settings(self, r: Resolver) -> None:
         """Trainer-specific plan values the common rules do not set."""
         self.planner().settings(r)
+
+    def passthrough(self) -> PassThrough | None:
+        """The trainer's pass-through section, or None when its files take no raw settings."""
+        return None
 
     # rendering and checking
     @abstractmethod

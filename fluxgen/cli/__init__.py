@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("fluxgen.cli.sweep", "sweep_group"),
     "eval": ("fluxgen.cli.evaluate", "eval_cmd"),
     "publish": ("fluxgen.cli.publish", "publish_cmd"),
+    "schema": ("fluxgen.cli.schema", "schema_cmd"),
 }
 
 # One-line summaries for `fluxgen --help`, kept here so listing commands imports nothing.
@@ -58,6 +59,7 @@ SUMMARIES: dict[str, str] = {
     "sweep": "Train a grid of variants (local pool, SLURM, SkyPilot); status, report, resume, cancel.",
     "eval": "Score a run's checkpoints with CLIP and DINO and recommend one and a strength.",
     "publish": "Build a Hub model repo folder (card, LoRA, samples) and upload it.",
+    "schema": "Write the intent's JSON Schema (descriptions, types, choices, pass-through keys).",
 }
 
 

@@ -7,6 +7,10 @@ import click
 
 # command path (as typed after `fluxgen`) -> example lines; "$ " starts a command, the other lines are its output.
 EXAMPLES: dict[str, str] = {
+    "schema": """$ fluxgen schema --out intent.schema.json
+wrote intent.schema.json
+$ fluxgen schema | jq '.properties.trainer.properties | keys'
+["ai-toolkit", "builtin", "sd-scripts"]""",
     "plan": """$ fluxgen plan cyber-skull --images ./skull-1024
 (a table: key, value, origin — steps 2000 ← rule: steps = 100 × 20 images (design card, seed:000) — then advice)
 $ fluxgen plan subject --images ./imgs --rank 16 --set train.lr=5e-5 --json

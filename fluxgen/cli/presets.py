@@ -11,9 +11,11 @@ from fluxgen.errors import UserError
 
 def _summary(path: Path) -> str:
     """The first comment line of a preset: what it is for."""
+    from fluxgen.schema import MODELINE
+
     for line in path.read_text(encoding="utf-8").splitlines():
         text = line.lstrip("# ").strip()
-        if line.startswith("#") and text:
+        if line.startswith("#") and text and not line.startswith(MODELINE):
             return text
     return ""
 
@@ -60,8 +62,19 @@ def cp_cmd(name: str, dest: str, force: bool) -> None:
     if target.is_dir():
         target = target / source.name
     text = source.read_text(encoding="utf-8")
-    atomic_write(target, _rebase_extends(text, source, target), force=force)
+    atomic_write(target, _with_schema_line(_rebase_extends(text, source, target)), force=force)
     click.echo(f"copied {name} to {target}")
+
+
+def _with_schema_line(text: str) -> str:
+    """The copy's editor schema line points at the shipped schema by its absolute path (a relative one would not
+    resolve from the copy's folder); a preset without one gets one."""
+    from fluxgen.paths import BUILTIN_PRESETS_DIR
+    from fluxgen.schema import MODELINE, SCHEMA_FILE
+
+    line = f"{MODELINE}{(BUILTIN_PRESETS_DIR / SCHEMA_FILE).resolve().as_uri()}"
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith(MODELINE)]
+    return line + "\n" + "".join(lines)
 
 
 def _rebase_extends(text: str, source: Path, target: Path) -> str:

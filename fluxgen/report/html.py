@@ -60,6 +60,7 @@ def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
         "points": len(run.points),
         "samples": _sample_grid(run),
         "evaluation": _evaluation(run),
+        "checklist": _checklist(run),
         "checkpoints": run.checkpoints,
         "final_lora": _final_lora(run),
         "command": shlex.join(str(a) for a in argv) if argv else "",
@@ -150,6 +151,12 @@ def _evaluation(run: Run) -> dict[str, Any] | None:
     from fluxgen.evaluate.section import report_section
 
     return report_section(run.dir)
+
+
+def _checklist(run: Run) -> list[dict[str, str]]:
+    from fluxgen.report.checklist import checklist
+
+    return checklist(_evaluation(run))
 
 
 def _sample_grid(run: Run) -> dict[str, Any]:

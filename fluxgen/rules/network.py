@@ -6,7 +6,8 @@ from fluxgen.rules import Resolver
 
 RANK_BY_KIND = {
     "subject": (32, "rank 32 for a subject: detail without overfitting (seed:000)"),
-    "style": (32, "start a style at rank 32 too, raise to 64 only if weak (seed:000)"),
+    "style": (32, "start a style at rank 32, raise to 64 only if weak (seed:000); seed:001's kohya recipe trains "
+                  "styles at 16, and the kohya-style preset follows it"),
     "character": (16, "rank 16 for a character; 32 for fine detail (seed:003)"),
     "concept": (16, "rank 16, the default config of the concept recipe (seed:002)"),
 }
@@ -25,8 +26,12 @@ def plan_network(r: Resolver) -> None:
         r.warn(f"network.train_text_encoder ({r.origins['train_text_encoder']}): the LoRA also trains the text "
                "encoders: more memory, and a LoRA that changes CLIP-L (and T5-XXL in ai-toolkit); the guides train "
                "the transformer only", "seed:000", severity="info")
-    if r.kind == "style" and rank >= 64:
-        r.warn(f"rank {rank} for a style: art styles need rank 8–16, higher ranks memorise images", "seed:001")
+    if r.kind == "style" and rank > 64:
+        r.warn(f"rank {rank} for a style: seed:000 goes to 64 at most (only when 32 is too weak), and seed:001 "
+               "trains styles at 8–16 because higher ranks memorise the images", "seed:000, seed:001")
+    elif r.kind == "style" and rank == 64:
+        r.warn("rank 64 for a style: seed:000 raises a style to 64 only when 32 came out weak; seed:001 trains "
+               "styles at 8–16 (higher ranks memorise the images)", "seed:000, seed:001", severity="info")
     if rank > 128:
         r.warn(f"rank {rank} is far above the 16–64 the guides use; files grow and the LoRA overfits", "seed:000")
     r.planner.network(r)

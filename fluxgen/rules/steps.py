@@ -12,7 +12,9 @@ LONG_RUN_STEPS = 3000
 
 def plan_steps(r: Resolver) -> None:
     images = r.values.get("source_images") or r.values["images"]
-    spi = r.take("steps_per_image", "train.steps_per_image", 100, "about 100 steps per image (design card, seed:000)")
+    spi = r.take("steps_per_image", "train.steps_per_image", 100,
+                 "about 100 image views per image (design card, seed:000)")
+    batch = _batch(r) * (r.given("train.gradient_accumulation") or 1)
     given = r.given("train.steps")
     if given is None or given == "auto":
         if images == 0:
@@ -20,9 +22,12 @@ def plan_steps(r: Resolver) -> None:
                             "add images or give train.steps")
         counted = (f"{images} source images (not the {r.values['images']} style patches cut from them)"
                    if "source_images" in r.values else f"{images} images")
-        r.set("steps", spi * images, f"steps = {spi} × {counted} (design card, seed:000)")
+        r.set("steps", math.ceil(spi * images / batch),
+              f"steps = {spi} × {counted} = {spi * images} image views ÷ batch {batch} (steps count image views: "
+              f"each step shows batch_size × gradient_accumulation images) (design card, seed:000)")
         if given == "auto":
             r.origins["steps"] += f"; 'auto' from {r.layered.origins.get('train.steps', 'intent')}"
+        _kind_range(r, images)
     else:
         r.take("steps", "train.steps", None, "")
     steps = r.values["steps"]
@@ -34,11 +39,44 @@ def plan_steps(r: Resolver) -> None:
     r.values["lr"] = float(lr)
     r.take("lr_scheduler", "train.scheduler", "constant", "constant learning rate is fine for FLUX LoRAs (seed:000)")
     r.take("warmup_steps", "train.warmup_steps", 0, "no warm-up with a constant schedule (seed:000)")
-    r.take("batch_size", "train.batch_size", 1, "batch 1 (design card, seed:000)")
     save_every = r.take("save_every", "save.every", 250, "save every 250 steps to pick the best checkpoint (design card, seed:000)")
     r.take("keep_checkpoints", "save.keep", max(1, math.ceil(steps / save_every)),
            "keep every step checkpoint so the best one can be chosen (seed:000)")
     _advise(r, steps)
+
+
+def _batch(r: Resolver) -> int:
+    """Batch 1 (seed:000), or 2 on an 80 GB card, which holds it (the steps then halve: image views are kept)."""
+    from fluxgen.rules.memory import LARGE_TIER
+
+    vram = r.given("vram")
+    if vram is not None and vram >= LARGE_TIER:
+        return r.take("batch_size", "train.batch_size", 2, f"batch 2 at {LARGE_TIER} GB or more: the memory holds it "
+                      "and steps count image views, so the plan's image views are kept (seed:000)")
+    return r.take("batch_size", "train.batch_size", 1, "batch 1 (design card, seed:000)")
+
+
+# What the guides say about the length of a run per kind: (low, high, source) each, all shown in the origin.
+STEP_RANGES = {
+    "character": [(800, 1200, "seed:003 (faces and characters)"), (1000, 3000, "seed:004 (characters)")],
+    "style": [(500, 500, "seed:001 (15–30 images)"), (3000, 3000, "seed:000 (~50 images)"),
+              (2000, 5000, "seed:004 (styles)")],
+}
+
+
+def _kind_range(r: Resolver, images: int) -> None:
+    """A character or style run counted by images is one choice among the guides' ranges: show them all, and say
+    when the count falls outside every one (the preset can pin `train.steps` instead)."""
+    ranges = STEP_RANGES.get(r.kind)
+    if not ranges:
+        return
+    shown = "; ".join(f"{lo}" + (f"–{hi}" if hi != lo else "") + f" in {src}" for lo, hi, src in ranges)
+    r.origins["steps"] += f"; the {r.kind} guides say: {shown}"
+    steps = r.values["steps"]
+    if not any(lo * 0.8 <= steps <= hi * 1.25 for lo, hi, _ in ranges):
+        r.warn(f"{steps} steps for a {r.kind} from {images} images is outside what the guides use ({shown}); "
+               "set train.steps to pick one", "seed:003, seed:004" if r.kind == "character" else
+               "seed:000, seed:001, seed:004", severity="info")
 
 
 def _advise(r: Resolver, steps: int) -> None:

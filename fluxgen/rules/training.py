@@ -8,6 +8,9 @@ from fluxgen.rules import Resolver
 def plan_training(r: Resolver) -> None:
     r.take("resolution", "train.resolution", [1024], "1024 px, FLUX's native size (seed:000)")
     r.take("precision", "train.precision", "bf16", "bf16 mixed precision (seed:001)")
+    if r.values["precision"] == "fp16":
+        r.warn("fp16 on FLUX: seed:001 says bf16 is required (Ampere or newer GPUs, RTX 3000 series on); FLUX.1 is "
+               "a bf16 model and fp16 training risks overflow (NaN loss). Use train.precision: bf16", "seed:001")
     r.take("gradient_checkpointing", "train.gradient_checkpointing", True, "gradient checkpointing saves VRAM (seed:001)")
     r.take("guidance", "train.guidance", 1.0, "train FLUX dev with guidance 1.0 (seed:000)")
     r.values["guidance"] = float(r.values["guidance"])

@@ -125,3 +125,20 @@ def test_a_trainer_installed_as_a_package_is_located_by_its_python(monkeypatch: 
     found = checkouts.locate("builtin", {"FLUXGEN_SOMETRAINER_PYTHON": "/opt/st/bin/python"})
     assert (found.dir, found.python, found.python_source) == (None, "/opt/st/bin/python", "$FLUXGEN_SOMETRAINER_PYTHON")
     assert (found.dir_source, found.pin, found.entry) == ("sometrainer==4.10.1", "4.10.1", "sometrainer.train")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pass_through_is_declared_checked_and_described(name: str) -> None:
+    """A backend either takes no pass-through (None) or says its sections, the keys it writes itself (each naming
+    an intent key that exists, or "" for its own), a check and a JSON Schema for editors."""
+    from fluxgen.backends.base import PassThrough
+    from fluxgen.intent import all_paths
+
+    spec = BACKENDS[name].passthrough()
+    if spec is None:
+        return
+    assert isinstance(spec, PassThrough) and spec.sections and spec.schema is not None
+    known = set(all_paths())
+    assert {k for k in spec.modelled.values() if k} <= known
+    assert spec.check({}) == []
+    assert spec.schema()["type"] == "object"

@@ -26,7 +26,7 @@ def test_a_full_disk_is_diagnosed_not_a_crash(backend: str) -> None:
     error = Event("error", message=DISK_FULL, code=classify(DISK_FULL, backend), step=4)
     summary = summarize([Event("progress", step=3, total=10), error], exit_code=1, backend=backend)
     assert summary.diagnosis.code == "disk_full"
-    assert summary.diagnosis.message == f"The disk filled up at step 4: {DISK_FULL}"
+    assert summary.diagnosis.message == f"The disk ran out of space at step 4 while the trainer was writing: {DISK_FULL}"
     assert "Free space" in summary.diagnosis.fix
 
 

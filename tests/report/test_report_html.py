@@ -213,3 +213,25 @@ def test_report_wording_counts_code_and_training_time(tmp_path: Path, warnings: 
     html = (run / "report.html").read_text()
     assert expected in html and "1 min 30 s in 2 attempts" in html
     assert "<code>fluxgen resume runs/x</code>" in html and "`" not in html.split("Fix:", 1)[1].split("</p>", 1)[0]
+
+
+def test_quality_checklist_says_what_eval_measured_and_what_to_look_at(completed_run: Path):
+    """seed:003's checklist: without an eval, the measurable items say how to measure them; the rest need a person."""
+    page = _html(completed_run)
+    assert "<h2>Quality checklist</h2>" in page
+    assert "<th>Face is consistent across 10+ generations</th><td>not measured</td>" in page
+    assert "<th>Body proportions are accurate</th><td>look</td>" in page
+
+
+def test_quality_checklist_carries_eval_figures():
+    from fluxgen.report.checklist import checklist
+
+    evaluation = {"choice": {"dino": 0.8123, "clip_t": 0.3011}, "rows": [{"strength": 0.75}, {"strength": 1.0}]}
+    rows = {r["item"]: r for r in checklist(evaluation)}
+    assert rows["Face is consistent across 10+ generations"]["status"] == "measured"
+    assert "DINO 0.812" in rows["Face is consistent across 10+ generations"]["how"]
+    assert "CLIP-T 0.301" in rows["Works with different prompts"]["how"]
+    assert "strengths 0.75, 1.0" in rows["Works at different LoRA strengths"]["how"]
+    assert rows["No obvious artifacts"]["status"] == "look"
+    assert rows["Face is consistent across 10+ generations"]["status"] != "measured" or "confirm by eye" in \
+        rows["Face is consistent across 10+ generations"]["how"]

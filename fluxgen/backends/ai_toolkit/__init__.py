@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
+from fluxgen.backends.base import (
+    Backend,
+    DatasetQuirks,
+    EnvRecipe,
+    MaskSupport,
+    Outputs,
+    PassThrough,
+    Planner,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -52,6 +60,11 @@ class AiToolkit(Backend):
         from fluxgen.backends.ai_toolkit.planning import PLANNER
 
         return PLANNER
+
+    def passthrough(self) -> PassThrough:
+        from fluxgen.backends.ai_toolkit.passthrough import PASSTHROUGH
+
+        return PASSTHROUGH
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.ai_toolkit import files

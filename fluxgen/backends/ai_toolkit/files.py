@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.checkouts import TrainerEnv, locate
-from fluxgen.intent import flatten
 from fluxgen.render import check_no_substitution_tokens, compare
 from fluxgen.rules.model import SCHNELL_ADAPTER
 
@@ -35,10 +34,50 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     check_no_substitution_tokens(plan)
     argv, env = build_command(plan, trainer)
     prompts = plan.values["sample_prompts"] if plan.values["caption_mode"] != "none" else prompts_with_trigger(plan)
-    extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts}
+    extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts,
+             "pt": _passthrough_lines(plan)}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files
+
+
+def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
+    """The intent's pass-through as YAML lines for each section of the template, and the process's own keys."""
+    from fluxgen.backends.ai_toolkit.passthrough import RENDERED_SECTIONS, merge_lines
+    from fluxgen.passthrough import fragment
+
+    given = fragment(plan.values, NAME)
+    blocks = {"single": {"only_if_contains": ["single_transformer_blocks"]},  # module names in the transformer
+              "double": {"ignore_if_contains": ["single_transformer_blocks"]}}.get(plan.values.get("blocks"))
+    if blocks:
+        network = given.setdefault("network", {})
+        network["network_kwargs"] = {**blocks, **network.get("network_kwargs", {})}
+    log = plan.values.get("logging")
+    if log in ("tensorboard", "all"):  # TensorBoard is on only when log_dir is set (ref:ai-toolkit §5)
+        given["log_dir"] = "logs"
+    if log in ("wandb", "all"):  # wandb reads WANDB_API_KEY from the environment; no key is written
+        given["logging"] = {"use_wandb": True, "project_name": plan.values["name"], **given.get("logging", {})}
+    lines = {s: merge_lines(given, s, 10 if s == "datasets" else 8) for s in RENDERED_SECTIONS}
+    lines["process"] = merge_lines(given, None, 6)
+    return lines
+
+
+def _expected_passthrough(plan: Plan) -> dict[str, Any]:
+    """Every pass-through leaf where the YAML must hold it (a `datasets` key in every dataset entry)."""
+    from fluxgen.passthrough import PREFIX
+
+    head = f"{PREFIX}{NAME}."
+    want = {}
+    for key, value in plan.values.items():
+        if not key.startswith(head):
+            continue
+        path = key[len(head):]
+        if path.startswith("datasets."):
+            for i in range(len(plan.values["resolution"])):
+                want[f"config.process.0.datasets.{i}.{path[len('datasets.'):]}"] = value
+        else:
+            want[f"config.process.0.{path}"] = value
+    return want
 
 
 def expected(plan: Plan) -> dict[str, Any]:
@@ -58,14 +97,39 @@ def expected(plan: Plan) -> dict[str, Any]:
     }
     if v["trigger"] and v["caption_mode"] != "none":
         want[p + "trigger_word"] = v["trigger"]
-    return want
+    for key, path in (("network_dropout", "network.dropout"), ("text_encoder_lr", "train.text_encoder_lr"),
+                      ("gradient_accumulation", "train.gradient_accumulation")):
+        if key in v:
+            want[p + path] = v[key]
+    if v.get("blocks") == "single":
+        want[p + "network.network_kwargs.only_if_contains"] = ["single_transformer_blocks"]
+    if v.get("blocks") == "double":
+        want[p + "network.network_kwargs.ignore_if_contains"] = ["single_transformer_blocks"]
+    if v.get("logging") in ("tensorboard", "all"):
+        want[p + "log_dir"] = "logs"
+    if v.get("logging") in ("wandb", "all"):
+        want[p + "logging.use_wandb"] = True
+    return want | _expected_passthrough(plan)
 
 
 def check(plan: Plan, files: dict[str, str]) -> None:
     import yaml
 
     data = yaml.safe_load(files["config.yaml"])
-    compare(expected(plan), flatten(data, leaf_keys=()), "config.yaml")
+    compare(expected(plan), _flat_dicts(data), "config.yaml")
+
+
+def _flat_dicts(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Like `flatten`, but a list of mappings is indexed and a non-empty mapping is always opened."""
+    out: dict[str, Any] = {}
+    items = enumerate(data) if isinstance(data, list) else data.items()
+    for key, value in items:
+        dotted = f"{prefix}{key}"
+        if (isinstance(value, dict) and value) or (isinstance(value, list) and value and isinstance(value[0], dict)):
+            out.update(_flat_dicts(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
 
 
 def find_outputs(plan: Plan, run_dir: Path) -> Outputs:

@@ -34,8 +34,8 @@ class AiToolkitPlanner(Planner):
                    "out-of-memory or slow training (sd-scripts with block swapping fits smaller cards)", "seed:004")
 
     def settings(self, r: Resolver) -> None:
-        r.set("ema", True, "EMA of the LoRA weights, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
-        r.set("ema_decay", 0.99, "EMA decay of ai-toolkit's FLUX example (ref:ai-toolkit §3)")
+        r.take("ema", "train.ema", True, "EMA of the LoRA weights, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
+        r.take("ema_decay", "train.ema_decay", 0.99, "EMA decay of ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("save_dtype", "float16", "LoRA files saved in float16, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("cache_latents", True, "latents cached to disk once, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("walk_seed", True, "prompt i samples with seed + i, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")

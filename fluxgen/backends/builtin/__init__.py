@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
+from fluxgen.backends.base import (
+    Backend,
+    DatasetQuirks,
+    EnvRecipe,
+    MaskSupport,
+    Outputs,
+    PassThrough,
+    Planner,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -42,6 +50,11 @@ class Builtin(Backend):
         from fluxgen.backends.builtin.planning import PLANNER
 
         return PLANNER
+
+    def passthrough(self) -> PassThrough:
+        from fluxgen.backends.builtin.passthrough import PASSTHROUGH
+
+        return PASSTHROUGH
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.builtin import files

@@ -29,10 +29,19 @@ def build_command(plan: Plan, trainer: TrainerEnv | None = None, *, resume: bool
 
 def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     argv, env = build_command(plan, trainer)
-    extra = {"meta": lora_metadata(plan), "prompts": prompts_with_trigger(plan), "resolution": max(plan.values["resolution"])}
+    extra = {"meta": lora_metadata(plan), "prompts": prompts_with_trigger(plan), "resolution": max(plan.values["resolution"]),
+             "pt": _passthrough_lines(plan)}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files
+
+
+def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
+    from fluxgen.backends.builtin.passthrough import SECTIONS, merge_lines
+    from fluxgen.passthrough import fragment
+
+    given = fragment(plan.values, NAME)
+    return {section: merge_lines(given, section) for section in SECTIONS}
 
 
 def check(plan: Plan, files: dict[str, str]) -> None:
@@ -49,6 +58,11 @@ def check(plan: Plan, files: dict[str, str]) -> None:
             {"rank": data["network"]["rank"], "alpha": data["network"]["alpha"], "steps": data["train"]["steps"],
              "lr": data["train"]["lr"], "every": data["save"]["every"], "folder": data["dataset"]["folder"],
              "path": data["model"]["path"]}, "train.yaml")
+    from fluxgen.passthrough import fragment
+
+    given = {f"{s}.{k}": val for s, keys in fragment(plan.values, NAME).items() for k, val in keys.items()}
+    compare(given, {f"{s}.{k}": val for s, keys in data.items() if isinstance(keys, dict) for k, val in keys.items()},
+            "train.yaml")
 
 
 def find_outputs(plan: Plan, run_dir: Path) -> Outputs:

@@ -40,6 +40,14 @@ class BuiltinPlanner(Planner):
             r.warn(f"{r.values['vram']} GB: the builtin trainer does not quantize, and FLUX.1 dev in bf16 needs about "
                    "40-48 GB; use ai-toolkit or sd-scripts on smaller cards", "builtin trainer")
 
+    def unsupported(self) -> dict[str, str]:
+        """fluxgen's own trainer has none of these (fluxgen/trainer/config.py is its whole schema)."""
+        reason = "the builtin trainer has no such setting (docs/builtin-trainer.md)"
+        return {"network.dropout": reason, "network.blocks": reason, "train.text_encoder_lr": "the builtin trainer trains no text encoder",
+                "train.gradient_accumulation": reason,
+                "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records",
+                "train.ema": reason, "train.ema_decay": reason, "samples.first": reason}
+
     def settings(self, r: Resolver) -> None:
         if not r.is_given("train.precision"):
             r.set("precision", "auto", "the builtin trainer picks bf16 on a GPU and fp32 on a CPU")

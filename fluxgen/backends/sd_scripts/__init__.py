@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, MaskSupport, Outputs, Planner
+from fluxgen.backends.base import (
+    Backend,
+    DatasetQuirks,
+    EnvRecipe,
+    MaskSupport,
+    Outputs,
+    PassThrough,
+    Planner,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -63,6 +71,11 @@ class SdScripts(Backend):
         from fluxgen.backends.sd_scripts.planning import PLANNER
 
         return PLANNER
+
+    def passthrough(self) -> PassThrough:
+        from fluxgen.backends.sd_scripts.passthrough import PASSTHROUGH
+
+        return PASSTHROUGH
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.sd_scripts import files

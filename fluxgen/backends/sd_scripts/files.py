@@ -75,9 +75,30 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
         "training_comment": json.dumps({"fluxgen": {k.removeprefix("fluxgen."): val for k, val in
                                                     lora_metadata(plan).items()}}, sort_keys=True, ensure_ascii=False),
     }
+    extra.update(_passthrough_lines(plan))
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files
+
+
+def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
+    from fluxgen.backends.sd_scripts.passthrough import toml_lines
+    from fluxgen.passthrough import fragment
+
+    given = fragment(plan.values, NAME)
+    args = dict(given.get("args") or {})
+    network_args = _network_args(plan)
+    args.pop("network_args", None)
+    return {"pt_args": toml_lines(args), "pt_dataset": toml_lines(given.get("dataset") or {}),
+            "network_args": network_args}
+
+
+def _network_args(plan: Plan) -> list[str]:
+    """`train_blocks` from network.blocks, then the pass-through's own network_args (split_qkv…)."""
+    from fluxgen.passthrough import fragment
+
+    blocks = [f"train_blocks={plan.values['blocks']}"] if "blocks" in plan.values else []
+    return blocks + list((fragment(plan.values, NAME).get("args") or {}).get("network_args") or [])
 
 
 def _py_literal(value: Any) -> str:
@@ -85,9 +106,20 @@ def _py_literal(value: Any) -> str:
     return repr(value)
 
 
+def _passthrough(plan: Plan, section: str) -> dict[str, Any]:
+    from fluxgen.passthrough import fragment
+
+    return fragment(plan.values, NAME).get(section) or {}
+
+
 def expected_args(plan: Plan) -> dict[str, Any]:
     v = plan.values
-    return {
+    extras = {arg: ([v[key]] if arg == "text_encoder_lr" else v[key]) for key, arg in (
+        ("network_dropout", "network_dropout"), ("text_encoder_lr", "text_encoder_lr"),
+        ("gradient_accumulation", "gradient_accumulation_steps")) if key in v}
+    if _network_args(plan):
+        extras["network_args"] = _network_args(plan)
+    return _passthrough(plan, "args") | extras | {
         "network_dim": v["rank"], "network_alpha": v["alpha"], "max_train_steps": v["steps"],
         "save_every_n_steps": v["save_every"], "learning_rate": v["lr"], "optimizer_type": v["optimizer"],
         "lr_scheduler": v["lr_scheduler"], "seed": v["seed"], "guidance_scale": v["guidance"],
@@ -99,7 +131,8 @@ def expected_args(plan: Plan) -> dict[str, Any]:
 def expected_dataset(plan: Plan) -> dict[str, Any]:
     v = plan.values
     return {"datasets.0.resolution": v["resolution"][0], "datasets.0.batch_size": v["batch_size"],
-            "datasets.0.subsets.0.image_dir": v["dataset"], "datasets.0.subsets.0.num_repeats": v["repeats"]}
+            "datasets.0.subsets.0.image_dir": v["dataset"], "datasets.0.subsets.0.num_repeats": v["repeats"]} | {
+            f"general.{k}": val for k, val in _passthrough(plan, "dataset").items()}
 
 
 def check(plan: Plan, files: dict[str, str]) -> None:

@@ -53,6 +53,11 @@ class SdScriptsPlanner(Planner):
         r.set("persistent_workers", r.values["workers"] > 0, "keep data-loader workers between epochs "
               "(ref:sd-scripts §7)")
 
+    def unsupported(self) -> dict[str, str]:
+        """flux_train_network.py has no EMA option for a LoRA (ref:sd-scripts §1)."""
+        reason = "flux_train_network.py has no EMA option (ref:sd-scripts §1)"
+        return {"train.ema": reason, "train.ema_decay": reason}
+
     def choices(self) -> dict[str, tuple[str, ...]]:
         from fluxgen.knowledge import sd_scripts_args
 
@@ -88,6 +93,10 @@ def _memory(r: Resolver, tier: int) -> None:
            "Adafactor with a fixed LR (ref:sd-scripts §7, seed:001)" if is_adafactor else "optimizer defaults")
     if is_adafactor and tier <= 16 and not r.is_given("train.scheduler"):
         r.set("lr_scheduler", "constant_with_warmup", "Adafactor's documented schedule (ref:sd-scripts §7)")
+        if not r.is_given("train.warmup_steps"):
+            warmup = min(50, max(1, r.values["steps"] // 10))
+            r.set("warmup_steps", warmup, f"{warmup} warm-up steps for constant_with_warmup (without any it is a "
+                  "constant schedule): seed:001's Adafactor recipe warms up for 50 steps, at most a tenth of the run")
     r.set("max_grad_norm", 0.0 if is_adafactor and tier <= 16 else 1.0,
           "no gradient clipping with the documented Adafactor setting (ref:sd-scripts §7)" if is_adafactor and tier <= 16
           else "clip gradients at 1.0, sd-scripts' default (ref:sd-scripts §1.2)")
@@ -102,6 +111,10 @@ def _text_cache(r: Resolver) -> None:
     dropout_given = r.is_given("train.caption_dropout")
     if not needs_live_te and not dropout_given and r.kind != "style":
         r.set("caption_dropout", 0.0, "no caption dropout so text-encoder outputs can be cached (ref:sd-scripts §10)")
+        r.warn("caption dropout 0 (ai-toolkit plans 0.05): sd-scripts cannot cache text-encoder outputs with caption "
+               "dropout, and caching frees the text encoders' VRAM and time every step. To prefer dropout over "
+               "caching (the LoRA then also learns to work without its caption), --set train.caption_dropout=0.05",
+               "ref:sd-scripts §10, ref:ai-toolkit §3", severity="info")
     cache = not needs_live_te and r.values["caption_dropout"] == 0.0
     why = ("cache text-encoder outputs to free VRAM (ref:sd-scripts §7)" if cache else
            "text-encoder outputs not cached: caption dropout, shuffling or text-encoder training need them live "
