@@ -42,9 +42,12 @@ class Header:
     def of(cls, plan: Plan, regenerate: str) -> Header:
         """The header of a plan's files."""
         from fluxgen import __version__
+        from fluxgen.backends import BACKENDS
         from fluxgen.checkouts import pins
 
-        pin = pins().get(plan.backend, {}).get("commit", "fluxgen " + __version__)
+        recipe = BACKENDS[plan.backend].env_recipe()
+        pin = recipe.pin if recipe.source == "pypi" else pins().get(plan.backend, {}).get("commit",
+                                                                                       "fluxgen " + __version__)
         return cls(__version__, plan.backend, pin, " < ".join(plan.chain) or "command line", plan.hash, regenerate,
                    {"chain": plan.chain, "intent": plan.intent})
 

@@ -270,6 +270,11 @@ class Backend(ABC):
         """Refuse a resume the trainer cannot make from this point (default: any point, step 0 included)."""
         return None
 
+    def recognizes(self, path: Path, text: str) -> bool:
+        """True for a file only this backend's own `validate` knows how to check (`fluxgen validate` asks every
+        backend before sniffing the file as one of the YAML/TOML kinds)."""
+        return False
+
     # memory advice and environment
     @abstractmethod
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:

@@ -69,6 +69,12 @@ def validate_loaded(path: Path, text: str, backend: str | None = None, env: Mapp
     """Detect which of the known trainer files this is (or trust `backend`), then check it: what the ai-toolkit,
     sd-scripts and builtin backends' `validate` runs."""
     backend = _canonical_backend(backend)
+    from fluxgen.backends import BACKENDS
+
+    owner = next((BACKENDS[n] for n in ([backend] if backend else BACKENDS) if BACKENDS[n].recognizes(path, text)),
+                 None)
+    if owner is not None:  # a trainer whose files only its own backend knows (SimpleTuner's JSON)
+        return owner.validate(path, text)
     kind, data = detect_kind(path, text, backend)
     return _dispatch(kind, data, text, str(path), path.parent, env)
 

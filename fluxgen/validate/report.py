@@ -45,10 +45,11 @@ class Report:
     source: str
     kind: str
     findings: list[Finding] = field(default_factory=list)
+    owner: str | None = None  # the backend, for kinds a backend package defines itself
 
     @property
     def backend(self) -> str:
-        return BACKEND_OF_KIND[self.kind]
+        return self.owner or BACKEND_OF_KIND[self.kind]
 
     def add(self, severity: str, path: str, message: str, fix: str = "", rule: str = "") -> None:
         if severity not in SEVERITIES:

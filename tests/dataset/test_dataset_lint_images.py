@@ -68,9 +68,9 @@ def test_broken_files_are_errors(tmp_path, make):
 
 def test_broken_file_with_unloaded_extension_is_a_warning(tmp_path, make):
     make.save(make.picture(1), tmp_path / "good.jpg")
-    (tmp_path / "empty.gif").write_bytes(b"")
+    (tmp_path / "empty.svg").write_bytes(b"")
     finding = only(lint(tmp_path), "zero-byte")
-    assert finding.severity == "warning" and "no trainer loads .gif files, so it is skipped" in finding.message
+    assert finding.severity == "warning" and "no trainer loads .svg files, so it is skipped" in finding.message
 
 
 def test_decompression_bomb_limit(tmp_path, make):

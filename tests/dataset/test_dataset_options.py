@@ -91,8 +91,8 @@ def test_format_message_without_backend(tmp_path, make):
     make.save(make.picture(2), tmp_path / "b.tif")
     report = lint_dataset(tmp_path, resolution=64, caption_mode="none")
     messages = {f.path: f.message for f in report.findings if f.id == "format-not-loaded"}
-    assert messages["a.bmp"].startswith("ai-toolkit does not load .bmp files (sd-scripts and builtin do)")
-    assert messages["b.tif"].startswith("no trainer loads .tif files")
+    assert messages["a.bmp"].startswith("ai-toolkit does not load .bmp files (sd-scripts, builtin and simpletuner do)")
+    assert messages["b.tif"].startswith("ai-toolkit, sd-scripts and builtin do not load .tif files (simpletuner does)")
     assert not any("every trainer" in f.message for f in report.findings)
 
 
