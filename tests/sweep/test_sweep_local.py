@@ -28,7 +28,8 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7,9")
     sweep = tmp_path / "sw"
-    args = ["sweep", "cyber-skull", "--images", str(images64), *lean(tiny), *GRID, "--out", str(sweep)]
+    # 40 steps: both running points are still training when the second one has saved its first checkpoint
+    args = ["sweep", "cyber-skull", "--images", str(images64), *lean(tiny, steps=40), *GRID, "--out", str(sweep)]
     proc = start_cli(args, {}, tmp_path)
     for point in ("p1", "p2"):  # both running points have a checkpoint to resume from
         wait_for(sweep / "runs", f"{point}/*/train.log", "saved checkpoint step 2:", timeout=240)
@@ -36,7 +37,7 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
     assert proc.returncode == 130, err
     assert f"sweep stopped; `fluxgen sweep resume {sweep}` continues it" in err
     jobs = sweep_json(sweep)["jobs"]
-    assert set(jobs) == {"p1", "p2"} and all(j["exit_code"] == 130 for j in jobs.values())
+    assert set(jobs) == {"p1", "p2"} and all(j["exit_code"] == 130 for j in jobs.values()), jobs
     assert sorted(j["device"] for j in jobs.values()) == ["7", "9"]
     runs = runs_of(sweep)
     for point in ("p1", "p2"):
@@ -57,7 +58,7 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
         assert len(attempts) == 2 and attempts[1]["resumed_from"] >= 2, attempts
     for run in runs.values():
         m = manifest(run)
-        assert (m["status"], m["last_step"], m["final_lora"]) == ("completed", 8, "output/cyber-skull.safetensors")
+        assert (m["status"], m["last_step"], m["final_lora"]) == ("completed", 40, "output/cyber-skull.safetensors")
     devices = {p: json.loads((r / "command.json").read_text())["env"]["CUDA_VISIBLE_DEVICES"] for p, r in runs.items()}
     assert set(devices.values()) == {"7", "9"}  # each run saw only its own GPU
     ranks = {p: json.loads((r / "plan.json").read_text())["values"]["rank"] for p, r in runs.items()}
@@ -67,10 +68,10 @@ def test_local_sweep_interrupt_resume_status_report(tmp_path: Path, tiny: Path, 
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["point", "values", "state", "step", "loss", "diagnosis"]
     assert [line.split()[:5] for line in lines[1:]] == [
-        ["p1", "train.lr=1e-4", "network.rank=4", "completed", "8/8"],
-        ["p2", "train.lr=1e-4", "network.rank=8", "completed", "8/8"],
-        ["p3", "train.lr=5e-5", "network.rank=4", "completed", "8/8"],
-        ["p4", "train.lr=5e-5", "network.rank=8", "completed", "8/8"]]
+        ["p1", "train.lr=1e-4", "network.rank=4", "completed", "40/40"],
+        ["p2", "train.lr=1e-4", "network.rank=8", "completed", "40/40"],
+        ["p3", "train.lr=5e-5", "network.rank=4", "completed", "40/40"],
+        ["p4", "train.lr=5e-5", "network.rank=8", "completed", "40/40"]]
     report = cli_run("sweep", "report", str(sweep))
     assert report.exit_code == 0, report.stderr
     html = (sweep / "sweep-report.html").read_text(encoding="utf-8")
