@@ -19,10 +19,12 @@ def test_every_registered_backend_imports_its_files() -> None:
 
 one_line = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x7f"),
                    min_size=1, max_size=40).filter(lambda s: s.strip())
+# a trigger with spaces at either end is refused by the schema (sd-scripts' sample prompts drop them)
+trigger_text = one_line.filter(lambda s: s == s.strip())
 
 
 @settings(max_examples=60, deadline=None)
-@given(trigger=one_line, prompts=st.lists(one_line, min_size=1, max_size=3), name=one_line)
+@given(trigger=trigger_text, prompts=st.lists(one_line, min_size=1, max_size=3), name=one_line)
 def test_written_intent_reads_back_exactly(trigger: str, prompts: list[str], name: str) -> None:
     out = Imported("ai-toolkit", ["their.yaml"])
     out.set("trigger", trigger, Where("their.yaml", 3, "config.process.0.trigger_word"))
