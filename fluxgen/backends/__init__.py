@@ -22,7 +22,7 @@ PACKAGES: dict[str, str] = {
     "ai-toolkit": "fluxgen.backends.ai_toolkit",
     "sd-scripts": "fluxgen.backends.sd_scripts",
     "builtin": "fluxgen.backends.builtin",
-    "simpletuner": "fluxgen.backends.simpletuner",
+    "simpletuner": "fluxgen.backends.simple_tuner",
 }
 
 

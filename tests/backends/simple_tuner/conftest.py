@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen.backends.simpletuner import BACKEND, environment
+from fluxgen.backends.simple_tuner import BACKEND, environment
 
 CACHE = Path.home() / ".cache" / "fluxgen-tests" / f"simpletuner-{environment.PIN}"
 PYTHON_312 = (Path.home() / ".pyenv/versions/3.12.1/bin/python", shutil.which("python3.12"))

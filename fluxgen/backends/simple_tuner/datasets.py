@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxgen.backends.simpletuner.keys import KEYS
+from fluxgen.backends.simple_tuner.keys import KEYS
 from fluxgen.validate.report import Finding, describe, did_you_mean
 
 IMAGE_TYPES = {"image", "conditioning", "eval", "video", "caption", "audio"}

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from fluxgen.backends.simpletuner.validator import KIND_CONFIG, KIND_DATASETS, validate_text
+from fluxgen.backends.simple_tuner.validator import KIND_CONFIG, KIND_DATASETS, validate_text
 
 BASE = {"model_family": "flux", "model_type": "lora", "optimizer": "adamw_bf16", "output_dir": "output",
         "data_backend_config": "multidatabackend.json", "lora_rank": 16, "learning_rate": 1e-4,

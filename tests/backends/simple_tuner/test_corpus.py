@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
-from backends.simpletuner.st_env import examples_dir, run_loader
-from backends.simpletuner.test_validator import BASE
+from backends.simple_tuner.st_env import examples_dir, run_loader
+from backends.simple_tuner.test_validator import BASE
 
-from fluxgen.backends.simpletuner.validator import validate_text
+from fluxgen.backends.simple_tuner.validator import validate_text
 
 FLUX_EXAMPLES = ("flux.peft-lora", "flux.peft-lora+TREAD", "flux.peft-controlnet-lora")
 # Hand-written configs: key -> value added to BASE (None: the key removed).

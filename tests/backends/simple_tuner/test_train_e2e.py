@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from backends.simpletuner.st_env import run_loader
+from backends.simple_tuner.st_env import run_loader
 
 from helpers import cli_run, make_images
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen.backends.simpletuner import files, planning
+from fluxgen.backends.simple_tuner import files, planning
 from fluxgen.errors import RenderMismatch, UserError
 from fluxgen.plan import Plan
 
@@ -97,7 +97,7 @@ def test_fp32_gets_an_fp32_optimizer_and_uniform_timesteps() -> None:
 def test_render_reads_back_and_validates(tmp_path: Path) -> None:
     rendered = files.render(plan(), "/envs/st/bin/python")
     assert sorted(rendered) == ["command.txt", "config.json", "multidatabackend.json", "prompt_library.json"]
-    from fluxgen.backends.simpletuner.validator import check_rendered
+    from fluxgen.backends.simple_tuner.validator import check_rendered
 
     check_rendered(rendered)
     assert json.loads(rendered["prompt_library.json"]) == {"prompt_1": "CSKULL as a 3D render"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_render import GOLDEN, PRESETS, UPDATE, normalise
 
-from fluxgen.backends.simpletuner.validator import validate_text
+from fluxgen.backends.simple_tuner.validator import validate_text
 from fluxgen.plan import PlanOptions, build_plan
 from fluxgen.render import render_plan
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen.backends.simpletuner import environment
-from fluxgen.backends.simpletuner.keys import KEYS
+from fluxgen.backends.simple_tuner import environment
+from fluxgen.backends.simple_tuner.keys import KEYS
 
 PACKAGE = Path(environment.__file__).parent
 

@@ -63,7 +63,7 @@ def settings(r: Any) -> None:
 
 
 def choices() -> dict[str, tuple[str, ...]]:
-    from fluxgen.backends.simpletuner.keys import KEYS
+    from fluxgen.backends.simple_tuner.keys import KEYS
 
     names = tuple(OPTIMIZERS) + tuple(n for n in KEYS["optimizers"]["names"] if n not in OPTIMIZERS)
     return {"optimizer": names, "lr_scheduler": SCHEDULERS, "timestep_sampling": TIMESTEPS}

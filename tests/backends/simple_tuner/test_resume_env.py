@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen.backends.simpletuner import BACKEND, environment
-from fluxgen.backends.simpletuner.resume import resume_point
+from fluxgen.backends.simple_tuner import BACKEND, environment
+from fluxgen.backends.simple_tuner.resume import resume_point
 from fluxgen.errors import UserError
 
 

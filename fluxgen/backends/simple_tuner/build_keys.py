@@ -2,7 +2,7 @@
 
 Run by hand when the pin moves, with SimpleTuner's own Python (fluxgen itself only reads the JSON):
 
-    <simpletuner-python> fluxgen/backends/simpletuner/build_keys.py [OUT]
+    <simpletuner-python> fluxgen/backends/simple_tuner/build_keys.py [OUT]
 
 `config.json` keys come from the argument parser SimpleTuner builds for its strict loader (every option, its type,
 choices and default, exactly what `parse_args` accepts); the keys its JSON loader translates before parsing come
@@ -166,7 +166,7 @@ def build() -> dict[str, Any]:
     return {
         "provenance": {"trainer": "SimpleTuner", "package": "simpletuner", "version": metadata.version("simpletuner"),
                        "python": sys.version.split()[0],
-                       "generated_by": "fluxgen/backends/simpletuner/build_keys.py"},
+                       "generated_by": "fluxgen/backends/simple_tuner/build_keys.py"},
         "options": config_options(),
         "loader": loader_translations(),
         "dataset": dataset_facts(root),

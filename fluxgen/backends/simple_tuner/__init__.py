@@ -44,22 +44,22 @@ class SimpleTuner(Backend):
                      "under the transparent pixels is trained")
 
     def planner(self) -> Planner:
-        from fluxgen.backends.simpletuner.planning import PLANNER
+        from fluxgen.backends.simple_tuner.planning import PLANNER
 
         return PLANNER
 
     def render(self, plan: Plan) -> dict[str, str]:
-        from fluxgen.backends.simpletuner import environment, files
+        from fluxgen.backends.simple_tuner import environment, files
 
         files_out = files.render(plan, environment.locate().python)
-        from fluxgen.backends.simpletuner.validator import check_rendered
+        from fluxgen.backends.simple_tuner.validator import check_rendered
 
         check_rendered(files_out)
         return files_out
 
     def validate(self, path: Path, text: str, env: Any = None) -> Any:
         """Its JSON files here; `command.txt` through the common launch-command check."""
-        from fluxgen.backends.simpletuner.validator import recognizes, validate_text
+        from fluxgen.backends.simple_tuner.validator import recognizes, validate_text
 
         if not recognizes(path, text):
             from fluxgen.validate import validate_loaded
@@ -69,7 +69,7 @@ class SimpleTuner(Backend):
 
     def recognizes(self, path: Path, text: str) -> bool:
         """A JSON config with SimpleTuner's keys, or a dataset list of entries with ids."""
-        from fluxgen.backends.simpletuner.validator import recognizes
+        from fluxgen.backends.simple_tuner.validator import recognizes
 
         return recognizes(path, text)
 
@@ -82,7 +82,7 @@ class SimpleTuner(Backend):
                 trainer: TrainerEnv | None = None) -> Launch:
         """`python -m simpletuner.train` in the run folder. A resume is the same command: the config says
         `resume_from_checkpoint: latest`, and `resume_point` has moved aside what must not be resumed from."""
-        from fluxgen.backends.simpletuner import environment, files
+        from fluxgen.backends.simple_tuner import environment, files
         from fluxgen.runner import Launch
 
         python = trainer.python if trainer is not None else environment.locate().python
@@ -90,27 +90,27 @@ class SimpleTuner(Backend):
         return Launch(argv, dict(env), Path(run_dir))
 
     def new_parser(self) -> Any:
-        from fluxgen.backends.simpletuner.console import Parser
+        from fluxgen.backends.simple_tuner.console import Parser
 
         return Parser()
 
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
-        from fluxgen.backends.simpletuner import files
+        from fluxgen.backends.simple_tuner import files
 
         return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
-        from fluxgen.backends.simpletuner.resume import resume_point
+        from fluxgen.backends.simple_tuner.resume import resume_point
 
         return resume_point(Path(run_dir), **options)
 
     def low_vram_advice(self, values: dict[str, Any], phase: str | None) -> list[str]:
-        from fluxgen.backends.simpletuner.planning import low_vram_advice
+        from fluxgen.backends.simple_tuner.planning import low_vram_advice
 
         return low_vram_advice(values, phase)
 
     def env_recipe(self) -> EnvRecipe:
-        from fluxgen.backends.simpletuner.environment import recipe
+        from fluxgen.backends.simple_tuner.environment import recipe
 
         return recipe()
 

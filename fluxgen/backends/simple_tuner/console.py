@@ -2,7 +2,7 @@
 
 Its log records look like `[RANK 0] 2026-12-06 17:46:44,094 [WARNING] message`; the training bar is a tqdm bar
 described `Epoch 1/1, Steps` with `lr=…, step_loss=…` as postfix; other bars (captions, caches, validation prompts)
-are not training progress. Tested on the captures in tests/backends/simpletuner/captures/.
+are not training progress. Tested on the captures in tests/backends/simple_tuner/captures/.
 """
 
 from __future__ import annotations

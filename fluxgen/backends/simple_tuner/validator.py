@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fluxgen.backends.simpletuner.datasets import check_datasets
-from fluxgen.backends.simpletuner.keys import KEYS
-from fluxgen.backends.simpletuner.options import Token, resolve_tokens, tokens_of
+from fluxgen.backends.simple_tuner.datasets import check_datasets
+from fluxgen.backends.simple_tuner.keys import KEYS
+from fluxgen.backends.simple_tuner.options import Token, resolve_tokens, tokens_of
 from fluxgen.validate.report import Report, did_you_mean
 
 KIND_CONFIG = "simpletuner-config"

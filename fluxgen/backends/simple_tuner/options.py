@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fluxgen.backends.simpletuner.keys import KEYS
+from fluxgen.backends.simple_tuner.keys import KEYS
 from fluxgen.validate.report import Finding, describe, did_you_mean
 
 BOOL_TRUE = {"1", "true", "yes", "y", "on"}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fluxgen.backends.simpletuner import BACKEND
-from fluxgen.backends.simpletuner.console import parse
+from fluxgen.backends.simple_tuner import BACKEND
+from fluxgen.backends.simple_tuner.console import parse
 
 CAPTURES = Path(__file__).parent / "captures"
 
