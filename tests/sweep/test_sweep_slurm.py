@@ -17,7 +17,7 @@ from sweep.test_sweep_local import GRID, runs_of
 
 from helpers import cli_run
 
-STEPS = 12
+STEPS = 60  # long enough that p1 is still training when it is cancelled on an idle machine
 
 
 @pytest.mark.slow
