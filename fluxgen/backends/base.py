@@ -208,10 +208,13 @@ class Backend(ABC):
         at launch)."""
         return set()
 
-    @abstractmethod
     def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
         """Findings about a rendered or hand-written file of this trainer (unknown keys, types, conflicts); `env`
-        is the environment the trainer would run with (for values it substitutes)."""
+        is the environment the trainer would run with (for values it substitutes). By default the file kinds
+        `fluxgen.validate` detects; a trainer with files of its own overrides it."""
+        from fluxgen.validate import validate_loaded
+
+        return validate_loaded(path, text, self.name, env)
 
     def owns(self, path: Path, text: str) -> bool:
         """Whether a file `fluxgen validate` was given without --backend is this trainer's; asked before fluxgen's

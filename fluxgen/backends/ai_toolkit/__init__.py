@@ -21,12 +21,11 @@ from fluxgen.backends.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
-    from fluxgen.validate.report import Report
 
 # Modules ai-toolkit imports at start-up: every extension loads on a `job: extension` run (ref:ai-toolkit §10).
 REQUIRED_MODULES = ("torch", "torchvision", "torchaudio", "torchao", "diffusers", "transformers", "peft",
@@ -70,11 +69,6 @@ class AiToolkit(Backend):
         from fluxgen.backends.ai_toolkit import files
 
         return files.render(plan)
-
-    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
-        from fluxgen.validate import validate_loaded
-
-        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:

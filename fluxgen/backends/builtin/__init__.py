@@ -20,12 +20,11 @@ from fluxgen.backends.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
-    from fluxgen.validate.report import Report
 
 REQUIRED_MODULES = ("torch", "diffusers", "transformers", "peft", "safetensors", "sentencepiece")
 
@@ -60,11 +59,6 @@ class Builtin(Backend):
         from fluxgen.backends.builtin import files
 
         return files.render(plan)
-
-    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
-        from fluxgen.validate import validate_loaded
-
-        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:

@@ -22,12 +22,11 @@ from fluxgen.backends.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from fluxgen.checkouts import TrainerEnv
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
-    from fluxgen.validate.report import Report
 
 # Modules flux_train_network.py imports at start-up, checked by `fluxgen doctor` in its Python.
 REQUIRED_MODULES = ("torch", "accelerate", "transformers", "diffusers", "safetensors", "toml", "voluptuous",
@@ -86,11 +85,6 @@ class SdScripts(Backend):
         from fluxgen.backends.sd_scripts import files
 
         return files.accepted_findings(plan)
-
-    def validate(self, path: Path, text: str, env: Mapping[str, str] | None = None) -> Report:
-        from fluxgen.validate import validate_loaded
-
-        return validate_loaded(path, text, self.name, env)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
