@@ -1,0 +1,113 @@
+"""The intent's sections (dataset, network, train, save, samples, model): each field's type, bounds and the
+description the JSON Schema and the README's intent reference are generated from."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from fluxgen.intent_values import _has_control, _one_line_path, _Strict
+from fluxgen.kinds import CaptionMode
+
+
+class DatasetIntent(_Strict):
+    path: str | None = Field(default=None, description='The image folder (relative to the preset file that gives it); `--images` on the command line.')
+    captions: CaptionMode | None = Field(default=None, description='How images are captioned: `captions` (a caption file per image), `trigger` (the trigger word alone), `none` (no text).')
+    caption_ext: str | None = Field(default=None, description='Extension of the caption files beside the images.')
+    repeats: int | None = Field(default=None, ge=1, description='How often each image is seen per epoch (sd-scripts `num_repeats`, ai-toolkit `num_repeats`).')
+    buckets: bool | None = Field(default=None, description='Aspect-ratio buckets: images keep their shape instead of being cropped square.')
+    masks: str | None = Field(default=None, description='A mask folder (white = trained, black = ignored) that weights the loss, or `none`; default: `<path>_masks` when `dataset prepare` wrote it.')
+
+
+    _path_one_line = field_validator("path", "caption_ext")(_one_line_path)
+
+
+class NetworkIntent(_Strict):
+    rank: int | None = Field(default=None, ge=1, le=1024, description="LoRA rank (network dim); the kind's rule cites its guide when left out.")
+    alpha: float | None = Field(default=None, gt=0, description='LoRA alpha; default equal to the rank (ai-toolkit trains FLUX LoRAs with alpha = rank whatever is written).')
+    blocks: Literal["all", "single", "double"] | None = Field(default=None, description="Which FLUX transformer blocks the LoRA targets (sd-scripts `train_blocks`, ai-toolkit `network_kwargs` only/ignore lists).")
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout of the LoRA's hidden units (ai-toolkit `network.dropout`, sd-scripts `--network_dropout`).")
+    train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
+
+
+class TrainIntent(_Strict):
+    steps: int | Literal["auto"] | None = Field(default=None, description="Training steps, or `auto` (image views per image × images ÷ batch size, by the kind's rule).")
+    steps_per_image: int | None = Field(default=None, ge=1, description='Image views per image when steps is `auto`.')
+    lr: float | None = Field(default=None, gt=0, lt=1, description='Learning rate.')
+    text_encoder_lr: float | None = Field(default=None, gt=0, lt=1, description="Learning rate of the text encoder when network.train_text_encoder is true (sd-scripts `--text_encoder_lr`, ai-toolkit `text_encoder_lr`).")
+    gradient_accumulation: int | None = Field(default=None, ge=1, le=1024, description="Batches accumulated per optimizer step; steps count image views, so `auto` steps divide by batch_size × this.")
+    batch_size: int | None = Field(default=None, ge=1, description='Images per step.')
+    optimizer: str | None = Field(default=None, description="Optimizer name as the trainer spells it (adamw8bit, adafactor, prodigy…); checked against the trainer's list.")
+    optimizer_args: dict[str, Any] | None = Field(default=None, description='Extra optimizer arguments, a mapping (e.g. `{relative_step: false}`).')
+    scheduler: str | None = Field(default=None, description='Learning-rate scheduler name as the trainer spells it (constant, cosine, constant_with_warmup…).')
+    warmup_steps: int | None = Field(default=None, ge=0, description='Learning-rate warm-up steps.')
+    resolution: list[int] | None = Field(default=None, min_length=1, max_length=8, description='Training resolution(s) in pixels, multiples of 64; a list trains several (e.g. `[512, 768, 1024]`).')
+    precision: Literal["bf16", "fp16", "fp32"] | None = Field(default=None, description='Training precision; FLUX needs bf16 (fp16 is warned about).')
+    gradient_checkpointing: bool | None = Field(default=None, description='Recompute activations to save memory.')
+    guidance: float | None = Field(default=None, ge=0, description='Guidance value given to FLUX.1-dev during training.')
+    timestep_sampling: str | None = Field(default=None, description="How training timesteps are drawn (sigmoid, shift, uniform…); checked against the trainer's list.")
+    caption_dropout: float | None = Field(default=None, ge=0, le=1, description='Share of steps trained with an empty caption (0–1).')
+    ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`).")
+    ema_decay: float | None = Field(default=None, gt=0, lt=1, description="Decay of the moving average when ema is on.")
+    shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first).')
+    seed: int | None = Field(default=None, ge=0, description='Training seed.')
+    workers: int | None = Field(default=None, ge=0, description='Data-loader worker processes.')
+
+    @field_validator("resolution", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("resolution")
+    @classmethod
+    def _multiple_of_64(cls, v: list[int] | None) -> list[int] | None:
+        for r in v or []:
+            if r < 64 or r % 64:
+                raise ValueError(f"{r} is not a multiple of 64 (at least 64); FLUX buckets need multiples of 64")
+        return v
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _positive_steps(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool) and v < 1:
+            raise ValueError("must be at least 1, or 'auto'")
+        return v
+
+
+class SaveIntent(_Strict):
+    every: int | None = Field(default=None, ge=1, description='Save a checkpoint every N steps.')
+    keep: int | None = Field(default=None, ge=1, description='How many checkpoints to keep.')
+    format: Literal["diffusers", "kohya"] | None = Field(default=None, description='LoRA key format the builtin trainer writes: `diffusers` or `kohya`.')
+    name_template: str | None = Field(default=None, description="Output name pattern with {name}, {version}, {steps}, {rank}, {kind}; seed:003 names LoRAs `{name}_v{version}_{steps}steps`.")
+    version: int | None = Field(default=None, ge=1, description="The {version} of save.name_template.")
+
+
+class SamplesIntent(_Strict):
+    prompts: list[str] | None = Field(default=None, description='Sample prompts; `[trigger]` is replaced by the trigger word.')
+
+    @field_validator("prompts")
+    @classmethod
+    def _one_line_each(cls, v: list[str] | None) -> list[str] | None:
+        for i, prompt in enumerate(v or []):
+            if _has_control(prompt):
+                raise ValueError(f"prompt {i + 1} must be one line without control characters (newline, tab, …)")
+            if not prompt.strip():
+                raise ValueError(f"prompt {i + 1} is empty")
+        return v
+    every: int | None = Field(default=None, ge=0, description='Sample every N steps; 0 turns sampling off.')
+    seed: int | None = Field(default=None, ge=0, description='Seed of the sample images.')
+    steps: int | None = Field(default=None, ge=1, le=1000, description='Sampler steps per sample image.')
+    guidance: float | None = Field(default=None, ge=0, description='Guidance scale of the sample images.')
+    first: bool | None = Field(default=None, description="Sample before the first step too (default: the trainer's own: ai-toolkit does, sd-scripts does not).")
+    size: int | None = Field(default=None, ge=64, description='Width and height of the sample images in pixels.')
+
+
+class ModelIntent(_Strict):
+    base: str | None = Field(default=None, description='The base model: `dev`, `schnell`, a hub id or a local diffusers folder.')
+    transformer: str | None = Field(default=None, description='Single transformer file (sd-scripts); default: the one the hub publishes for the base.')
+    clip_l: str | None = Field(default=None, description='Single CLIP-L file (sd-scripts).')
+    t5xxl: str | None = Field(default=None, description='Single T5-XXL file (sd-scripts).')
+    ae: str | None = Field(default=None, description='Single autoencoder file (sd-scripts).')
+
+    _paths_one_line = field_validator("base", "transformer", "clip_l", "t5xxl", "ae")(_one_line_path)
