@@ -175,7 +175,7 @@ def _triton_without_driver(facts: dict[str, Any]) -> bool:
 
 
 def check_gpu() -> Check:
-    from fluxgen.runs.manifest import gpu_facts
+    from fluxgen.runs.facts import gpu_facts
 
     gpus = gpu_facts()
     if not gpus:

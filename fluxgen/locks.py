@@ -15,6 +15,13 @@ from pathlib import Path
 
 from fluxgen.errors import UserError
 
+_HELD: set[Path] = set()  # lock files this process holds now
+
+
+def is_held(lock_file: Path) -> bool:
+    """Whether this process holds the lock at `lock_file`: writers that must only run under it check."""
+    return Path(lock_file).absolute() in _HELD
+
 
 def lock_path_beside(target: Path) -> Path:
     """The lock for a folder that is swapped in whole (`prepare --out`): a hidden file next to it."""
@@ -32,9 +39,12 @@ def hold(lock_file: Path, what: str) -> Iterator[None]:
         raise UserError(f"{lock_file.parent}: cannot write here ({exc.strerror or exc}); choose another folder"
                         ) from None
     fd = _acquire(lock_file, what)
+    key = lock_file.absolute()
+    _HELD.add(key)
     try:
         yield
     finally:
+        _HELD.discard(key)
         try:
             lock_file.unlink()  # while still held: a waiter that opened the old file sees it was replaced
         except OSError:

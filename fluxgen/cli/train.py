@@ -105,10 +105,10 @@ def _finish(result: Any) -> None:
     loss = f", loss {s.last_loss:.4g}" if s.last_loss is not None else ""
     click.echo(f"run folder: {run_dir}")
     click.echo(f"status: {s.status} ({steps}{loss})")
-    final = result.manifest.get("final_lora")
+    final = result.manifest.final_lora
     if final:
         click.echo(f"final LoRA: {run_dir / final}")
-    checkpoints = result.manifest.get("checkpoints") or []
+    checkpoints = result.manifest.checkpoints
     if checkpoints:
         click.echo(f"checkpoints: {len(checkpoints)}, last step {checkpoints[-1]['step']}: "
                    f"{run_dir / checkpoints[-1]['path']}")

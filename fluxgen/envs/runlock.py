@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.envs.home import LOCK_NAME
+
+if TYPE_CHECKING:
+    from fluxgen.runs.manifest import RunManifest
 
 
 def lock_of_python(python: str | Path) -> Path | None:
@@ -29,11 +32,11 @@ def record_lock(python: str | Path, run_dir: Path) -> dict[str, Any] | None:
     return {"hash": lock.get("hash"), "file": LOCK_NAME, "env": str(source.parent)}
 
 
-def run_lock(run_dir: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+def run_lock(run_dir: Path, manifest: RunManifest) -> dict[str, Any] | None:
     """The lock a run recorded, read from its copy in the run folder."""
     from fluxgen.envs.lock import read_lock
 
-    entry = manifest.get("env_lock") or {}
+    entry = manifest.env_lock or {}
     path = Path(run_dir) / (entry.get("file") or LOCK_NAME)
     return read_lock(path) if entry and path.is_file() else None
 

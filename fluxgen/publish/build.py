@@ -80,8 +80,9 @@ def _widget(src: Any, chosen: Chosen, evaluation: dict | None, stage: Path) -> l
                     and cell["seed"] == seed and cell.get("file"):
                 picks.append((cell["prompt"], src.out_dir / cell["file"]))
     if not picks and src.run_dir is not None:
-        manifest = json.loads((src.run_dir / "manifest.json").read_text(encoding="utf-8"))
-        for s in manifest.get("samples") or []:
+        from fluxgen.runs.manifest import read_manifest
+
+        for s in read_manifest(src.run_dir).samples:
             if s.get("step") == chosen.step and s.get("prompt"):
                 picks.append((s["prompt"], src.run_dir / s["path"]))
     widget = []

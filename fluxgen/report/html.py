@@ -10,12 +10,15 @@ import math
 import shlex
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fluxgen.errors import UserError
 from fluxgen.paths import TEMPLATES_DIR
 from fluxgen.report.run import Run, as_int, resolve
+
+if TYPE_CHECKING:
+    from fluxgen.runs.manifest import RunManifest
 
 THUMB_PX = 256  # longest side of an inlined sample thumbnail (JPEG)
 THUMB_QUALITY = 80
@@ -50,11 +53,11 @@ def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
         "name": values.get("name") or run.dir.name,
         "status": status,
         "header": _header(run, values, status),
-        "diagnosis": _fields(m.get("diagnosis"), "code", "message", "fix") if status != "completed" else None,
+        "diagnosis": _fields(m.diagnosis, "code", "message", "fix") if status != "completed" else None,
         "plan_rows": [(k, v, (plan.get("origins") or {}).get(k, "")) for k, v in values.items()],
         "warnings": [_fields(w if isinstance(w, dict) else {"message": w}, "message", "origin")
                      for w in plan.get("warnings") or []],
-        "dataset": _fields(m.get("dataset") or {}, "path", "images", "fingerprint"),
+        "dataset": _fields(m.dataset or {}, "path", "images", "fingerprint"),
         "lint": _lint(run.lint),
         "loss_uri": "data:image/png;base64," + base64.b64encode(loss_png).decode("ascii"),
         "points": len(run.points),
@@ -67,7 +70,7 @@ def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
         "cwd": (run.command or {}).get("cwd") or "",
         "env": sorted(((run.command or {}).get("env") or {}).items()),
         "environment": _environment(m, plan.get("hash")),
-        "attempts": [a if isinstance(a, dict) else {"attempt": a} for a in m.get("attempts") or []],
+        "attempts": [a.model_dump(exclude_unset=True) for a in m.attempts],
         "log_tail": run.log_tail if status != "completed" else [],
     }
 
@@ -78,12 +81,12 @@ def _header(run: Run, values: dict[str, Any], status: str) -> list[tuple[str, An
     planned = run.planned_steps
     steps = f"{last if last is not None else '-'} / {planned}" if planned else (last or "-")
     speed = f"{sorted(run.speeds)[len(run.speeds) // 2]:.2f} s/it (median)" if run.speeds else "-"
-    rows = [("backend", m.get("backend") or values.get("backend") or "-"), ("kind", values.get("kind") or "-"),
+    rows = [("backend", m.backend or values.get("backend") or "-"), ("kind", values.get("kind") or "-"),
             ("trigger", values.get("trigger") or "-"), ("steps", steps),
-            ("duration", _attempts_duration(m) or _duration(m.get("started"), m.get("ended"), status)),
+            ("duration", _attempts_duration(m) or _duration(m.started, m.ended, status)),
             ("speed", speed),
             ("last loss", f"{run.points[-1][1]:.4g}" if run.points else "-"),
-            ("exit code", m.get("exit_code")), ("plan hash", _short_hash(run.plan.get("hash")))]
+            ("exit code", m.exit_code), ("plan hash", _short_hash(run.plan.get("hash")))]
     return [(k, v) for k, v in rows if v is not None]
 
 
@@ -114,11 +117,11 @@ def _code_spans(text: Any) -> Any:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
-def _attempts_duration(m: dict[str, Any]) -> str | None:
+def _attempts_duration(m: RunManifest) -> str | None:
     """Training time is the sum of the attempts, not the calendar time from the first start to the last end (a run
     resumed the next day did not train overnight)."""
-    attempts = [a for a in m.get("attempts") or [] if isinstance(a, dict)]
-    seconds = [a.get("seconds") for a in attempts]
+    attempts = m.attempts
+    seconds = [a.seconds for a in attempts]
     if len(attempts) < 2 or not all(isinstance(x, int | float) for x in seconds):
         return None
     total = int(sum(seconds))
@@ -161,7 +164,7 @@ def _checklist(run: Run) -> list[dict[str, str]]:
 
 def _sample_grid(run: Run) -> dict[str, Any]:
     """Rows = checkpoint steps, columns = prompt index; thumbnails inlined as JPEG data URIs."""
-    samples = [s for s in run.manifest.get("samples") or [] if isinstance(s, dict)]
+    samples = run.manifest.samples
     cells: dict[tuple[int, int], str] = {}
     prompts: dict[int, str] = {}
     for s in samples:
@@ -207,7 +210,7 @@ def _thumb(run_dir: Path, path: str | None) -> dict[str, Any] | None:
 
 
 def _final_lora(run: Run) -> dict[str, Any] | None:
-    final = run.manifest.get("final_lora")
+    final = run.manifest.final_lora
     if not final or not resolve(run.dir, str(final)).is_file():
         return None
     from fluxgen.lora import inspect_lora
@@ -218,12 +221,12 @@ def _final_lora(run: Run) -> dict[str, Any] | None:
         return {"error": str(exc)}
 
 
-def _environment(m: dict[str, Any], plan_hash: Any) -> list[tuple[str, Any]]:
-    trainer = m.get("trainer") or {}
-    rows = [("plan hash", plan_hash), ("fluxgen", m.get("fluxgen_version")), ("trainer pin", trainer.get("pin")),
-            ("trainer commit", trainer.get("commit")), ("python", m.get("python")), ("gpu", m.get("gpu")),
-            ("started", m.get("started")), ("ended", m.get("ended"))]
-    rows += [(f"package {k}", v) for k, v in sorted((m.get("packages") or {}).items())]
+def _environment(m: RunManifest, plan_hash: Any) -> list[tuple[str, Any]]:
+    trainer = m.trainer or {}
+    rows = [("plan hash", plan_hash), ("fluxgen", m.fluxgen_version), ("trainer pin", trainer.get("pin")),
+            ("trainer commit", trainer.get("commit")), ("python", m.python), ("gpu", m.gpu),
+            ("started", m.started), ("ended", m.ended)]
+    rows += [(f"package {k}", v) for k, v in sorted((m.packages or {}).items())]
     return [(k, v) for k, v in rows if v not in (None, "")]
 
 

@@ -6,9 +6,12 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.runs.manifest import RunManifest
 
 LOG_TAIL_LINES = 40
 RUN_MARKERS = ("manifest.json", "plan.json")
@@ -19,7 +22,7 @@ class Run:
     """Everything read from a run folder; absent optional parts are empty, never an error."""
 
     dir: Path
-    manifest: dict[str, Any]
+    manifest: RunManifest
     plan: dict[str, Any]
     command: dict[str, Any]
     points: list[tuple[int, float]]  # (step, loss) in log order
@@ -39,9 +42,9 @@ class Run:
     @property
     def status(self) -> str:
         """The manifest's status; older or partial records fall back on the exit code."""
-        if self.manifest.get("status"):
-            return str(self.manifest["status"])
-        code = self.manifest.get("exit_code")
+        if self.manifest.status:
+            return self.manifest.status
+        code = self.manifest.exit_code
         return "unknown" if code is None else ("completed" if code == 0 else "failed")
 
 
@@ -115,11 +118,11 @@ def _log_tail(path: Path) -> list[str]:
     return [line for line in lines if line][-LOG_TAIL_LINES:]
 
 
-def _checkpoints(run_dir: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def _checkpoints(run_dir: Path, manifest: RunManifest) -> list[dict[str, Any]]:
     """Checkpoints and the final LoRA with their size on disk (None when the file is gone)."""
     rows = [{"step": as_int(c.get("step")), "path": str(c.get("path", "")), "final": False}
-            for c in manifest.get("checkpoints") or [] if isinstance(c, dict)]
-    final = manifest.get("final_lora")
+            for c in manifest.checkpoints]
+    final = manifest.final_lora
     if final:
         rows.append({"step": None, "path": str(final), "final": True})
     for row in rows:

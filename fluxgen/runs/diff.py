@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.runs.manifest import RunManifest
 
 # Facts of a run's record compared besides the plan values (manifest key path → label).
 RECORD_FACTS = (("fluxgen_version",), ("trainer", "commit"), ("trainer", "pin"), ("env_lock", "hash"),
@@ -61,8 +64,9 @@ def read_side(ref: str | Path) -> Side:
     if is_run_dir(path):
         plan = _plan_json(path / "plan.json")
         manifest = read_manifest(path)
-        facts = {".".join(k): _get(manifest, k) for k in RECORD_FACTS}
-        return Side(str(path), plan.get("values", {}), plan.get("origins", {}), facts, manifest.get("files") or {},
+        record = manifest.model_dump()
+        facts = {".".join(k): _get(record, k) for k in RECORD_FACTS}
+        return Side(str(path), plan.get("values", {}), plan.get("origins", {}), facts, manifest.files or {},
                     packages=_packages(path, manifest))
     if path.is_file() and path.name.endswith(".json"):
         plan = _plan_json(path)
@@ -72,7 +76,7 @@ def read_side(ref: str | Path) -> Side:
     raise UserError(f"{ref}: no such run folder, plan.json or config file")
 
 
-def _packages(run_dir: Path, manifest: dict[str, Any]) -> dict[str, str]:
+def _packages(run_dir: Path, manifest: RunManifest) -> dict[str, str]:
     """Every package of the run's environment lock; runs without one recorded only the key packages."""
     from fluxgen.envs.lock import norm
     from fluxgen.envs.runlock import run_lock
@@ -80,7 +84,7 @@ def _packages(run_dir: Path, manifest: dict[str, Any]) -> dict[str, str]:
     lock = run_lock(run_dir, manifest)
     if lock is not None:
         return dict(lock["packages"])
-    return {norm(k): v for k, v in (manifest.get("packages") or {}).items()}
+    return {norm(k): v for k, v in (manifest.packages or {}).items()}
 
 
 def _plan_json(path: Path) -> dict[str, Any]:

@@ -49,10 +49,9 @@ def _progress(run_dir: Path) -> tuple[int | None, int | None, float | None]:
 def run_row(run_dir: Path) -> RunRow:
     m = read_manifest(run_dir)
     step, total, loss = _progress(run_dir)
-    plan_steps = m.get("steps")
-    return RunRow(run_dir, m.get("name") or run_label(run_dir), m.get("backend"), effective_status(m),
-                  step if step is not None else m.get("last_step"), total or m.get("total") or plan_steps,
-                  loss if loss is not None else m.get("last_loss"), m.get("started"), len(m.get("attempts") or []))
+    return RunRow(run_dir, m.name or run_label(run_dir), m.backend, effective_status(m),
+                  step if step is not None else m.last_step, total or m.total or m.steps,
+                  loss if loss is not None else m.last_loss, m.started, len(m.attempts))
 
 
 def list_runs(runs_root: Path) -> list[RunRow]:
@@ -92,7 +91,7 @@ def run_status(run_dir: Path) -> dict[str, Any]:
 
     m = read_manifest(run_dir)
     status = effective_status(m)
-    follower = Follower(total=m.get("steps"), clock=time.monotonic, stall_after=float("inf"))
+    follower = Follower(total=m.steps, clock=time.monotonic, stall_after=float("inf"))
     last_t = None
     saved: dict[str, Any] = {}  # checkpoints from the events: the manifest lists them only when an attempt ends
     for row in read_events(run_dir):
@@ -104,26 +103,24 @@ def run_status(run_dir: Path) -> dict[str, Any]:
     if status != "running":
         live["eta_seconds"] = None
     quiet = None
-    if status == "running" and last_t is not None and m.get("t0"):
-        quiet = round(time.time() - m["t0"] - last_t, 1)
+    if status == "running" and last_t is not None and m.t0:
+        quiet = round(time.time() - m.t0 - last_t, 1)
     left = None
     if status == "stale":  # fluxgen was killed (SIGKILL): its trainer may still be running on its own
         from fluxgen.errors import UserError
-        from fluxgen.runs.session import check_no_trainer_left
+        from fluxgen.runs.session import check_no_trainer_left, left_trainer_group
 
         try:
             check_no_trainer_left(run_dir, m)
         except UserError:
-            last = (m.get("attempts") or [{}])[-1]
-            left = last.get("pgid", last.get("pid"))
+            left = left_trainer_group(m)
     return {
         "left_trainer": left,
-        "run": str(run_dir), "name": m.get("name") or run_label(run_dir), "backend": m.get("backend"),
-        "status": status, "diagnosis": m.get("diagnosis"), "progress": live, "seconds_since_output": quiet,
-        "started": m.get("started"), "ended": m.get("ended"), "exit_code": m.get("exit_code"),
-        "final_lora": m.get("final_lora"),
-        "checkpoints": list(saved.values()) if status == "running" else m.get("checkpoints") or list(saved.values()),
-        "warnings": m.get("warnings") or [], "attempts": m.get("attempts") or [],
+        "run": str(run_dir), "name": m.name or run_label(run_dir), "backend": m.backend,
+        "status": status, "diagnosis": m.diagnosis, "progress": live, "seconds_since_output": quiet,
+        "started": m.started, "ended": m.ended, "exit_code": m.exit_code, "final_lora": m.final_lora,
+        "checkpoints": list(saved.values()) if status == "running" else m.checkpoints or list(saved.values()),
+        "warnings": m.warnings, "attempts": [a.model_dump(mode="json", exclude_unset=True) for a in m.attempts],
     }
 
 

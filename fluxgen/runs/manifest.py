@@ -1,7 +1,10 @@
-"""`manifest.json`: what ran (versions, trainer commit, GPU, dataset, file hashes) and how it ended.
+"""`manifest.json`: what ran (versions, trainer commit, GPU, dataset, file hashes) and how it ended, as one type.
 
-Written when the run starts (status `running`, with fluxgen's pid so `status` can tell a dead run from a live one)
-and rewritten atomically at the end of each attempt. Paths inside are relative to the run folder.
+`RunManifest` is the record; the session changes it only through its methods, and `save_manifest` is the one
+place that writes it (atomically, while the run's lock is held). Readers get it from `read_manifest`, which
+parses the JSON that every fluxgen version wrote: keys a record leaves out stay out when it is written again, so
+the file keeps the shape it had. Written when the run starts (status `running`, with fluxgen's pid so `status`
+can tell a dead run from a live one) and again when the trainer starts and when each attempt ends.
 """
 
 from __future__ import annotations
@@ -9,78 +12,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import re
-import shutil
 import socket
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fluxgen import __version__
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
 from fluxgen.errors import UserError
 
-if TYPE_CHECKING:
-    from fluxgen.plan import Plan
-
 MANIFEST = "manifest.json"
+RUN_LOCK = ".fluxgen-lock"
+# Kept free in the run folder while the trainer runs, so its end can be recorded even when the disk fills up.
+RESERVE_NAME, RESERVE_BYTES = ".fluxgen-reserve", 1 << 20
+_DAMAGED = ("the run record is damaged (restore it from a backup, or start again with `fluxgen reproduce` on the "
+            "run's config file)")
+# strict: a value of another type is damage, not something to coerce ("60" is not a step); null is always allowed
+# (an older or partial record); extra: keys a newer or older fluxgen wrote survive a rewrite.
+_CONFIG = ConfigDict(strict=True, extra="allow")
 
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-# The manifest's keys whose type the commands rely on (null is always allowed: an older or partial record).
-_NUMBER = (int, float)
-MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
-    "name": str, "backend": str, "plan_hash": str, "status": str, "started": str, "ended": str, "t0": _NUMBER,
-    "pid": int, "exit_code": int, "steps": int, "last_step": int, "total": int, "last_loss": _NUMBER,
-    "host": dict, "trainer": dict, "dataset": dict, "files": dict, "packages": dict, "diagnosis": dict,
-    "intent": dict, "attempts": list, "warnings": list, "checkpoints": list, "samples": list, "gpu": list,
-    "final_lora": str,
-}
-
-
-def manifest_problems(data: Any) -> list[str]:
-    """What in a manifest is not the shape fluxgen wrote, as `key: expected …, found …`."""
-    if not isinstance(data, dict):
-        return [f"a JSON {type(data).__name__} instead of an object"]
-    problems = []
-    for key, want in MANIFEST_TYPES.items():
-        value = data.get(key)
-        if value is not None and (not isinstance(value, want) or isinstance(value, bool)):
-            names = " or ".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
-            problems.append(f"{key}: expected {names.replace('dict', 'an object').replace('list', 'a list')}, "
-                            f"found {type(value).__name__}")
-    for i, attempt in enumerate(data.get("attempts") or [] if isinstance(data.get("attempts"), list) else []):
-        if not isinstance(attempt, dict):
-            problems.append(f"attempts[{i}]: expected an object, found {type(attempt).__name__}")
-    return problems
-
-
-def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """The run's manifest, or one line naming what is damaged in it: a command never acts on (or rewrites)
-    a record it cannot read as fluxgen wrote it."""
-    path = Path(run_dir) / MANIFEST
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise UserError(f"{path}: not valid JSON ({exc}); the run record is damaged") from None
-    problems = manifest_problems(data)
-    if problems:
-        raise UserError(f"{path}: {problems[0]}; the run record is damaged (restore it from a backup, or start "
-                        "again with `fluxgen reproduce` on the run's config file)")
-    return data
-
-
-def write_manifest(run_dir: Path, data: dict[str, Any]) -> None:
-    from fluxgen.fsio import atomic_write
-
-    atomic_write(Path(run_dir) / MANIFEST, json.dumps(data, indent=2, ensure_ascii=False) + "\n", force=True)
 
 
 def sha256_file(path: Path) -> str:
@@ -91,113 +44,184 @@ def sha256_file(path: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def gpu_facts() -> list[dict[str, Any]]:
-    """GPUs as nvidia-smi reports them (name, memory in MiB, driver); empty when there is none."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return []
+class Attempt(BaseModel):
+    """One launch of the trainer in a run (the first, or a resume)."""
+
+    model_config = _CONFIG
+    attempt: int | None = None
+    what: str | None = None  # "train", "resume from step 60", …
+    started: str | None = None
+    argv: list[str] | None = None
+    trainer_commit: str | None = None
+    resume: dict[str, Any] | None = None  # the resume point, for a resume
+    pid: int | None = None
+    pgid: int | None = None  # the trainer's process group: resume and `status` check it is gone
+    ended: str | None = None
+    exit_code: int | None = None
+    status: str | None = None
+    diagnosis: dict[str, Any] | None = None
+    stop_reason: str | None = None
+    killed: bool | None = None
+    resumed_from: int | None = None
+    last_step: int | None = None
+    seconds: int | float | None = None
+
+
+class RunManifest(BaseModel):
+    """The run's record. Fields are in the order fluxgen has always written them."""
+
+    model_config = _CONFIG
+    fluxgen_version: str | None = None
+    name: str | None = None
+    backend: str | None = None
+    plan_hash: str | None = None
+    trainer: dict[str, Any] | None = None  # path, pin and the checkout's commit
+    python: str | None = None
+    python_executable: str | None = None
+    packages: dict[str, Any] | None = None
+    env_lock: dict[str, Any] | None = None
+    gpu: list[Any] | None = None
+    host: dict[str, Any] | None = None
+    dataset: dict[str, Any] | None = None  # path, fingerprint, images, captions, masks
+    files: dict[str, Any] | None = None  # rendered file name -> sha256
+    steps: int | None = None
+    started: str | None = None
+    ended: str | None = None
+    exit_code: int | None = None
+    status: str | None = None
+    diagnosis: dict[str, Any] | None = None  # code, message, fix
+    warnings: list[dict[str, Any]] = []
+    checkpoints: list[dict[str, Any]] = []  # step, path, sha256
+    final_lora: str | None = None
+    final_lora_sha256: str | None = None
+    samples: list[dict[str, Any]] = []  # step, index, path, prompt
+    attempts: list[Attempt] = []
+    pid: int | None = None  # fluxgen's own, while it follows the run
+    intent: dict[str, Any] | None = None  # the intent as the user gave it
+    t0: int | float | None = None  # time.time() at the start: events carry seconds since then
+    last_step: int | None = None
+    total: int | None = None
+    last_loss: int | float | None = None
+
+    @field_validator("warnings", "checkpoints", "samples", "attempts", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @property
+    def last_attempt(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    def to_json(self) -> str:
+        """The record as written: only the keys it was given or set, in fluxgen's order, then unknown ones."""
+        return json.dumps(self.model_dump(mode="json", exclude_unset=True), indent=2, ensure_ascii=False) + "\n"
+
+    def begin_attempt(self, what: str, argv: list[str], trainer_commit: str | None,
+                      resume: dict[str, Any] | None = None) -> Attempt:
+        """A new attempt, and the run `running` again under this fluxgen."""
+        attempt = Attempt(attempt=len(self.attempts) + 1, what=what, started=now_iso(), argv=list(argv),
+                          trainer_commit=trainer_commit)
+        if resume is not None:
+            attempt.resume = resume
+        self.attempts = [*self.attempts, attempt]
+        self.status, self.pid, self.ended, self.exit_code, self.diagnosis = "running", os.getpid(), None, None, None
+        return attempt
+
+    def trainer_started(self, pid: int) -> None:
+        attempt = self.attempts[-1]
+        attempt.pid = attempt.pgid = pid
+
+    def end_attempt(self, summary: Any, ended: Any, outputs: dict[str, Any], warnings: list[dict[str, Any]],
+                    planned_steps: int | None) -> None:
+        """How the attempt ended (the trainer's `Ended`, the follower's `Summary`) and what the run has now."""
+        attempt = self.attempts[-1]
+        diagnosis = summary.diagnosis.to_dict() if summary.diagnosis else None
+        attempt.ended, attempt.exit_code, attempt.status, attempt.diagnosis = now_iso(), ended.exit_code, \
+            summary.status, diagnosis
+        attempt.stop_reason, attempt.killed, attempt.resumed_from = ended.stop_reason, ended.killed, \
+            summary.resumed_from
+        attempt.last_step, attempt.seconds = summary.last_step, round(ended.ended - ended.started, 3)
+        self.checkpoints, self.final_lora = outputs["checkpoints"], outputs["final_lora"]
+        self.final_lora_sha256, self.samples = outputs["final_lora_sha256"], outputs["samples"]
+        self.ended, self.exit_code, self.status, self.diagnosis = attempt.ended, ended.exit_code, summary.status, \
+            diagnosis
+        self.last_step = summary.last_step if summary.last_step is not None else self.last_step
+        self.total = summary.total or self.total or planned_steps
+        self.last_loss = summary.last_loss if summary.last_loss is not None else self.last_loss
+        self.warnings = [*self.warnings, *warnings]
+        self._forget_pid()
+
+    def abandon(self, diagnosis: dict[str, Any]) -> None:
+        """fluxgen itself stopped following the attempt: it failed, for the reason given."""
+        attempt = self.attempts[-1]
+        attempt.ended, attempt.status, attempt.diagnosis = now_iso(), "failed", diagnosis
+        self.ended, self.status, self.diagnosis = attempt.ended, "failed", diagnosis
+        self._forget_pid()
+
+    def _forget_pid(self) -> None:
+        """No fluxgen follows the run any more: the key goes, as it always has (not a null)."""
+        self.pid = None
+        self.__pydantic_fields_set__.discard("pid")
+
+
+def parse_manifest(data: Any, source: Path | str) -> RunManifest:
+    """The record from the JSON fluxgen wrote, or one line naming the first key that is not as written."""
     try:
-        done = subprocess.run([exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"],
-                              capture_output=True, text=True, timeout=15, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    gpus = []
-    for line in done.stdout.strip().splitlines() if done.returncode == 0 else []:
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) >= 3:
-            memory = int(parts[1]) if parts[1].isdigit() else None
-            gpus.append({"name": parts[0], "memory_mib": memory, "driver": parts[2]})
-    return gpus
+        return RunManifest.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{source}: {_first_problem(exc, data)}; {_DAMAGED}") from None
 
 
-def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) -> dict[str, Any]:
-    """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
-    from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
-    from fluxgen.envs.runlock import record_lock
-
-    probe = probe_python(trainer.python, (), KEY_PACKAGES)
-    v = plan.values
-    return {
-        "fluxgen_version": __version__,
-        "name": v["name"],
-        "backend": plan.backend,
-        "plan_hash": plan.hash,
-        "trainer": trainer_facts(trainer),
-        "python": probe.python or platform.python_version(),
-        "python_executable": probe.executable or trainer.python,
-        "packages": probe.packages or {},
-        "env_lock": record_lock(trainer.python, run_dir),
-        "gpu": gpu_facts(),
-        "host": {"name": socket.gethostname(), "os": f"{platform.system()} {platform.release()}",
-                 "fluxgen_python": sys.version.split()[0]},
-        "dataset": _dataset_facts(v),
-        "files": {name: sha256_file(run_dir / name) for name in sorted(files)},
-        "steps": v["steps"],
-        "started": now_iso(),
-        "ended": None,
-        "exit_code": None,
-        "status": "running",
-        "diagnosis": None,
-        "warnings": [],
-        "checkpoints": [],
-        "final_lora": None,
-        "final_lora_sha256": None,
-        "samples": [],
-        "attempts": [],
-        "pid": os.getpid(),
-    }
+_EXPECTED = {"string_type": "str", "int_type": "int", "float_type": "int or float", "bool_type": "bool",
+             "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
+             "list_type": "a list"}
 
 
-def _dataset_facts(v: dict[str, Any]) -> dict[str, Any]:
-    """Path, fingerprint and count; how the captions were made (captions.json) and the masks, when present."""
-    from fluxgen.dataset.provenance import caption_provenance
+def _first_problem(exc: ValidationError, data: Any) -> str:
+    """`key: expected …, found …` (`attempts[0]: …` inside a list) for the first error, as fluxgen has always said."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    if loc and loc[-1] in ("int", "float"):  # a number field tried as int, then float: one message
+        loc.pop()
+    if not loc:
+        return f"a JSON {type(data).__name__} instead of an object"
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    expected = _EXPECTED.get(err["type"], err["msg"])
+    return f"{where}: expected {expected}, found {type(err['input']).__name__}"
 
-    facts: dict[str, Any] = {"path": v["dataset"], "fingerprint": v.get("fingerprint"), "images": v.get("images")}
-    captions = caption_provenance(v["dataset"])
-    if captions is not None:
-        facts["captions"] = captions
-    for key in ("masks", "source_images"):
-        if v.get(key) is not None:
-            facts[key] = v[key]
-    return facts
 
-
-def _rel(path: Path, run_dir: Path) -> str:
+def read_manifest(run_dir: Path) -> RunManifest:
+    """The run's manifest (an empty record when there is none), or one line naming what is damaged in it: a
+    command never acts on (or rewrites) a record it cannot read as fluxgen wrote it."""
+    path = Path(run_dir) / MANIFEST
+    if not path.is_file():
+        return RunManifest()
     try:
-        return str(Path(path).resolve().relative_to(Path(run_dir).resolve()))
-    except ValueError:
-        return str(path)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise UserError(f"{path}: not valid JSON ({exc}); the run record is damaged") from None
+    return parse_manifest(data, path)
 
 
-def outputs_record(plan: Plan, outputs: Any, run_dir: Path) -> dict[str, Any]:
-    """checkpoints, final_lora and samples as the manifest lists them (paths relative to the run folder)."""
-    from fluxgen.backends import get_backend
-    from fluxgen.backends._common import prompts_with_trigger
+def save_manifest(run_dir: Path, manifest: RunManifest, *, final: bool = False) -> None:
+    """The one writer of manifest.json, only while the run's lock is held. `final` ends an attempt: on a full disk
+    the reserve kept for it is given up to make room, and it is removed afterwards."""
+    from fluxgen.fsio import atomic_write
+    from fluxgen.locks import is_held
 
-    prompts = prompts_with_trigger(plan)
-    name = get_backend(plan.backend).sample_name  # (step, prompt index) in a sample's file name
-    pattern = re.compile(name) if name else None
-    samples = []
-    for path in outputs.samples:
-        m = pattern.search(Path(path).name) if pattern else None
-        step, index = (int(m[1]), int(m[2])) if m else (None, None)
-        prompt = prompts[index] if index is not None and index < len(prompts) else None
-        samples.append({"step": step, "index": index, "path": _rel(path, run_dir), "prompt": prompt})
-    # Hashes say which file a checkpoint was when someone shares or compares it (a resume can re-save a name).
-    return {
-        "checkpoints": [{"step": step, "path": _rel(path, run_dir), "sha256": _hash_or_none(path)}
-                        for step, path in sorted(outputs.checkpoints)],
-        "final_lora": _rel(outputs.final, run_dir) if outputs.final else None,
-        "final_lora_sha256": _hash_or_none(outputs.final) if outputs.final else None,
-        "samples": samples,
-    }
-
-
-def _hash_or_none(path: Path) -> str | None:
+    run_dir = Path(run_dir)
+    if not is_held(run_dir / RUN_LOCK):
+        raise RuntimeError(f"{run_dir}: the manifest is written only while the run's lock is held")
+    text, path = manifest.to_json(), run_dir / MANIFEST
     try:
-        return sha256_file(path)
-    except OSError:  # removed between listing and hashing (the trainer pruned it)
-        return None
+        atomic_write(path, text, force=True)
+    except UserError:
+        if not final:
+            raise
+        (run_dir / RESERVE_NAME).unlink(missing_ok=True)
+        atomic_write(path, text, force=True)
+    if final:
+        (run_dir / RESERVE_NAME).unlink(missing_ok=True)
 
 
 def pid_alive(pid: Any) -> bool:
@@ -212,10 +236,10 @@ def pid_alive(pid: Any) -> bool:
     return True
 
 
-def effective_status(manifest: dict[str, Any]) -> str:
+def effective_status(manifest: RunManifest) -> str:
     """The manifest's status, except that a `running` run whose fluxgen process is gone is `stale`."""
-    status = manifest.get("status") or "unknown"
-    if status == "running" and manifest.get("host", {}).get("name") in (None, socket.gethostname()):
-        if not pid_alive(manifest.get("pid")):
+    status = manifest.status or "unknown"
+    if status == "running" and (manifest.host or {}).get("name") in (None, socket.gethostname()):
+        if not pid_alive(manifest.pid):
             return "stale"
     return status

@@ -8,7 +8,7 @@ The rendered file's header carries the intent (`fluxgen-intent:`), so it plans a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from fluxgen.errors import UserError
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
+    from fluxgen.runs.manifest import RunManifest
 
 _FINGERPRINT_RE = re.compile(r'fluxgen\.dataset_fingerprint\\?"\s*:\s*\\?"(sha256:[0-9a-f]+)')
 MACHINE_KEYS = ("dataset", "model_path", "model.transformer", "model.clip_l", "model.t5xxl", "model.ae", "fingerprint")
@@ -29,7 +30,7 @@ class Source:
     given: Path
     config: Path
     run_dir: Path | None = None
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: RunManifest | None = None  # their record, when a run folder is given
     plan: Plan = None  # their Plan, from plan.json
     fingerprint: str | None = None
     fluxgen_version: str | None = None
@@ -47,7 +48,7 @@ def read_source(ref: str | Path) -> Source:
     path = Path(ref).expanduser()
     if is_run_dir(path):
         manifest = read_manifest(path)
-        source = Source(path, main_file(path, manifest.get("backend")), path, manifest, load_plan(path))
+        source = Source(path, main_file(path, manifest.backend), path, manifest, load_plan(path))
     elif path.is_file():
         source = Source(path, path)
     else:
@@ -60,10 +61,10 @@ def read_source(ref: str | Path) -> Source:
     if m := _FINGERPRINT_RE.search(text):
         source.fingerprint = m[1]
     source.fluxgen_version, source.plan_hash, source.trainer_pin = header.fluxgen_version, header.plan_hash, header.pin
-    if source.manifest:
-        trainer = source.manifest.get("trainer") or {}
-        source.fingerprint = (source.manifest.get("dataset") or {}).get("fingerprint") or source.fingerprint
-        source.fluxgen_version = source.manifest.get("fluxgen_version") or source.fluxgen_version
+    if source.manifest is not None:
+        trainer = source.manifest.trainer or {}
+        source.fingerprint = (source.manifest.dataset or {}).get("fingerprint") or source.fingerprint
+        source.fluxgen_version = source.manifest.fluxgen_version or source.fluxgen_version
         source.trainer_pin = trainer.get("pin") or source.trainer_pin
         source.trainer_commit = trainer.get("commit") or source.trainer_commit
     return source
@@ -155,7 +156,7 @@ def differences(source: Source, plan: Plan) -> list[str]:
     notes = []
     ours = plan.values.get("fingerprint")
     if source.fingerprint and ours and source.fingerprint != ours:
-        theirs_n = (source.manifest.get("dataset") or {}).get("images")
+        theirs_n = ((source.manifest.dataset if source.manifest else None) or {}).get("images")
         count = f" ({theirs_n} images, yours {plan.values.get('images')})" if theirs_n is not None else ""
         notes.append(f"dataset differs: theirs {source.fingerprint}, yours {ours} at {plan.values['dataset']}{count}")
     elif not source.fingerprint:
@@ -183,7 +184,7 @@ def environment_differences(source: Source, plan: Any) -> list[str]:
     from fluxgen.checkouts import locate
     from fluxgen.envs.runlock import lock_differences, run_lock
 
-    lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
+    lock = run_lock(source.run_dir, source.manifest) if source.run_dir and source.manifest else None
     if lock is None:  # not run in a `fluxgen setup` environment: nothing precise to compare
         return []
     return lock_differences(lock, locate(plan.backend))
@@ -196,7 +197,7 @@ def setup_from_lock(source: Source, *, src: str | None, withs: dict[str, Path]) 
     from fluxgen.envs.present import run_setup
     from fluxgen.envs.runlock import constraints_from_lock, run_lock
 
-    lock = run_lock(source.run_dir, source.manifest) if source.run_dir else None
+    lock = run_lock(source.run_dir, source.manifest) if source.run_dir and source.manifest else None
     if lock is None:
         raise UserError(f"{source.given}: has no env.lock.json to build from (only runs in a `fluxgen setup` "
                         "environment record one); run without --setup")

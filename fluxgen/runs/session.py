@@ -1,7 +1,8 @@
 """train and resume: plan → resolve model files → run folder → attempt → manifest → report.
 
 `start_run` makes a new run from a plan; `resume_run` adds an attempt to an existing one. Both record every
-attempt in the manifest (`attempts`), append to the same logs, and end with the same classification.
+attempt in the manifest (`attempts`), append to the same logs, and end with the same classification. The
+manifest is a `RunManifest` changed through its methods and written by `save_manifest`, under the run's lock.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from fluxgen.backends import get_backend
 from fluxgen.errors import UserError
 from fluxgen.runner import Launch, build_launch, make_redactor
 from fluxgen.runs.attempt import AttemptResult, FollowOptions, run_attempt
-from fluxgen.runs.manifest import now_iso, outputs_record, read_manifest, write_manifest
+from fluxgen.runs.manifest import (
+    RESERVE_BYTES,
+    RESERVE_NAME,
+    RUN_LOCK,
+    RunManifest,
+    read_manifest,
+    save_manifest,
+)
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
 
 RECORDED_WARNINGS = ("stall", "slowdown", "resume_mismatch", "record_incomplete", "optimizer_fallback")
-# Kept free in the run folder while the trainer runs, so its end can be recorded even when the disk fills up.
-RESERVE_NAME, RESERVE_BYTES = ".fluxgen-reserve", 1 << 20
-RUN_LOCK = ".fluxgen-lock"
 
 
 @dataclass
@@ -42,7 +47,7 @@ class TrainOptions:
 class RunResult:
     run_dir: Path
     attempt: AttemptResult
-    manifest: dict[str, Any]
+    manifest: RunManifest
     report: Path | None = None
     report_error: str | None = None
 
@@ -103,8 +108,8 @@ def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunRes
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
     from fluxgen.checkouts import locate
     from fluxgen.dataset.outdir import refuse_inside_dataset
+    from fluxgen.runs.facts import initial_manifest
     from fluxgen.runs.folder import new_run_dir, write_run_files
-    from fluxgen.runs.manifest import initial_manifest
 
     refuse_inside_dataset(plan.values["dataset"], options.runs_dir, "--runs")
     trainer = locate(plan.backend)
@@ -118,10 +123,10 @@ def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunRes
         raise
     manifest = initial_manifest(plan, trainer, run_dir, files)
     if given is not None:
-        manifest["intent"] = given.record()
-    manifest["t0"] = time.time()
-    write_manifest(run_dir, manifest)
+        manifest.intent = given.record()
+    manifest.t0 = time.time()
     with run_lock(run_dir):
+        save_manifest(run_dir, manifest)
         return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
 
 
@@ -132,17 +137,24 @@ def run_lock(run_dir: Path) -> Any:
     return hold(Path(run_dir) / RUN_LOCK, f"{run_dir} (a run)")
 
 
-def check_no_trainer_left(run_dir: Path, manifest: dict[str, Any]) -> None:
+def left_trainer_group(manifest: RunManifest) -> int | None:
+    """The process group of the last attempt's trainer when the record says it never ended."""
+    last = manifest.last_attempt
+    if last is None or last.ended:
+        return None
+    pgid = last.pgid if "pgid" in last.model_fields_set else last.pid
+    return pgid if isinstance(pgid, int) and pgid > 1 else None
+
+
+def check_no_trainer_left(run_dir: Path, manifest: RunManifest) -> None:
     """A fluxgen killed with SIGKILL cannot end its trainer: while that trainer's group lives, starting another
     on the same folder would have two trainers writing one output."""
     from fluxgen.runner import group_alive
 
-    attempts = manifest.get("attempts")
-    last = attempts[-1] if isinstance(attempts, list) and attempts and isinstance(attempts[-1], dict) else {}
-    pgid = last.get("pgid", last.get("pid"))
-    if isinstance(pgid, int) and not isinstance(pgid, bool) and pgid > 1 and not last.get("ended") \
-            and group_alive(pgid):
-        raise UserError(f"{run_dir}: the trainer of attempt {last.get('attempt', '?')} is still running (process "
+    pgid = left_trainer_group(manifest)
+    if pgid is not None and group_alive(pgid):
+        last = manifest.attempts[-1]
+        raise UserError(f"{run_dir}: the trainer of attempt {last.attempt or '?'} is still running (process "
                         f"group {pgid}) though fluxgen no longer follows it; end it with `kill -TERM -- -{pgid}` "
                         "(or wait for it), then resume")
 
@@ -163,7 +175,7 @@ def resume_run(run_dir: Path, options: TrainOptions) -> RunResult:
         return _resume_locked(run_dir, manifest, options)
 
 
-def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOptions) -> RunResult:
+def _resume_locked(run_dir: Path, manifest: RunManifest, options: TrainOptions) -> RunResult:
     from fluxgen.checkouts import locate
     from fluxgen.runs.checkpoints import resume_point
     from fluxgen.runs.folder import load_plan
@@ -171,7 +183,7 @@ def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOption
 
     status = effective_status(manifest)
     if status == "running":
-        raise UserError(f"{run_dir}: still running (fluxgen pid {manifest.get('pid')}); stop it before resuming")
+        raise UserError(f"{run_dir}: still running (fluxgen pid {manifest.pid}); stop it before resuming")
     if status == "completed":
         raise UserError(f"{run_dir}: already completed; use `fluxgen reproduce {run_dir}` to train it again")
     plan = load_plan(run_dir)
@@ -181,70 +193,59 @@ def _resume_locked(run_dir: Path, manifest: dict[str, Any], options: TrainOption
     check_trainer(trainer)
     launch = build_launch(plan, run_dir.resolve(), trainer, point.extra_args)
     what = f"resume from step {point.step}" if point.step is not None else "resume with no checkpoint (from step 0)"
-    extra = {"resume": point.to_dict(run_dir)}
-    return _run(run_dir, plan, launch, trainer, manifest, options, what=what, extra=extra, expect=point.step)
+    return _run(run_dir, plan, launch, trainer, manifest, options, what=what, resume=point.to_dict(run_dir),
+                expect=point.step)
 
 
-def diverged_at(run_dir: Path, manifest: dict[str, Any]) -> int | None:
+def diverged_at(run_dir: Path, manifest: RunManifest) -> int | None:
     """The step the loss became NaN at in the last attempt, when that is how the run ended."""
     from fluxgen.runs.record import read_events
 
-    if (manifest.get("diagnosis") or {}).get("code") != "nan_loss":
+    if (manifest.diagnosis or {}).get("code") != "nan_loss":
         return None
-    last = len(manifest.get("attempts") or [])
+    last = len(manifest.attempts)
     steps = [row["step"] for row in read_events(run_dir) if row.get("code") == "nan_loss"
              and row.get("attempt") == last and isinstance(row.get("step"), int)]
     return min(steps) if steps else None
 
 
-def _run(run_dir: Path, plan: Plan, launch: Launch, trainer: Any, manifest: dict[str, Any], options: TrainOptions,
-         *, what: str, extra: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
+def _run(run_dir: Path, plan: Plan, launch: Launch, trainer: Any, manifest: RunManifest, options: TrainOptions,
+         *, what: str, resume: dict[str, Any] | None = None, expect: int | None = None) -> RunResult:
     from fluxgen.checkouts import checkout_commit
 
-    attempts = manifest.setdefault("attempts", [])
-    record = {"attempt": len(attempts) + 1, "what": what, "started": now_iso(), "argv": launch.argv,
-              "trainer_commit": checkout_commit(trainer.dir), **(extra or {})}
-    attempts.append(record)
-    previous = manifest.get("diagnosis") if attempts[:-1] else None
-    manifest.update(status="running", pid=os.getpid(), ended=None, exit_code=None, diagnosis=None)
-    write_manifest(run_dir, manifest)
+    previous = manifest.diagnosis if manifest.attempts else None
+    attempt = manifest.begin_attempt(what, launch.argv, checkout_commit(trainer.dir), resume)
+    save_manifest(run_dir, manifest)
     _reserve(run_dir)
     if options.announce is not None:
         options.announce(run_dir, what)
 
     def started(pid: int) -> None:
-        record["pid"] = record["pgid"] = pid  # the trainer's process group: resume and `status` check for it
-        write_manifest(run_dir, manifest)
+        manifest.trainer_started(pid)
+        save_manifest(run_dir, manifest)
 
     try:
-        result = run_attempt(run_dir, plan, launch, record["attempt"], what=what, options=options.follow,
-                             t0=manifest.get("t0"), on_start=started, expect_resume=expect, previous=previous)
+        result = run_attempt(run_dir, plan, launch, attempt.attempt, what=what, options=options.follow,
+                             t0=manifest.t0, on_start=started, expect_resume=expect, previous=previous)
     except BaseException as exc:
-        _abandon(run_dir, manifest, record, exc, make_redactor(launch.environ()))
+        _abandon(run_dir, manifest, exc, make_redactor(launch.environ()))
         raise
-    _finish(run_dir, plan, manifest, record, result)
+    _finish(run_dir, plan, manifest, result)
     report, report_error = _report(run_dir) if options.report else (None, None)
     if report_error:
         report_error = make_redactor(launch.environ())(report_error)
     return RunResult(run_dir, result, manifest, report, report_error)
 
 
-def _finish(run_dir: Path, plan: Plan, manifest: dict[str, Any], record: dict[str, Any], result: AttemptResult) -> None:
-    s, ended = result.summary, result.ended
-    diagnosis = s.diagnosis.to_dict() if s.diagnosis else None
-    record.update(ended=now_iso(), exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,
-                  stop_reason=ended.stop_reason, killed=ended.killed, resumed_from=s.resumed_from,
-                  last_step=s.last_step, seconds=round(ended.ended - ended.started, 3))
-    warnings = [{"attempt": record["attempt"], "code": e.code, "step": e.step, "message": e.message}
+def _finish(run_dir: Path, plan: Plan, manifest: RunManifest, result: AttemptResult) -> None:
+    from fluxgen.runs.facts import outputs_record
+
+    number = manifest.attempts[-1].attempt
+    warnings = [{"attempt": number, "code": e.code, "step": e.step, "message": e.message}
                 for e in result.events if e.type == "warning" and e.code in RECORDED_WARNINGS]
-    manifest.update(outputs_record(plan, result.outputs, run_dir))
-    manifest.update(ended=record["ended"], exit_code=ended.exit_code, status=s.status, diagnosis=diagnosis,
-                    last_step=s.last_step if s.last_step is not None else manifest.get("last_step"),
-                    total=s.total or manifest.get("total") or plan.values.get("steps"),
-                    last_loss=s.last_loss if s.last_loss is not None else manifest.get("last_loss"),
-                    warnings=[*manifest.get("warnings", []), *warnings])
-    manifest.pop("pid", None)
-    write_final_manifest(run_dir, manifest)
+    manifest.end_attempt(result.summary, result.ended, outputs_record(plan, result.outputs, run_dir), warnings,
+                         plan.values.get("steps"))
+    save_manifest(run_dir, manifest, final=True)
 
 
 def _reserve(run_dir: Path) -> None:
@@ -255,26 +256,12 @@ def _reserve(run_dir: Path) -> None:
         pass  # no room even for that: the end is recorded if anything can be
 
 
-def write_final_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    """The manifest that ends an attempt; on a full disk the reserve is given up to make room for it."""
-    try:
-        write_manifest(run_dir, manifest)
-    except UserError:
-        (run_dir / RESERVE_NAME).unlink(missing_ok=True)
-        write_manifest(run_dir, manifest)
-    (run_dir / RESERVE_NAME).unlink(missing_ok=True)
-
-
-def _abandon(run_dir: Path, manifest: dict[str, Any], record: dict[str, Any], exc: BaseException,
-             redact: Callable[[str], str]) -> None:
+def _abandon(run_dir: Path, manifest: RunManifest, exc: BaseException, redact: Callable[[str], str]) -> None:
     """fluxgen itself failed mid-attempt (the trainer's group is already ended): say so in the record."""
     what = redact(type(exc).__name__ + (f": {exc}" if str(exc) else ""))
-    diagnosis = {"code": "crash", "message": f"fluxgen stopped following the run ({what}).",
-                 "fix": f"Continue it with `fluxgen resume {run_dir}`."}
-    record.update(ended=now_iso(), status="failed", diagnosis=diagnosis)
-    manifest.update(ended=record["ended"], status="failed", diagnosis=diagnosis)
-    manifest.pop("pid", None)
-    write_final_manifest(run_dir, manifest)
+    manifest.abandon({"code": "crash", "message": f"fluxgen stopped following the run ({what}).",
+                      "fix": f"Continue it with `fluxgen resume {run_dir}`."})
+    save_manifest(run_dir, manifest, final=True)
 
 
 def _report(run_dir: Path) -> tuple[Path | None, str | None]:

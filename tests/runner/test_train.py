@@ -118,7 +118,7 @@ def test_slowdown_is_warned(fake_env, images: Path, model_dir: Path, tmp_path: P
                            out=open("/dev/null", "w"))  # noqa: SIM115 - closed with the process
     result = start_run(plan, TrainOptions(runs_dir=tmp_path / "runs", report=False, follow=follow))
     assert result.status == "completed"
-    assert any(w["code"] == "slowdown" for w in result.manifest["warnings"])
+    assert any(w["code"] == "slowdown" for w in result.manifest.warnings)
 
 
 def test_dry_run_prints_the_command_and_creates_nothing(fake_env, images: Path, model_dir: Path,

@@ -61,7 +61,7 @@ def _final_samples(sweep_dir: Path, run_rel: str | None) -> list[dict[str, Any]]
     if not run_rel:
         return []
     run_dir = sweep_dir / run_rel
-    samples = read_manifest(run_dir).get("samples") or []
+    samples = read_manifest(run_dir).samples
     last = max((s.get("step") or 0 for s in samples), default=None)
     return [t for s in samples if (s.get("step") or 0) == last and (t := _thumb(run_dir, s.get("path")))]
 

@@ -94,7 +94,7 @@ def point_state(sweep_dir: Path, point: dict[str, Any]) -> dict[str, Any]:
     if run_dir is None:
         return {"state": "pending", "run_dir": None, "step": None, "total": None, "loss": None, "diagnosis": None}
     row = run_row(run_dir)
-    diagnosis = read_manifest(run_dir).get("diagnosis")
+    diagnosis = read_manifest(run_dir).diagnosis
     return {"state": row.status, "run_dir": str(run_dir.relative_to(sweep_dir)), "step": row.step,
             "total": row.total, "loss": row.loss, "diagnosis": diagnosis}
 
