@@ -172,7 +172,7 @@ def parse_manifest(data: Any, source: Path | str) -> RunManifest:
         raise UserError(f"{source}: {_first_problem(exc, data)}; {_DAMAGED}") from None
 
 
-_EXPECTED = {"string_type": "str", "int_type": "int", "float_type": "int or float", "bool_type": "bool",
+_EXPECTED = {"string_type": "str", "int_type": "int", "bool_type": "bool",
              "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
              "list_type": "a list"}
 
@@ -181,12 +181,12 @@ def _first_problem(exc: ValidationError, data: Any) -> str:
     """`key: expected …, found …` (`attempts[0]: …` inside a list) for the first error, as fluxgen has always said."""
     err = exc.errors()[0]
     loc = list(err["loc"])
+    expected = _EXPECTED.get(err["type"], err["msg"])
     if loc and loc[-1] in ("int", "float"):  # a number field tried as int, then float: one message
-        loc.pop()
+        loc, expected = loc[:-1], "int or float"
     if not loc:
         return f"a JSON {type(data).__name__} instead of an object"
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    expected = _EXPECTED.get(err["type"], err["msg"])
     return f"{where}: expected {expected}, found {type(err['input']).__name__}"
 
 
