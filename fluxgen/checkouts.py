@@ -64,6 +64,8 @@ def check_user_config(data: dict[str, Any]) -> list[str]:
     """Every problem of a user config as `key: message (did you mean …)`, empty when it is valid."""
     from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+    from fluxgen.pydantic_errors import format_errors
+
     class Section(BaseModel):
         model_config = ConfigDict(extra="forbid", strict=True)
         dir: str | None = Field(None, min_length=1)  # the trainer's checkout
@@ -74,26 +76,25 @@ def check_user_config(data: dict[str, Any]) -> list[str]:
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        return [_config_problem(err, list(ENV_NAMES), list(Section.model_fields)) for err in exc.errors()]
+        return format_errors(exc, _user_config_style(model))
     return []
 
 
-def _config_problem(err: Any, sections: list[str], keys: list[str]) -> str:
-    import difflib
+def _user_config_style(model: Any) -> Any:
+    """The user config's own wording: its tables are sections, and a wrong value names what it should be."""
+    from fluxgen.pydantic_errors import ErrorStyle
 
-    loc = [str(part) for part in err["loc"]]
-    dotted = ".".join(loc)
-    if err["type"] == "extra_forbidden":
-        known = sections if len(loc) == 1 else keys
-        close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.5)
-        hint = f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(known)
-        return f"{dotted}: unknown {'section' if len(loc) == 1 else 'key'} ({hint})"
-    if len(loc) == 1:
-        return f"{dotted}: must be a table of settings, e.g. [{loc[0]}] with dir = \"…\" and python = \"…\""
-    got = err.get("input")
-    if err["type"] == "string_too_short":
-        return f"{dotted}: is empty; give a path or remove the line"
-    return f"{dotted}: must be a string (a path), not {type(got).__name__} {got!r}"
+    def own(err: dict[str, Any], loc: tuple[Any, ...]) -> str | None:
+        got = err.get("input")
+        if err["type"] == "extra_forbidden":
+            return None
+        if len(loc) == 1:
+            return f"must be a table of settings, e.g. [{loc[0]}] with dir = \"…\" and python = \"…\""
+        if err["type"] == "string_too_short":
+            return "is empty; give a path or remove the line"
+        return f"must be a string (a path), not {type(got).__name__} {got!r}"
+
+    return ErrorStyle(model, noun=lambda loc: "section" if len(loc) == 1 else "key", own=own)
 
 
 def locate(backend: str, environ: dict[str, str] | None = None) -> TrainerEnv:

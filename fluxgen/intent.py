@@ -7,7 +7,6 @@ options and `--set key=value`. Every value that is given remembers where it came
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -122,50 +121,11 @@ def suggest(dotted: str, siblings: list[str]) -> str | None:
     return None
 
 
-def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
-
-
-def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = Intent
-    for part in path:
-        if not isinstance(part, str):
-            continue
-        info = model.model_fields.get(part)
-        if info is None:
-            return None
-        ann = info.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        else:
-            return model
-    return model
-
-
 def format_validation_error(exc: ValidationError) -> list[str]:
-    """pydantic errors as `dotted.path: message`, with "did you mean" for unknown keys."""
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        dotted = ".".join(str(p) for p in loc)
-        if err["type"] == "extra_forbidden":
-            parent = _model_at(loc[:-1])
-            allowed = _allowed_keys(parent) if parent else []
-            close = suggest(dotted, allowed)
-            shown = close.split(".")[-1] if close and close.rsplit(".", 1)[0] == dotted.rsplit(".", 1)[0] else close
-            hint = f" (did you mean '{shown}'?)" if close else f" (known keys: {', '.join(allowed)})"
-            problems.append(f"{dotted}: unknown key{hint}")
-        elif err["type"] == "literal_error" and isinstance(err.get("input"), str):
-            expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
-            close = difflib.get_close_matches(err["input"], expected, n=1, cutoff=0.5)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            problems.append(f"{dotted}: '{err['input']}' is not allowed ({hint}choose one of {', '.join(expected)})")
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            got = err.get("input")
-            shown = f" (got {got!r})" if not isinstance(got, dict | list) and got is not None else ""
-            problems.append(f"{dotted}: {msg}{shown}")
-    return problems
+    """pydantic errors as `dotted.path: message`, with "did you mean" for unknown keys across sections."""
+    from fluxgen.pydantic_errors import ErrorStyle, format_errors
+
+    return format_errors(exc, ErrorStyle(Intent, suggest=suggest))
 
 
 def validate_intent(data: dict[str, Any], source: str) -> Intent:

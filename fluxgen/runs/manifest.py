@@ -172,22 +172,24 @@ def parse_manifest(data: Any, source: Path | str) -> RunManifest:
         raise UserError(f"{source}: {_first_problem(exc, data)}; {_DAMAGED}") from None
 
 
-_EXPECTED = {"string_type": "str", "int_type": "int", "bool_type": "bool",
+_EXPECTED = {"string_type": "str", "int_type": "int", "number_type": "int or float", "bool_type": "bool",
              "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
              "list_type": "a list"}
 
 
 def _first_problem(exc: ValidationError, data: Any) -> str:
     """`key: expected …, found …` (`attempts[0]: …` inside a list) for the first error, as fluxgen has always said."""
-    err = exc.errors()[0]
-    loc = list(err["loc"])
-    expected = _EXPECTED.get(err["type"], err["msg"])
-    if loc and loc[-1] in ("int", "float"):  # a number field tried as int, then float: one message
-        loc, expected = loc[:-1], "int or float"
+    from fluxgen.pydantic_errors import ErrorStyle, format_error, indexed_path
+
+    err = dict(exc.errors()[0])
+    loc = tuple(err["loc"])
+    if loc and loc[-1] in ("int", "float"):  # a number field tried as int, then as float: one message
+        loc, err["type"] = loc[:-1], "number_type"
     if not loc:
         return f"a JSON {type(data).__name__} instead of an object"
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    return f"{where}: expected {expected}, found {type(err['input']).__name__}"
+    style = ErrorStyle(RunManifest, path=indexed_path, own=lambda e, _loc: (
+        f"expected {_EXPECTED.get(e['type'], e['msg'])}, found {type(e['input']).__name__}"))
+    return format_error({**err, "loc": loc}, style)
 
 
 def read_manifest(run_dir: Path) -> RunManifest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.fsio import load_yaml_file
 from fluxgen.kinds import CaptionMode
+from fluxgen.pydantic_errors import ErrorStyle, format_errors
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -151,29 +151,8 @@ def parse_config(data: Any, source: str) -> TrainerConfig:
     try:
         return TrainerConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigErrors(source, [_describe(err) for err in exc.errors()]) from None
+        raise ConfigErrors(source, format_errors(exc, ERROR_STYLE)) from None
 
 
-def _describe(err: Any) -> str:
-    loc = [str(part) for part in err["loc"]]
-    where = ".".join(loc) if loc else "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        hint = _did_you_mean(loc)
-        return f"{where}: unknown key{hint}"
-    if kind == "missing":
-        return f"{where}: required key is missing"
-    message = err["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
-
-
-def _did_you_mean(loc: list[str]) -> str:
-    model: type[BaseModel] | None = TrainerConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(part) if model else None
-        annotation = field.annotation if field else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    if model is None:
-        return ""
-    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+# pydantic's own wording for a value outside its choices ("Input should be 'adamw' or 'adamw8bit'").
+ERROR_STYLE = ErrorStyle(TrainerConfig, choices=False)

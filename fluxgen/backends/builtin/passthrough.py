@@ -30,7 +30,8 @@ def check(fragment: dict[str, Any]) -> list[tuple[str, str]]:
     business (the rendered file has it)."""
     from pydantic import ValidationError
 
-    from fluxgen.trainer.config import TrainerConfig, _describe
+    from fluxgen.pydantic_errors import format_error
+    from fluxgen.trainer.config import ERROR_STYLE, TrainerConfig
 
     out = []
     for name, values in fragment.items():
@@ -40,7 +41,7 @@ def check(fragment: dict[str, Any]) -> list[tuple[str, str]]:
         except ValidationError as exc:
             for err in exc.errors():
                 if err["type"] != "missing":
-                    path, _, message = _describe({**err, "loc": (name, *err["loc"])}).partition(": ")
+                    path, _, message = format_error({**err, "loc": (name, *err["loc"])}, ERROR_STYLE).partition(": ")
                     out.append((path, message))
     return out
 
