@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,13 +42,16 @@ def gpu_facts() -> list[dict[str, Any]]:
     return gpus
 
 
-def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) -> RunManifest:
-    """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes."""
+def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str],
+                     intent: dict[str, Any] | None = None) -> RunManifest:
+    """The manifest as the run starts: versions, trainer pin and commit, GPU, dataset, rendered file hashes, and the
+    intent as the user gave it (the key is absent when there is none)."""
     from fluxgen.checkouts import KEY_PACKAGES, probe_python, trainer_facts
     from fluxgen.envs.runlock import record_lock
 
     probe = probe_python(trainer.python, (), KEY_PACKAGES)
     v = plan.values
+    given = {"intent": intent} if intent is not None else {}
     return RunManifest.model_validate({
         "fluxgen_version": __version__,
         "name": v["name"],
@@ -76,6 +80,8 @@ def initial_manifest(plan: Plan, trainer: Any, run_dir: Path, files: list[str]) 
         "samples": [],
         "attempts": [],
         "pid": os.getpid(),
+        **given,
+        "t0": time.time(),  # events carry seconds since then
     })
 
 

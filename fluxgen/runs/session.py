@@ -8,7 +8,6 @@ manifest is a `RunManifest` changed through its methods and written by `save_man
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,10 +120,7 @@ def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunRes
     except BaseException:
         _discard(run_dir)
         raise
-    manifest = initial_manifest(plan, trainer, run_dir, files)
-    if given is not None:
-        manifest.intent = given.record()
-    manifest.t0 = time.time()
+    manifest = initial_manifest(plan, trainer, run_dir, files, given.record() if given is not None else None)
     with run_lock(run_dir):
         save_manifest(run_dir, manifest)
         return _run(run_dir, plan, launch, trainer, manifest, options, what="train")
