@@ -15,11 +15,15 @@ import os
 import socket
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from fluxgen.errors import UserError
+
+if TYPE_CHECKING:
+    from fluxgen.events import Summary
+    from fluxgen.runner import Ended
 
 MANIFEST = "manifest.json"
 RUN_LOCK = ".fluxgen-lock"
@@ -131,7 +135,7 @@ class RunManifest(BaseModel):
         attempt = self.attempts[-1]
         attempt.pid = attempt.pgid = pid
 
-    def end_attempt(self, summary: Any, ended: Any, outputs: dict[str, Any], warnings: list[dict[str, Any]],
+    def end_attempt(self, summary: Summary, ended: Ended, outputs: dict[str, Any], warnings: list[dict[str, Any]],
                     planned_steps: int | None) -> None:
         """How the attempt ended (the trainer's `Ended`, the follower's `Summary`) and what the run has now."""
         attempt = self.attempts[-1]
