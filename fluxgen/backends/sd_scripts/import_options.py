@@ -31,6 +31,9 @@ def vram_tier(out: Imported, opts: Options) -> None:
                           f"nearest tier, {tier} GB")
     elif fp8:
         tier = 16 if adafactor and clip == 0.0 else 24
+    elif opts.given.get("highvram"):
+        tier = 80
+        where = opts.at("highvram")
     else:
         tier = 48
         out.note("no fp8 base renders the same for 48 and 80 GB; imported as 48 GB")
