@@ -23,7 +23,6 @@ DIRECT = {
     "train.lr_scheduler": "train.scheduler", "train.lr_scheduler_params.num_warmup_steps": "train.warmup_steps",
     "train.dtype": "train.precision", "sample.sample_every": "samples.every", "sample.seed": "samples.seed",
     "sample.guidance_scale": "samples.guidance", "sample.sample_steps": "samples.steps",
-    "train.noise_offset": "train.noise_offset",
 }
 # ai-toolkit's loss names fluxgen models -> fluxgen's (the reverse of ai_toolkit/planning.LOSSES).
 LOSS_NAMES = {"mse": "mse", "mae": "mae", "pseudo_huber": "huber"}
@@ -248,9 +247,12 @@ def _sample_item(ctx: _Ctx, index: int, item: Any) -> Any:
 
 
 def _loss(ctx: _Ctx, train: Any) -> None:
-    name = train.get("loss_type") if isinstance(train, dict) else None
-    if name in LOSS_NAMES:
-        ctx.take("train.loss_type", "train.loss_type", LOSS_NAMES[name])
+    """Loss type and noise offset, planned only when given: imported only when the file sets them."""
+    train = train if isinstance(train, dict) else {}
+    if train.get("loss_type") in LOSS_NAMES:
+        ctx.take("train.loss_type", "train.loss_type", LOSS_NAMES[train["loss_type"]])
+    if isinstance(train.get("noise_offset"), int | float) and "noise_offset" in train:
+        ctx.take("train.noise_offset", "train.noise_offset", float(train["noise_offset"]))
 
 
 def _identity(ctx: _Ctx, proc: dict[str, Any], meta: dict[str, Any]) -> None:

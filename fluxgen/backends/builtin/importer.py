@@ -20,13 +20,12 @@ DIRECT = {
     "train.lr": "train.lr", "train.optimizer": "train.optimizer", "train.lr_scheduler": "train.scheduler",
     "train.warmup_steps": "train.warmup_steps", "train.gradient_checkpointing": "train.gradient_checkpointing",
     "train.guidance": "train.guidance", "train.timestep_sampling": "train.timestep_sampling",
-    "train.seed": "train.seed", "train.noise_offset": "train.noise_offset", "train.loss_type": "train.loss_type",
-    "save.name": "name", "save.every": "save.every", "save.keep_last": "save.keep",
+    "train.seed": "train.seed", "save.name": "name", "save.every": "save.every", "save.keep_last": "save.keep",
     "sample.every": "samples.every", "sample.prompts": "samples.prompts", "sample.seed": "samples.seed",
     "sample.steps": "samples.steps", "sample.guidance": "samples.guidance", "sample.size": "samples.size",
 }
 HANDLED = {"model.path", "model.dtype", "dataset.folder", "dataset.caption_ext", "dataset.resolution",
-           "save.output_dir"}
+           "save.output_dir", "train.noise_offset", "train.loss_type"}
 
 
 def import_config(paths: Sequence[Path], *, command: str | None = None) -> Imported:
@@ -74,6 +73,9 @@ def _special(out: Imported, config: dict[str, Any], origin: Any, folder: Path) -
     out.set("dataset.path", absolute_folder(config["dataset"]["folder"], folder, out), origin("dataset.folder"))
     out.set("dataset.caption_ext", "." + config["dataset"]["caption_ext"].lstrip("."), origin("dataset.caption_ext"))
     out.set("train.resolution", [config["dataset"]["resolution"]], origin("dataset.resolution"))
+    for key in ("train.noise_offset", "train.loss_type"):  # planned only when given: written only when set
+        if not isinstance(origin(key), str):
+            out.set(key, _at(config, key), origin(key))
 
 
 def _leftovers(out: Imported, given: dict[str, Any], src: str, lines: dict[str, int]) -> None:
