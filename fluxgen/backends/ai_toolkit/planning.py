@@ -35,6 +35,9 @@ class AiToolkitPlanner(Planner):
                   "ai-toolkit quantizes them whenever the transformer is (quantize_te defaults to quantize, "
                   "toolkit/config_modules.py:686); unload_text_encoder and cache_text_embeddings stay off, so they "
                   "are never moved off the GPU (SDTrainer.py:351) (ref:ai-toolkit §2)")
+            r.warn(f"{tier} GB, ai-toolkit: the text encoders stay on the GPU in bf16 (quantize_te: false; no "
+                   "unload_text_encoder or cache_text_embeddings), so captions are encoded live each step and caption "
+                   "dropout works", "ref:ai-toolkit §2", severity="info")
         r.take("optimizer", "train.optimizer", "adamw8bit", "AdamW 8-bit (seed:000, ref:ai-toolkit §3)")
         r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (seed:000)")
         if r.values["vram"] < 24:

@@ -133,6 +133,10 @@ def _text_cache(r: Resolver) -> None:
         r.set("cache_text_embeddings", False, f"{r.values['vram']} GB: the text encoders stay on the GPU and encode "
               "each batch (flux_train_network.py:286-290), so caption dropout works; caching would move them back to "
               "the CPU (flux_train_network.py:274-279) (ref:sd-scripts §10)")
+        r.warn(f"{r.values['vram']} GB, sd-scripts: the text encoders stay on the GPU and encode each batch (no "
+               "--cache_text_encoder_outputs), so caption dropout stays at "
+               f"{r.values['caption_dropout']:g} like ai-toolkit's; --highvram keeps memory while caching latents",
+               "ref:sd-scripts §7, ref:sd-scripts §10", severity="info")
         return
     if not needs_live_te and not dropout_given and r.kind != "style":
         r.set("caption_dropout", 0.0, "no caption dropout so text-encoder outputs can be cached (ref:sd-scripts §10)")

@@ -40,6 +40,11 @@ def memory(r: Any, tier: int) -> None:
     r.set("base_model_precision", precision, _precision_reason(tier, precision))
     r.take("optimizer", "train.optimizer", "adamw", "AdamW, as SimpleTuner's FLUX example (adamw_bf16) (st:examples)")
     r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (st:optimizer_param)")
+    if tier >= 80:
+        r.warn(f"{r.values['vram']} GB, SimpleTuner: nothing quantised (base_model_precision no_change, the text "
+               "encoders no_change); SimpleTuner encodes captions once into its text-embed cache before training "
+               "(the text_embeds dataset of multidatabackend.json), so there is no setting that keeps the text "
+               "encoders in use on the GPU", "st:FLUX", severity="info")
     if tier <= 8:
         r.warn(f"{r.values['vram']} GB: SimpleTuner's FLUX guide names a 10 GB card as the absolute minimum even "
                "with NF4; expect out-of-memory", "st:FLUX")
