@@ -4,10 +4,9 @@ a modelled key."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-
-import re
 
 import pytest
 import yaml

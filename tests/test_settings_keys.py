@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_render import GOLDEN, UPDATE, normalise
 
 from fluxgen.errors import UserError
@@ -129,3 +131,35 @@ def test_builtin_losses_and_offset_noise() -> None:
     shifted = offset_noise(noise, 0.1, torch.Generator().manual_seed(0))
     assert torch.equal(shifted, shifted[:, :, :1, :1].expand_as(shifted))  # one constant per image and channel
     assert torch.equal(offset_noise(noise, 0.0, torch.Generator()), noise)
+
+
+one_line = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x7f\x85"),
+                   min_size=1, max_size=30).filter(lambda s: s.strip())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prompt=one_line, negative=one_line, default=one_line)
+def test_negative_and_per_prompt_text_read_back_exactly(prompt: str, negative: str, default: str,
+                                                        skull20: Path) -> None:
+    """Any one-line text: ai-toolkit's YAML reads it back exactly; sd-scripts' prompt line either splits back into
+    the same prompt and negative or is refused with the reason (it splits on ' --')."""
+    sets = [f"samples.negative={default}"]
+    for backend in ("ai-toolkit", "sd-scripts"):
+        try:
+            plan = build_plan("cyber-skull", PlanOptions(images=str(skull20), backend=backend, sets=sets))
+            plan.values["sample_prompts"] = [prompt]
+            plan.values["sample_prompt_options"] = [{"negative": negative, "steps": 9}]
+            files = render_plan(plan)
+        except UserError as exc:
+            assert any(tok in str(exc) for tok in ("' --'", "${", "[name]", "line break")), str(exc)
+            continue
+        if backend == "ai-toolkit":
+            sample = yaml.safe_load(files["config.yaml"])["config"]["process"][0]["sample"]
+            assert sample["neg"] == default.replace("[trigger]", "CSKULL")
+            assert sample["samples"] == [{"prompt": prompt, "neg": negative.replace("[trigger]", "CSKULL"),
+                                          "sample_steps": 9}]
+        else:
+            line = [ln for ln in files["sample_prompts.txt"].splitlines() if not ln.startswith("#")][0]
+            text, *options = line.split(" --")  # as sd-scripts splits it (train_util.py, ref:sd-scripts §6)
+            assert text == prompt.replace("[trigger]", "CSKULL") and options[-1] == "n " + negative.replace(
+                "[trigger]", "CSKULL")

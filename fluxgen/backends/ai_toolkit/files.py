@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.ai_toolkit.planning import LOSSES
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.backends.ai_toolkit.planning import LOSSES
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.render import check_no_substitution_tokens, compare
 from fluxgen.rules.model import SCHNELL_ADAPTER

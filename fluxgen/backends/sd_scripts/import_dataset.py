@@ -3,7 +3,6 @@ sample_prompts.txt.j2). A key the TOML leaves out counts with sd-scripts' own de
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
