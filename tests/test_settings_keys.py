@@ -163,3 +163,14 @@ def test_negative_and_per_prompt_text_read_back_exactly(prompt: str, negative: s
             text, *options = line.split(" --")  # as sd-scripts splits it (train_util.py, ref:sd-scripts §6)
             assert text == prompt.replace("[trigger]", "CSKULL") and options[-1] == "n " + negative.replace(
                 "[trigger]", "CSKULL")
+
+
+@pytest.mark.parametrize(("backend", "name"), [("ai-toolkit", "config.yaml"), ("sd-scripts", "args.toml"),
+                                               ("builtin", "train.yaml")])
+def test_rendered_file_plans_again_to_the_same_hash(backend: str, name: str, tmp_path: Path, skull20: Path) -> None:
+    """`reproduce` and `render <file>` re-plan from the header's intent: prompt mappings included."""
+    plan = _plan(skull20, backend, SETS[backend])
+    render_plan_to(plan, tmp_path)
+    again = build_plan(str(tmp_path / name), PlanOptions())
+    assert again.hash == plan.hash
+    assert render_plan(again)[name] == (tmp_path / name).read_text(encoding="utf-8")
