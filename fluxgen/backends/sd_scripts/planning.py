@@ -129,7 +129,7 @@ def _text_cache(r: Resolver) -> None:
     """sd-scripts refuses cached text-encoder outputs together with caption dropout or shuffling (ref:sd-scripts §10)."""
     needs_live_te = r.values["train_text_encoder"] or r.values["shuffle_captions"]
     dropout_given = r.is_given("train.caption_dropout")
-    if r.values["vram_tier"] >= LARGE_TIER and not r.values["caption_dropout"] == 0.0:
+    if r.values["vram_tier"] >= LARGE_TIER and r.values["caption_dropout"] != 0.0:
         r.set("cache_text_embeddings", False, f"{r.values['vram']} GB: the text encoders stay on the GPU and encode "
               "each batch (flux_train_network.py:286-290), so caption dropout works; caching would move them back to "
               "the CPU (flux_train_network.py:274-279) (ref:sd-scripts §10)")
