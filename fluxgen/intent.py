@@ -135,9 +135,9 @@ def validate_intent(data: dict[str, Any], source: str) -> Intent:
         raise ConfigErrors(source, format_validation_error(exc)) from None
 
 
-def flatten(data: Any, prefix: str = "", leaf_keys: tuple[str, ...] = ("optimizer_args",)) -> dict[str, Any]:
+def flatten(data: Any, prefix: str = "", leaf_keys: tuple[str, ...] = ("optimizer_args", "prompts")) -> dict[str, Any]:
     """Nested mapping -> {"train.lr": 1e-4, "datasets.0.folder_path": …}: lists of mappings are indexed, other
-    lists are leaves, and so are the mappings under `leaf_keys` (an intent's optimizer_args is one value)."""
+    lists are leaves, and so are the mappings under `leaf_keys` (an intent's optimizer_args is one value, so is its prompt list)."""
     out: dict[str, Any] = {}
     items = enumerate(data) if isinstance(data, list) else data.items()
     for key, value in items:

@@ -31,6 +31,10 @@ class NetworkIntent(_Strict):
     train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
 
 
+LossType = Literal["mse", "mae", "huber", "smooth_l1"]
+LOSS_ALIASES = {"l2": "mse", "l1": "mae", "pseudo_huber": "huber"}  # the trainers' own names for the same losses
+
+
 class TrainIntent(_Strict):
     steps: int | Literal["auto"] | None = Field(default=None, description="Training steps, or `auto` (image views per image × images ÷ batch size, by the kind's rule).")
     steps_per_image: int | None = Field(default=None, ge=1, description='Image views per image when steps is `auto`.')
@@ -48,11 +52,18 @@ class TrainIntent(_Strict):
     guidance: float | None = Field(default=None, ge=0, description='Guidance value given to FLUX.1-dev during training.')
     timestep_sampling: str | None = Field(default=None, description="How training timesteps are drawn (sigmoid, shift, uniform…); checked against the trainer's list.")
     caption_dropout: float | None = Field(default=None, ge=0, le=1, description='Share of steps trained with an empty caption (0–1).')
+    noise_offset: float | None = Field(default=None, ge=0, le=1, description="Offset noise: a random per-channel constant added to the training noise, for deeper darks and brighter lights (ai-toolkit `train.noise_offset`, the builtin trainer; refused for sd-scripts and SimpleTuner, whose FLUX training ignores it).")
+    loss_type: LossType | None = Field(default=None, description="Loss between prediction and target: `mse` (also `l2`), `mae` (`l1`), `huber` (pseudo-Huber), `smooth_l1`; ai-toolkit `loss_type`, sd-scripts `--loss_type`, SimpleTuner `loss_type`, refused where a trainer lacks it.")
     ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`).")
     ema_decay: float | None = Field(default=None, gt=0, lt=1, description="Decay of the moving average when ema is on.")
     shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first).')
     seed: int | None = Field(default=None, ge=0, description='Training seed.')
     workers: int | None = Field(default=None, ge=0, description='Data-loader worker processes.')
+
+    @field_validator("loss_type", mode="before")
+    @classmethod
+    def _loss_alias(cls, v: Any) -> Any:
+        return LOSS_ALIASES.get(v.lower(), v.lower()) if isinstance(v, str) else v
 
     @field_validator("resolution", mode="before")
     @classmethod
@@ -83,17 +94,36 @@ class SaveIntent(_Strict):
     version: int | None = Field(default=None, ge=1, description="The {version} of save.name_template.")
 
 
+class SamplePrompt(_Strict):
+    prompt: str = Field(description="The prompt; `[trigger]` is replaced by the trigger word.")
+    negative: str | None = Field(default=None, description="Negative prompt of this image (default: samples.negative).")
+    steps: int | None = Field(default=None, ge=1, le=1000, description="Sampler steps of this image.")
+    seed: int | None = Field(default=None, ge=0, description="Seed of this image.")
+    size: int | None = Field(default=None, ge=64, description="Width and height of this image in pixels.")
+    guidance: float | None = Field(default=None, ge=0, description="Guidance scale of this image.")
+
+
 class SamplesIntent(_Strict):
-    prompts: list[str] | None = Field(default=None, description='Sample prompts; `[trigger]` is replaced by the trigger word.')
+    prompts: list[str | SamplePrompt] | None = Field(default=None, description='Sample prompts, each a string or a mapping `{prompt: ..., negative: ..., steps: ..., seed: ..., size: ..., guidance: ...}`; `[trigger]` is replaced by the trigger word.')
+    negative: str | None = Field(default=None, description="Negative prompt of every sample image (ai-toolkit `sample.neg`, sd-scripts `--n`, SimpleTuner `validation_negative_prompt`); FLUX dev samples without real CFG, so the trainers ignore it unless they run it (the plan says so).")
 
     @field_validator("prompts")
     @classmethod
-    def _one_line_each(cls, v: list[str] | None) -> list[str] | None:
-        for i, prompt in enumerate(v or []):
-            if _has_control(prompt):
-                raise ValueError(f"prompt {i + 1} must be one line without control characters (newline, tab, …)")
-            if not prompt.strip():
+    def _one_line_each(cls, v: list[str | SamplePrompt] | None) -> list[str | SamplePrompt] | None:
+        for i, item in enumerate(v or []):
+            texts = [item] if isinstance(item, str) else [item.prompt, item.negative or ""]
+            for text in texts:
+                if _has_control(text):
+                    raise ValueError(f"prompt {i + 1} must be one line without control characters (newline, tab, …)")
+            if not texts[0].strip():
                 raise ValueError(f"prompt {i + 1} is empty")
+        return v
+
+    @field_validator("negative")
+    @classmethod
+    def _negative_one_line(cls, v: str | None) -> str | None:
+        if v is not None and _has_control(v):
+            raise ValueError("must be one line without control characters (newline, tab, …)")
         return v
     every: int | None = Field(default=None, ge=0, description='Sample every N steps; 0 turns sampling off.')
     seed: int | None = Field(default=None, ge=0, description='Seed of the sample images.')

@@ -4,6 +4,7 @@ a modelled key."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -18,10 +19,10 @@ from helpers import cli_run
 
 # One pass-through per backend, given with --set like any other key.
 SETS = {
-    "ai-toolkit": ["trainer.ai-toolkit.train.noise_offset=0.05",
+    "ai-toolkit": ["trainer.ai-toolkit.train.max_grad_norm=0.5",
                    "trainer.ai-toolkit.datasets.flip_x=true",
                    "trainer.ai-toolkit.logging={log_every: 10, verbose: false}"],
-    "sd-scripts": ["trainer.sd-scripts.args.noise_offset=0.05",
+    "sd-scripts": ["trainer.sd-scripts.args.t5xxl_max_token_length=256",
                    "trainer.sd-scripts.args.network_args=[split_qkv=True]",
                    "trainer.sd-scripts.dataset.caption_prefix=photo of"],
     "builtin": ["trainer.builtin.train.weight_decay=0.0", "trainer.builtin.train.max_grad_norm=0.5",
@@ -55,7 +56,7 @@ def test_golden_passthrough(backend: str, skull20: Path) -> None:
 def test_ai_toolkit_values_land_where_the_trainer_reads_them(skull20: Path) -> None:
     plan = _plan(skull20, "ai-toolkit", SETS["ai-toolkit"])
     process = yaml.safe_load(render_plan(plan)["config.yaml"])["config"]["process"][0]
-    assert process["train"]["noise_offset"] == 0.05
+    assert process["train"]["max_grad_norm"] == 0.5
     assert all(d["flip_x"] is True for d in process["datasets"])
     assert process["logging"] == {"log_every": 10, "verbose": False}
 
@@ -63,29 +64,29 @@ def test_ai_toolkit_values_land_where_the_trainer_reads_them(skull20: Path) -> N
 def test_sd_scripts_values_land_where_the_trainer_reads_them(skull20: Path) -> None:
     files = render_plan(_plan(skull20, "sd-scripts", SETS["sd-scripts"]))
     args = tomllib.loads(files["args.toml"])
-    assert args["passthrough"] == {"noise_offset": 0.05}
+    assert args["passthrough"] == {"t5xxl_max_token_length": 256}
     assert args["network"]["network_args"] == ["split_qkv=True"]
     assert tomllib.loads(files["dataset.toml"])["general"]["caption_prefix"] == "photo of"
 
 
 def test_each_value_has_its_origin(skull20: Path) -> None:
     plan = _plan(skull20, "sd-scripts", SETS["sd-scripts"])
-    key = "trainer.sd-scripts.args.noise_offset"
-    assert plan.values[key] == 0.05
-    assert plan.origins[key] == "command line --set trainer.sd-scripts.args.noise_offset=0.05"
+    key = "trainer.sd-scripts.args.t5xxl_max_token_length"
+    assert plan.values[key] == 256
+    assert plan.origins[key] == "command line --set trainer.sd-scripts.args.t5xxl_max_token_length=256"
     result = cli_run("explain", "cyber-skull", "--images", str(skull20), "--backend", "sd-scripts",
-                     "--set", "trainer.sd-scripts.args.noise_offset=0.05", key)
+                     "--set", "trainer.sd-scripts.args.t5xxl_max_token_length=256", key)
     assert result.exit_code == 0, result.output
-    assert "trainer.sd-scripts.args.noise_offset = 0.05" in result.stdout
-    assert "← command line --set trainer.sd-scripts.args.noise_offset=0.05" in result.stdout
+    assert "trainer.sd-scripts.args.t5xxl_max_token_length = 256" in result.stdout
+    assert "← command line --set trainer.sd-scripts.args.t5xxl_max_token_length=256" in result.stdout
 
 
 def test_origin_is_the_preset_line(tmp_path: Path, skull20: Path) -> None:
     preset = tmp_path / "mine.yaml"
     preset.write_text(f"extends: cyber-skull\ndataset:\n  path: {skull20}\ntrainer:\n  ai-toolkit:\n    train:\n"
-                      "      noise_offset: 0.1\n", encoding="utf-8")
+                      "      max_grad_norm: 0.1\n", encoding="utf-8")
     plan = build_plan(str(preset), PlanOptions(backend="ai-toolkit"))
-    assert plan.origins["trainer.ai-toolkit.train.noise_offset"] == f"preset {preset}:7"
+    assert plan.origins["trainer.ai-toolkit.train.max_grad_norm"] == f"preset {preset}:7"
 
 
 def test_other_backends_sections_are_checked_but_not_rendered(skull20: Path) -> None:
@@ -98,17 +99,17 @@ def test_other_backends_sections_are_checked_but_not_rendered(skull20: Path) -> 
 
 
 @pytest.mark.parametrize(("backend", "item", "message"), [
-    ("ai-toolkit", "trainer.ai-toolkit.train.noise_ofset=0.05",
-     r"trainer\.ai-toolkit\.train\.noise_ofset: unknown key \(did you mean 'noise_offset'\?\)"),
+    ("ai-toolkit", "trainer.ai-toolkit.train.max_grad_nrom=0.05",
+     r"trainer\.ai-toolkit\.train\.max_grad_nrom: unknown key \(did you mean 'max_grad_norm'\?\)"),
     ("ai-toolkit", "trainer.ai-toolkit.train.loss_type=l3",
      r"trainer\.ai-toolkit\.train\.loss_type: 'l3' is not a value ai-toolkit accepts"),
-    ("ai-toolkit", "trainer.ai-toolkit.train.noise_offset=[1]", r"trainer\.ai-toolkit\.train\.noise_offset: is a list"),
-    ("sd-scripts", "trainer.sd-scripts.args.noise_ofset=0.05",
-     r"trainer\.sd-scripts\.args\.noise_ofset: sd-scripts has no such option \(did you mean 'noise_offset'"),
-    ("sd-scripts", "trainer.sd-scripts.args.noise_offset=high", r"trainer\.sd-scripts\.args\.noise_offset: "),
+    ("ai-toolkit", "trainer.ai-toolkit.train.max_grad_norm=[1]", r"trainer\.ai-toolkit\.train\.max_grad_norm: is a list"),
+    ("sd-scripts", "trainer.sd-scripts.args.t5xxl_max_token_lenght=0.05",
+     r"trainer\.sd-scripts\.args\.t5xxl_max_token_lenght: sd-scripts has no such option \(did you mean 't5xxl_max_token_length'"),
+    ("sd-scripts", "trainer.sd-scripts.args.t5xxl_max_token_length=high", r"trainer\.sd-scripts\.args\.t5xxl_max_token_length: "),
     ("sd-scripts", "trainer.sd-scripts.dataset.flip_agu=true",
      r"trainer\.sd-scripts\.dataset\.flip_agu: unknown key \(did you mean 'flip_aug'"),
-    ("sd-scripts", "trainer.sd-scripts.args.noise_offset=null", r"noise_offset: is null, which TOML cannot hold"),
+    ("sd-scripts", "trainer.sd-scripts.args.t5xxl_max_token_length=null", r"t5xxl_max_token_length: is null, which TOML cannot hold"),
     ("sd-scripts", "trainer.sd-scripts.args.network_args={a: 1}", r"trainer\.sd-scripts\.args\.network_args: "),
     ("sd-scripts", "trainer.sd-scripts.argz.x=1", r"trainer\.sd-scripts\.argz: unknown section \(did you mean 'args'"),
     ("builtin", "trainer.builtin.train.optimizer_x=1", r"trainer\.builtin\.train\.optimizer_x: unknown key"),
@@ -134,9 +135,9 @@ def test_a_modelled_key_is_refused_naming_the_intent_key(backend: str, item: str
 
 def test_unknown_backend_and_alias(skull20: Path) -> None:
     with pytest.raises(UserError, match=r"trainer: .*unknown backend 'ai-tolkit' \(did you mean 'ai-toolkit'"):
-        _plan(skull20, "ai-toolkit", ["trainer.ai-tolkit.train.noise_offset=0.05"])
+        _plan(skull20, "ai-toolkit", ["trainer.ai-tolkit.train.max_grad_norm=0.5"])
     with pytest.raises(UserError, match=r"'kohya': write the backend's name, 'sd-scripts'"):
-        _plan(skull20, "ai-toolkit", ["trainer.kohya.args.noise_offset=0.05"])
+        _plan(skull20, "ai-toolkit", ["trainer.kohya.args.t5xxl_max_token_length=256"])
 
 
 def test_the_header_carries_it_so_reproduce_does(tmp_path: Path, skull20: Path) -> None:
@@ -144,8 +145,8 @@ def test_the_header_carries_it_so_reproduce_does(tmp_path: Path, skull20: Path) 
     render_plan_to(plan, tmp_path / "out")
     again = build_plan(str(tmp_path / "out" / "args.toml"), PlanOptions())
     assert again.hash == plan.hash
-    assert again.values["trainer.sd-scripts.args.noise_offset"] == 0.05
-    assert again.origins["trainer.sd-scripts.args.noise_offset"].startswith("intent embedded in")
+    assert again.values["trainer.sd-scripts.args.t5xxl_max_token_length"] == 256
+    assert again.origins["trainer.sd-scripts.args.t5xxl_max_token_length"].startswith("intent embedded in")
 
 
 @pytest.mark.parametrize("backend", sorted(SETS))
@@ -180,3 +181,16 @@ def test_cli_error_names_where_the_value_came_from(skull20: Path) -> None:
     assert result.stderr.strip() == ("error: command line --set trainer.sd-scripts.args.learning_rate=0.1: "
                                      "trainer.sd-scripts.args.learning_rate: is a modelled setting: set train.lr in "
                                      "the intent instead")
+
+
+@pytest.mark.parametrize(("backend", "item", "modelled"), [
+    ("ai-toolkit", "trainer.ai-toolkit.train.noise_offset=0.05", "train.noise_offset"),
+    ("ai-toolkit", "trainer.ai-toolkit.train.loss_type=mae", "train.loss_type"),
+    ("sd-scripts", "trainer.sd-scripts.args.noise_offset=0.05", "train.noise_offset"),
+    ("sd-scripts", "trainer.sd-scripts.args.loss_type=l1", "train.loss_type"),
+    ("builtin", "trainer.builtin.train.noise_offset=0.05", "train.noise_offset"),
+])
+def test_modelled_settings_are_refused_in_the_pass_through(backend: str, item: str, modelled: str,
+                                                           skull20: Path) -> None:
+    with pytest.raises((UserError, ConfigErrors), match=re.escape(modelled)):
+        _plan(skull20, backend, [item])

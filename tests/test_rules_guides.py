@@ -56,6 +56,7 @@ def test_80_gb_tier_uses_the_memory_and_says_what_and_why(skull20: Path, backend
     assert p80.values.get("quantize", False) is False and p80.values.get("fp8_base", False) is False
     kept = plan(kind="subject", images=str(skull20), vram=80, backend=backend, sets=["train.batch_size=1"])
     assert kept.values["steps"] == 2000
+    assert f"80 GB, {backend}: the text encoders stay on the GPU" in info  # not the 48 GB settings again
 
 
 def test_16_gb_adafactor_warms_up(skull20: Path) -> None:

@@ -155,6 +155,16 @@ class Planner(ABC):
         """A value outside `choices()` the trainer still takes (a class path, a family of names)."""
         return False
 
+    def samples(self, r: Resolver) -> None:
+        """When the intent gives a negative prompt or per-prompt settings: refuse what the trainer cannot sample,
+        and say what it writes but ignores (FLUX dev samples without real CFG)."""
+        return None
+
+    def losses(self) -> dict[str, str]:
+        """train.loss_type names the trainer can do -> its own spelling; another name is refused with
+        `unsupported()["train.loss_type"]` as the reason."""
+        return {}
+
     def unsupported(self) -> dict[str, str]:
         """Intent keys of `fluxgen.rules.extras` this trainer cannot do, each with the reason it is refused."""
         return {}

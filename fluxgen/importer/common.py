@@ -75,4 +75,5 @@ def untrigger(out: Imported) -> None:
     if not trigger or not prompts:
         return
     pattern = re.compile(rf"(?<![\w\[]){re.escape(trigger)}(?![\w\]])")
-    out.values["samples.prompts"] = [pattern.sub("[trigger]", p) for p in prompts]
+    out.values["samples.prompts"] = [pattern.sub("[trigger]", p) if isinstance(p, str)
+                                     else {**p, "prompt": pattern.sub("[trigger]", p["prompt"])} for p in prompts]

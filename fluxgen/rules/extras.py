@@ -15,6 +15,7 @@ EXTRAS = {
     "train.gradient_accumulation": "gradient_accumulation",
     "logging": "logging",
     "samples.first": "sample_first",
+    "train.noise_offset": "noise_offset",
 }
 LOG_DIR = "logs"  # relative to the run folder, where every trainer is started
 
@@ -33,7 +34,21 @@ def plan_extras(r: Resolver) -> None:
             raise UserError(f"{where}: {intent_key}: {r.backend} cannot do this ({refused[intent_key]}); remove it or "
                             "pick another backend")
         r.take(value_key, intent_key, None, "")
+    _plan_loss(r, refused)
     if r.is_given("train.text_encoder_lr") and not r.values["train_text_encoder"]:
         where = r.layered.origins.get("train.text_encoder_lr", "intent")
         raise UserError(f"{where}: train.text_encoder_lr: the text encoder is not trained, so it has no learning "
                         "rate; set network.train_text_encoder: true too, or remove it")
+
+
+def _plan_loss(r: Resolver, refused: dict[str, str]) -> None:
+    """train.loss_type in fluxgen's names; each backend's files spell it the trainer's way (`Planner.losses`)."""
+    if not r.is_given("train.loss_type"):
+        return
+    name, names = r.given("train.loss_type"), r.planner.losses()
+    if name not in names:
+        where = r.layered.origins.get("train.loss_type", "intent")
+        why = refused.get("train.loss_type", f"{r.backend} has no such loss")
+        raise UserError(f"{where}: train.loss_type '{name}': {r.backend} cannot do this ({why}); choose one of "
+                        f"{', '.join(names) or 'none: remove it'}")
+    r.take("loss_type", "train.loss_type", None, "")

@@ -51,6 +51,7 @@ def plan_samples(r: Resolver) -> None:
         prompts = [p.replace("[trigger]", "the subject") if r.kind != "style" else p.replace(", in [trigger] style", "")
                    for p in prompts]
     r.take("sample_prompts", "samples.prompts", list(prompts), why)
+    _prompt_options(r)
     r.take("sample_every", "samples.every", r.values["save_every"], "sample at every save, to compare checkpoints (seed:000)")
     r.take("sample_seed", "samples.seed", 42, "fixed sample seed, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
     schnell = r.values.get("base_model_kind") == "schnell"
@@ -60,3 +61,23 @@ def plan_samples(r: Resolver) -> None:
            "sampling guidance of ai-toolkit's FLUX examples (ref:ai-toolkit §3)")
     r.values["sample_guidance"] = float(r.values["sample_guidance"])
     r.take("sample_size", "samples.size", max(r.values["resolution"]), "samples at the training resolution (seed:000)")
+    if "sample_negative" in r.values or "sample_prompt_options" in r.values:
+        r.planner.samples(r)  # the trainer refuses what it cannot sample and says what it ignores
+
+
+OPTION_KEYS = ("negative", "steps", "seed", "size", "guidance")
+
+
+def _prompt_options(r: Resolver) -> None:
+    """Prompts given as mappings: the texts stay in `sample_prompts`; what a prompt sets for itself goes to
+    `sample_prompt_options` (one mapping per prompt), planned only when given so other plans hash as before."""
+    given = r.given("samples.prompts") or []
+    r.values["sample_prompts"] = [p if isinstance(p, str) else p.prompt for p in given] or r.values["sample_prompts"]
+    options = [{} if isinstance(p, str) else {k: getattr(p, k) for k in OPTION_KEYS if getattr(p, k) is not None}
+               for p in given]
+    if any(options):
+        r.values["sample_prompt_options"] = options
+        r.origins["sample_prompt_options"] = r.layered.origins.get("samples.prompts", "intent")
+    if r.is_given("samples.negative"):
+        r.take("sample_negative", "samples.negative", None, "")
+

@@ -69,6 +69,8 @@ class TrainSection(_Strict):
     gradient_checkpointing: bool = True
     guidance: float = Field(default=1.0, ge=0.0)
     timestep_sampling: Literal["sigmoid", "uniform", "shift"] = "sigmoid"
+    noise_offset: float = Field(default=0.0, ge=0.0, le=1.0)  # offset × N(0,1) per image and channel, added to noise
+    loss_type: Literal["mse", "mae", "huber"] = "mse"
     sigmoid_scale: float = Field(default=1.0, gt=0.0)
     shift: float = Field(default=3.0, gt=0.0)
     seed: int = Field(default=42, ge=0, lt=2**31)

@@ -73,12 +73,39 @@ def token_weights(masks: Any, latent_h: int, latent_w: int):
     return pooled.flatten(1)
 
 
-def masked_mse(prediction: Any, target: Any, weights: Any | None):
-    """MSE; with weights (B, tokens), each token's error counts by its mask value, normalised by the weights'
-    sum so a small subject trains at the same scale as a full picture (an all-white mask is plain MSE)."""
+HUBER_C = 0.01  # pseudo-Huber's transition point, as ai-toolkit's pseudo_huber (SDTrainer.py:903-906)
+
+
+def elementwise_loss(prediction: Any, target: Any, loss_type: str = "mse"):
+    """Per-element error: squared (mse), absolute (mae) or pseudo-Huber (quadratic near 0, linear beyond c)."""
     import torch
 
-    error = (prediction.float() - target.float()) ** 2
+    diff = prediction.float() - target.float()
+    if loss_type == "mae":
+        return diff.abs()
+    if loss_type == "huber":
+        return torch.sqrt(diff**2 + HUBER_C**2) - HUBER_C
+    return diff**2
+
+
+def offset_noise(noise: Any, offset: float, generator: Any):
+    """Offset noise: one N(0,1)·offset constant per image and channel added to the noise (ai-toolkit's
+    apply_noise_offset, toolkit/train_tools.py:132-138), so the model can shift an image's overall brightness."""
+    import torch
+
+    if not offset:
+        return noise
+    shift = torch.randn((noise.shape[0], noise.shape[1], 1, 1), generator=generator)
+    return noise + offset * shift.to(noise.device, noise.dtype)
+
+
+def masked_mse(prediction: Any, target: Any, weights: Any | None, loss_type: str = "mse"):
+    """The loss (MSE by default); with weights (B, tokens), each token's error counts by its mask value, normalised
+    by the weights' sum so a small subject trains at the same scale as a full picture (an all-white mask is plain
+    MSE)."""
+    import torch
+
+    error = elementwise_loss(prediction, target, loss_type)
     if weights is None:
         return error.mean()
     w = weights.to(error.device, error.dtype).unsqueeze(-1).expand_as(error)
@@ -87,7 +114,7 @@ def masked_mse(prediction: Any, target: Any, weights: Any | None):
 
 def flow_matching_loss(
     transformer: Any, x0: Any, noise: Any, t: Any, embeds: Any, pooled: Any, guidance: float | None,
-    weights: Any | None = None,
+    weights: Any | None = None, loss_type: str = "mse",
 ):  # fmt: skip
     """noisy = (1−t)·x0 + t·noise; the transformer predicts the velocity noise − x0; the loss is its MSE,
     weighted per packed latent token by the subject mask when there is one."""
@@ -112,4 +139,4 @@ def flow_matching_loss(
         return_dict=False,
     )[0]
     target = pack(noise - x0)
-    return masked_mse(prediction, target, weights)
+    return masked_mse(prediction, target, weights, loss_type)

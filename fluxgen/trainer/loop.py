@@ -250,12 +250,14 @@ def _train_step(run: Run, step: int) -> float:
         cfg.train.timestep_sampling, batch_all, generator, cfg.train.sigmoid_scale, cfg.train.shift
     )
     x0 = run.latents[indices]
-    noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
+    noise = flow.offset_noise(torch.randn(x0.shape, generator=generator), cfg.train.noise_offset, generator)
+    noise = noise.to(x0.device, x0.dtype)
     indices, texts, t, x0, noise = (distributed.shard(v, batch) for v in (indices, texts, t, x0, noise))
     embeds, pooled = run.texts.rows(texts)
     guidance = cfg.train.guidance if run.transformer.config.guidance_embeds else None
     weights = run.masks[indices] if run.masks is not None else None
-    loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance, weights)
+    loss = flow.flow_matching_loss(run.transformer, x0, noise, t, embeds, pooled, guidance, weights,
+                                   cfg.train.loss_type)
     loss.backward()
     distributed.average_gradients(list(run.params.values()))
     if cfg.train.max_grad_norm > 0:

@@ -189,3 +189,20 @@ def test_sigterm_stops_cleanly_at_a_step_boundary(new_run):
     assert "Traceback" not in stderr
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
     assert not (out / "tiny.safetensors").exists()
+
+
+def test_noise_offset_and_loss_type_change_the_run(reference_run, new_run, trainer):
+    """train.noise_offset and train.loss_type (rendered by the builtin backend) are read and used: the same seed
+    with a different loss or an offset gives other losses, each finite."""
+
+    def change(data):
+        data["train"].update(noise_offset=0.1, loss_type="huber")
+        data["sample"]["every"] = 0
+        data["train"]["steps"] = 2
+
+    config, output = new_run(change)
+    run = trainer(config, output)
+    assert run.code == 0, run.stderr
+    losses = run.losses()
+    assert sorted(losses) == [1, 2] and all(math.isfinite(v) and v > 0 for v in losses.values())
+    assert losses[1] != reference_run.losses()[1]

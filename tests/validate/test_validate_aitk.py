@@ -115,6 +115,7 @@ def test_augments_and_job_and_process_types(aitk, expect) -> None:
     ({f"{P}.network.rank": 32}, "warning", f"{P}.network.rank", r"rank \(32\) wins over linear \(16\)"),
     ({f"{P}.network.linear_alpha": 8}, "warning", f"{P}.network.linear_alpha",
      r"no effect for FLUX: .*alpha forced to the rank \(16\)"),
+    ({f"{P}.sample.neg": "blurry"}, "info", f"{P}.sample.neg", "samples FLUX.1 without the negative prompt"),
     ({f"{P}.train.noise_scheduler": "ddpm"}, "warning", f"{P}.train.noise_scheduler", "flow-matching"),
     ({f"{P}.sample.sampler": "euler"}, "warning", f"{P}.sample.sampler", "flow-matching"),
     ({f"{P}.train.gradient_accumulation": 4, f"{P}.train.gradient_accumulation_steps": 2}, "error",

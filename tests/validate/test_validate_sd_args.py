@@ -143,6 +143,8 @@ TE = {"cache_text_encoder_outputs": True}
     ({"max_token_length": 225}, "warning", "max_token_length", "not used when training FLUX"),
     ({"sample_sampler": "euler"}, "warning", "sample_sampler", "not used when training FLUX"),
     ({"sdpa": True}, "info", "sdpa", "not used when training FLUX"),
+    ({"noise_offset": 0.05}, "warning", "noise_offset", r"not used when training FLUX: .*flux_train_network\.py:327"),
+    ({"multires_noise_iterations": 6}, "warning", "multires_noise_iterations", "not used when training FLUX"),
     ({"sample_every_n_steps": 0}, "warning", "sample_every_n_steps", "turns sampling off"),
     ({"initial_step": 1000}, "error", "initial_step", r"not below --max_train_steps \(1000\)"),
     ({"enable_bucket": True, "bucket_reso_steps": 32}, "error", "bucket_reso_steps", "not a multiple of 64"),

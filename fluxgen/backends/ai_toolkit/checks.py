@@ -172,6 +172,20 @@ def rule_dataset_agreement(ctx: Ctx) -> list[Finding]:
     return out
 
 
+def rule_flux_negative(ctx: Ctx) -> list[Finding]:
+    """FLUX.1 through the legacy model class samples without the negative embeddings unless model.use_flux_cfg
+    (toolkit/stable_diffusion_model.py:1595-1629)."""
+    model, sample = _section(ctx, "model"), _section(ctx, "sample")
+    if ctx["flux"] != "flux" or str(model.get("arch") or "flux") != "flux" or model.get("use_flux_cfg"):
+        return []
+    items = sample.get("samples") if isinstance(sample.get("samples"), list) else []
+    paths = [f"{ctx['path']}.sample.neg"] if isinstance(sample.get("neg"), str) and sample["neg"].strip() else []
+    paths += [f"{ctx['path']}.sample.samples[{i}].neg" for i, item in enumerate(items)
+              if isinstance(item, dict) and isinstance(item.get("neg"), str) and item["neg"].strip()]
+    return [Finding("info", path, "not used: ai-toolkit samples FLUX.1 without the negative prompt unless "
+                    "model.use_flux_cfg", "", "aitk-flux-negative") for path in paths]
+
+
 def rule_process_type(ctx: Ctx) -> list[Finding]:
     if ctx["proc"].get("type") != "ui_trainer":
         return []
@@ -181,7 +195,7 @@ def rule_process_type(ctx: Ctx) -> list[Finding]:
 
 RULES: list[Callable[[Ctx], list[Finding]]] = [
     rule_training_folder, rule_device, rule_model, rule_network, rule_flowmatch, rule_gradient_accumulation,
-    rule_datasets, rule_dataset_agreement, rule_process_type,
+    rule_datasets, rule_dataset_agreement, rule_process_type, rule_flux_negative,
 ]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.backends.ai_toolkit.planning import LOSSES
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.render import check_no_substitution_tokens, compare
 from fluxgen.rules.model import SCHNELL_ADAPTER
@@ -35,10 +36,37 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     argv, env = build_command(plan, trainer)
     prompts = plan.values["sample_prompts"] if plan.values["caption_mode"] != "none" else prompts_with_trigger(plan)
     extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts,
-             "pt": _passthrough_lines(plan)}
+             "pt": _passthrough_lines(plan), "samples": sample_items(plan, prompts),
+             "negative": _with_trigger(plan, plan.values.get("sample_negative", "")),
+             "loss_type": LOSSES.get(plan.values.get("loss_type", ""), "")}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files
+
+
+# fluxgen's per-prompt sample settings -> ai-toolkit's SampleItem keys (toolkit/config_modules.py:44-77).
+SAMPLE_KEYS = {"negative": ("neg",), "steps": ("sample_steps",), "seed": ("seed",), "size": ("width", "height"),
+               "guidance": ("guidance_scale",)}
+
+
+def _with_trigger(plan: Plan, text: str) -> str:
+    return text.replace("[trigger]", plan.values["trigger"] or "")
+
+
+def sample_items(plan: Plan, prompts: list[str]) -> list[dict[str, Any]]:
+    """`sample.samples` entries when a prompt has settings of its own (ai-toolkit reads them instead of
+    `prompts`); empty otherwise, so plans without them render as before."""
+    options = plan.values.get("sample_prompt_options")
+    if not options:
+        return []
+    items = []
+    for prompt, own in zip(prompts, options, strict=True):
+        item: dict[str, Any] = {"prompt": prompt}
+        for key, value in own.items():
+            for name in SAMPLE_KEYS[key]:
+                item[name] = _with_trigger(plan, value) if key == "negative" else float(value) if key == "guidance" else value
+        items.append(item)
+    return items
 
 
 def _passthrough_lines(plan: Plan) -> dict[str, list[str]]:
@@ -101,6 +129,13 @@ def expected(plan: Plan) -> dict[str, Any]:
                       ("gradient_accumulation", "train.gradient_accumulation")):
         if key in v:
             want[p + path] = v[key]
+    for key, path in (("noise_offset", "train.noise_offset"), ("quantize_te", "model.quantize_te")):
+        if key in v:
+            want[p + path] = v[key]
+    if "loss_type" in v:
+        want[p + "train.loss_type"] = LOSSES[v["loss_type"]]
+    if "sample_negative" in v:
+        want[p + "sample.neg"] = _with_trigger(plan, v["sample_negative"])
     if v.get("blocks") == "single":
         want[p + "network.network_kwargs.only_if_contains"] = ["single_transformer_blocks"]
     if v.get("blocks") == "double":

@@ -24,6 +24,11 @@ DIRECT = {
     "train.dtype": "train.precision", "sample.sample_every": "samples.every", "sample.seed": "samples.seed",
     "sample.guidance_scale": "samples.guidance", "sample.sample_steps": "samples.steps",
 }
+# ai-toolkit's loss names fluxgen models -> fluxgen's (the reverse of ai_toolkit/planning.LOSSES).
+LOSS_NAMES = {"mse": "mse", "mae": "mae", "pseudo_huber": "huber"}
+# ai-toolkit's per-prompt SampleItem keys -> fluxgen's (the reverse of ai_toolkit/files.SAMPLE_KEYS).
+SAMPLE_ITEM = {"prompt": "prompt", "neg": "negative", "sample_steps": "steps", "seed": "seed", "width": "size",
+               "guidance_scale": "guidance"}
 # Dataset keys (the same in every dataset entry) -> intent key.
 DATASET = {"caption_dropout_rate": "train.caption_dropout", "shuffle_tokens": "train.shuffle_captions",
            "num_repeats": "dataset.repeats", "buckets": "dataset.buckets"}
@@ -63,6 +68,7 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
     _datasets(ctx, proc.get("datasets") or [])
     _model(ctx, proc.get("model") or {})
     _sample(ctx, proc.get("sample"))
+    _loss(ctx, proc.get("train"))
     _identity(ctx, proc, data.get("meta") or {})
     _leftovers(ctx)
     return out
@@ -195,6 +201,9 @@ def _model(ctx: _Ctx, model: dict[str, Any]) -> None:
     elif quantize:
         ctx.out.set("vram", 16, f"{where} (model.quantize and low_vram: the 16 GB tier)")
         ctx.out.note("quantize + low_vram render the same for 8, 10, 12 and 16 GB; imported as 16 GB")
+    elif model.get("quantize_te") is False:
+        ctx.used.add("model.quantize_te")
+        ctx.out.set("vram", 80, f"{where} (model.quantize_te written false: the 80 GB tier)")
     else:
         ctx.out.set("vram", 48, f"{where} (model.quantize false: the 48 GB tier)")
         ctx.out.note("no quantization renders the same for 48 and 80 GB; imported as 48 GB")
@@ -211,11 +220,39 @@ def _sample(ctx: _Ctx, sample: Any) -> None:
     ctx.used.add("sample.prompts")
     if isinstance(sample.get("prompts"), list):
         ctx.out.set("samples.prompts", [str(p) for p in sample["prompts"]], ctx.where("sample.prompts"))
+    if isinstance(sample.get("samples"), list):
+        ctx.used.add("sample.samples")
+        ctx.out.set("samples.prompts", [_sample_item(ctx, i, item) for i, item in enumerate(sample["samples"])],
+                    ctx.where("sample.samples"))
+    if isinstance(sample.get("neg"), str) and sample["neg"]:
+        ctx.take("sample.neg", "samples.negative", sample["neg"])
     width, height = sample.get("width", 512), sample.get("height", 512)
     ctx.used.update({"sample.width", "sample.height"})
     ctx.out.set("samples.size", width, ctx.where("sample.width"))
     if width != height:
         ctx.out.leave_out(ctx.where("sample.height"), height, f"samples are square in fluxgen ({width} px)")
+
+
+def _sample_item(ctx: _Ctx, index: int, item: Any) -> Any:
+    """One `sample.samples` entry as a prompt mapping; what fluxgen cannot say is listed as left out."""
+    if not isinstance(item, dict):
+        return str(item)
+    out = {}
+    for key, value in item.items():
+        if key in SAMPLE_ITEM and not (key == "width" and item.get("height", value) != value):
+            out[SAMPLE_ITEM[key]] = str(value) if key in ("prompt", "neg") else value
+        elif key != "height" or item.get("width") != value:
+            ctx.out.leave_out(ctx.where(f"sample.samples.{index}.{key}"), value, "no per-prompt intent key says it")
+    return out if set(out) != {"prompt"} else out["prompt"]
+
+
+def _loss(ctx: _Ctx, train: Any) -> None:
+    """Loss type and noise offset, planned only when given: imported only when the file sets them."""
+    train = train if isinstance(train, dict) else {}
+    if train.get("loss_type") in LOSS_NAMES:
+        ctx.take("train.loss_type", "train.loss_type", LOSS_NAMES[train["loss_type"]])
+    if isinstance(train.get("noise_offset"), int | float) and "noise_offset" in train:
+        ctx.take("train.noise_offset", "train.noise_offset", float(train["noise_offset"]))
 
 
 def _identity(ctx: _Ctx, proc: dict[str, Any], meta: dict[str, Any]) -> None:

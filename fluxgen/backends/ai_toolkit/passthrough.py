@@ -39,9 +39,10 @@ MODELLED = {
     "train.lr_scheduler": "train.scheduler", "train.lr_scheduler_params": "train.warmup_steps",
     "train.dtype": "train.precision", "train.ema_config": "train.ema",
     "model.name_or_path": "model.base", "model.is_flux": "", "model.quantize": "vram",
-    "model.low_vram": "vram", "model.assistant_lora_path": "model.base",
+    "model.low_vram": "vram", "model.quantize_te": "vram", "train.noise_offset": "train.noise_offset",
+    "train.loss_type": "train.loss_type", "sample.samples": "samples.prompts", "sample.neg": "samples.negative", "model.assistant_lora_path": "model.base",
     "sample.sampler": "", "sample.sample_every": "samples.every", "sample.width": "samples.size",
-    "sample.height": "samples.size", "sample.prompts": "samples.prompts", "sample.neg": "",
+    "sample.height": "samples.size", "sample.prompts": "samples.prompts",
     "sample.seed": "samples.seed", "sample.walk_seed": "", "sample.guidance_scale": "samples.guidance",
     "sample.sample_steps": "samples.steps",
 }

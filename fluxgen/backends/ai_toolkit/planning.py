@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from fluxgen.backends.base import Planner
 from fluxgen.rules import Resolver
+from fluxgen.rules.memory import LARGE_TIER
 
 # ai-toolkit's schedulers that take a warm-up (`num_warmup_steps` in lr_scheduler_params).
 WARMUP_SCHEDULERS = ("constant_with_warmup", "cosine")
+# fluxgen's loss names -> ai-toolkit's; any other name silently trains with MSE (SDTrainer.py:903-915).
+LOSSES = {"mse": "mse", "mae": "mae", "huber": "pseudo_huber"}
 
 
 class AiToolkitPlanner(Planner):
@@ -27,6 +30,14 @@ class AiToolkitPlanner(Planner):
               "example (ref:ai-toolkit §3)" if tier < 48 else "no quantization needed at 48 GB or more (ref:ai-toolkit §3)")
         r.set("low_vram", tier < 24, "low_vram below 24 GB (ref:ai-toolkit §3)" if tier < 24 else
               "low_vram off at 24 GB or more (ref:ai-toolkit §3)")
+        if tier >= LARGE_TIER:
+            r.set("quantize_te", False, f"text encoders unquantized in bf16 on the GPU at {tier} GB: written out because "
+                  "ai-toolkit quantizes them whenever the transformer is (quantize_te defaults to quantize, "
+                  "toolkit/config_modules.py:686); unload_text_encoder and cache_text_embeddings stay off, so they "
+                  "are never moved off the GPU (SDTrainer.py:351) (ref:ai-toolkit §2)")
+            r.warn(f"{tier} GB, ai-toolkit: the text encoders stay on the GPU in bf16 (quantize_te: false; no "
+                   "unload_text_encoder or cache_text_embeddings), so captions are encoded live each step and caption "
+                   "dropout works", "ref:ai-toolkit §2", severity="info")
         r.take("optimizer", "train.optimizer", "adamw8bit", "AdamW 8-bit (seed:000, ref:ai-toolkit §3)")
         r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (seed:000)")
         if r.values["vram"] < 24:
@@ -39,6 +50,20 @@ class AiToolkitPlanner(Planner):
         r.set("save_dtype", "float16", "LoRA files saved in float16, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("cache_latents", True, "latents cached to disk once, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("walk_seed", True, "prompt i samples with seed + i, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
+
+    def samples(self, r: Resolver) -> None:
+        negatives = [r.values.get("sample_negative")] + [o.get("negative") for o in r.values.get("sample_prompt_options", [])]
+        if any(negatives):
+            r.warn("negative prompt: ai-toolkit samples FLUX.1 without one (its FLUX pipeline call leaves the negative "
+                   "embeddings out unless model.use_flux_cfg, toolkit/stable_diffusion_model.py:1595-1629), so `neg` "
+                   "is written but changes no sample image", "ref:ai-toolkit §2")
+
+    def losses(self) -> dict[str, str]:
+        return LOSSES
+
+    def unsupported(self) -> dict[str, str]:
+        return {"train.loss_type": "ai-toolkit has mse, mae and pseudo_huber; another name trains with MSE "
+                "(SDTrainer.py:903-915)"}
 
     def choices(self) -> dict[str, tuple[str, ...]]:
         from fluxgen.knowledge import ai_toolkit_schema

@@ -25,7 +25,7 @@ DIRECT = {
     "sample.steps": "samples.steps", "sample.guidance": "samples.guidance", "sample.size": "samples.size",
 }
 HANDLED = {"model.path", "model.dtype", "dataset.folder", "dataset.caption_ext", "dataset.resolution",
-           "save.output_dir"}
+           "save.output_dir", "train.noise_offset", "train.loss_type"}
 
 
 def import_config(paths: Sequence[Path], *, command: str | None = None) -> Imported:
@@ -73,6 +73,9 @@ def _special(out: Imported, config: dict[str, Any], origin: Any, folder: Path) -
     out.set("dataset.path", absolute_folder(config["dataset"]["folder"], folder, out), origin("dataset.folder"))
     out.set("dataset.caption_ext", "." + config["dataset"]["caption_ext"].lstrip("."), origin("dataset.caption_ext"))
     out.set("train.resolution", [config["dataset"]["resolution"]], origin("dataset.resolution"))
+    for key in ("train.noise_offset", "train.loss_type"):  # planned only when given: written only when set
+        if not isinstance(origin(key), str):
+            out.set(key, _at(config, key), origin(key))
 
 
 def _leftovers(out: Imported, given: dict[str, Any], src: str, lines: dict[str, int]) -> None:

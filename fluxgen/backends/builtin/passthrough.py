@@ -18,7 +18,7 @@ MODELLED = {
     "train.batch_size": "train.batch_size", "train.lr": "train.lr", "train.optimizer": "train.optimizer",
     "train.lr_scheduler": "train.scheduler", "train.warmup_steps": "train.warmup_steps",
     "train.gradient_checkpointing": "train.gradient_checkpointing", "train.guidance": "train.guidance",
-    "train.timestep_sampling": "train.timestep_sampling", "train.seed": "train.seed", "save.output_dir": "",
+    "train.timestep_sampling": "train.timestep_sampling", "train.seed": "train.seed", "train.noise_offset": "train.noise_offset", "train.loss_type": "train.loss_type", "save.output_dir": "",
     "save.name": "name", "save.every": "save.every", "save.keep_last": "save.keep", "save.format": "save.format",
     "sample.every": "samples.every", "sample.prompts": "samples.prompts", "sample.seed": "samples.seed",
     "sample.steps": "samples.steps", "sample.guidance": "samples.guidance", "sample.size": "samples.size",

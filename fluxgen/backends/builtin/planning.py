@@ -46,7 +46,20 @@ class BuiltinPlanner(Planner):
         return {"network.dropout": reason, "network.blocks": reason, "train.text_encoder_lr": "the builtin trainer trains no text encoder",
                 "train.gradient_accumulation": reason,
                 "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records",
-                "train.ema": reason, "train.ema_decay": reason, "samples.first": reason}
+                "train.ema": reason, "train.ema_decay": reason, "samples.first": reason,
+                "train.loss_type": "the builtin trainer has mse, mae and huber (fluxgen/trainer/flow.py)"}
+
+    def losses(self) -> dict[str, str]:
+        return {"mse": "mse", "mae": "mae", "huber": "huber"}
+
+    def samples(self, r: Resolver) -> None:
+        """The builtin sampler draws every prompt with the same settings and no negative prompt."""
+        given = ["samples.negative"] if "sample_negative" in r.values else []
+        given += ["per-prompt " + k for k in sorted({k for o in r.values.get("sample_prompt_options", []) for k in o})]
+        where = r.origins.get("sample_negative") or r.origins["sample_prompt_options"]
+        raise UserError(f"{where}: {', '.join(given)}: the builtin trainer samples every prompt with samples.steps, "
+                        "seed, size and guidance and without a negative prompt (fluxgen/trainer/sampling.py); remove "
+                        "them, or use ai-toolkit or sd-scripts")
 
     def settings(self, r: Resolver) -> None:
         if not r.is_given("train.precision"):

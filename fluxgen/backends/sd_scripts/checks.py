@@ -159,6 +159,22 @@ def rule_flux_unused(a: SdArgs) -> list[Finding]:
     return out
 
 
+# Noise options only the SD/SDXL noise path reads (library/train_util.py:6076-6085, called from train_network.py:276);
+# FLUX overrides that step and draws plain Gaussian noise (flux_train_network.py:312-333).
+FLUX_IGNORED_NOISE = ("noise_offset", "noise_offset_random_strength", "multires_noise_iterations",
+                      "multires_noise_discount")
+
+
+def rule_flux_noise(a: SdArgs) -> list[Finding]:
+    out: list[Finding] = []
+    for name in FLUX_IGNORED_NOISE:
+        if a.has(name) and a.get(name) not in (None, False, 0, 0.0):
+            out += one("warning", a.path(name), "not used when training FLUX: flux_train_network.py draws plain "
+                       "Gaussian noise (flux_train_network.py:327) and never reads it", f"remove --{name}",
+                       "sd-flux-noise")
+    return out
+
+
 def rule_sample_every(a: SdArgs) -> list[Finding]:
     return [Finding("warning", a.path(n), "a value of 0 or less turns sampling off", "use a positive number or "
                     "leave it out", "sd-sample-every")
@@ -203,5 +219,5 @@ CONFLICT_RULES: list[Rule] = [
     rule_te_cache_captions, rule_te_cache_t5, rule_te_cache_notes, rule_latent_cache_aug, rule_block_swap,
     rule_split_mode, rule_fp8, rule_full_precision, rule_chroma, rule_optimizer_flags, rule_fused_backward,
     rule_adaptive_noise, rule_log_with, rule_dataset_dirs, rule_flux_unused, rule_sample_every, rule_initial_step,
-    rule_bucket_steps, rule_sample_prompts,
+    rule_bucket_steps, rule_sample_prompts, rule_flux_noise,
 ]

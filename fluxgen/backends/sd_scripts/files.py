@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.backends.sd_scripts.planning import LOSSES
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.errors import UserError
 from fluxgen.intent import flatten
@@ -55,10 +56,29 @@ def _check_prompts(prompts: list[str]) -> None:
                             "with '#'; rephrase it")
 
 
-def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
+def prompt_lines(plan: Plan) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Each sample prompt with its options (`--w --h --d --s --g`, then `--n`), its own settings first, else the
+    plan's; the seed walks from samples.seed like ai-toolkit's walk_seed."""
     v = plan.values
     prompts = prompts_with_trigger(plan)
-    _check_prompts(prompts)
+    options = v.get("sample_prompt_options") or [{}] * len(prompts)
+    trigger = v["trigger"] or ""
+    out = []
+    for i, (text, own) in enumerate(zip(prompts, options, strict=True)):
+        size = own.get("size", v["sample_size"])
+        flags = [("w", size), ("h", size), ("d", own.get("seed", v["sample_seed"] + i)),
+                 ("s", own.get("steps", v["sample_steps"])), ("g", float(own.get("guidance", v["sample_guidance"])))]
+        negative = own.get("negative", v.get("sample_negative", "")).replace("[trigger]", trigger)
+        if negative:
+            flags.append(("n", negative))
+        out.append((text, flags))
+    return out
+
+
+def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
+    v = plan.values
+    prompts = prompt_lines(plan)
+    _check_prompts([p for p, _ in prompts] + [str(val) for _, flags in prompts for f, val in flags if f == "n"])
     argv, env = build_command(plan, trainer)
     files_in = {part: v[f"model.{part}"] for part in ("transformer", "clip_l", "t5xxl", "ae")}
     keep = v["keep_checkpoints"]
@@ -66,6 +86,8 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     extra = {
         "files": files_in,
         "prompts": prompts,
+        "loss_type": LOSSES.get(v.get("loss_type", ""), ""),
+        "has_negative": any(f == "n" for _, flags in prompts for f, _ in flags),
         "caption_extension": v["caption_ext"] if v["caption_mode"] == "captions" else NO_CAPTION_EXT,
         "class_tokens": v["trigger"] if v["trigger"] and v["caption_mode"] != "none" else None,
         "optimizer_args": [f"{k}={_py_literal(val)}" for k, val in v["optimizer_args"].items()],
@@ -117,6 +139,10 @@ def expected_args(plan: Plan) -> dict[str, Any]:
     extras = {arg: ([v[key]] if arg == "text_encoder_lr" else v[key]) for key, arg in (
         ("network_dropout", "network_dropout"), ("text_encoder_lr", "text_encoder_lr"),
         ("gradient_accumulation", "gradient_accumulation_steps")) if key in v}
+    if "loss_type" in v:
+        extras["loss_type"] = LOSSES[v["loss_type"]]
+    if "highvram" in v:
+        extras["highvram"] = v["highvram"]
     if _network_args(plan):
         extras["network_args"] = _network_args(plan)
     return _passthrough(plan, "args") | extras | {

@@ -3,7 +3,6 @@ sample_prompts.txt.j2). A key the TOML leaves out counts with sd-scripts' own de
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -126,31 +125,47 @@ def _others(out: Imported, t: _Toml) -> None:
                               "no intent key; fluxgen does not write it")
 
 
-_OPTION = re.compile(r"\s--(\w+)\s+(\S+)")
+def _prompt_line(line: str) -> tuple[str, dict[str, str]]:
+    """The prompt and its options, split on ` --` as sd-scripts does (a negative prompt may hold spaces)."""
+    text, *parts = line.split(" --")
+    opts = {}
+    for part in parts:
+        name, _, value = part.strip().partition(" ")
+        opts[name.lower()] = value.strip()
+    return text.strip(), opts
+
+
+# sd-scripts prompt option -> fluxgen's per-prompt key and type.
+PER_PROMPT = {"w": ("size", int), "s": ("steps", int), "g": ("guidance", float), "n": ("negative", str)}
 
 
 def import_prompts(out: Imported, path: Path) -> None:
-    """One prompt per line, options after ` --` (w/h size, d seed, s steps, g guidance), `#` lines skipped."""
+    """One prompt per line, options after ` --` (w/h size, d seed, s steps, g guidance, n negative), `#` lines
+    skipped; the first line's options are the samples' settings, a line that differs keeps its own."""
     from fluxgen.fsio import read_text_file
 
     src = display(path)
-    prompts, first = [], None
-    for number, line in enumerate(read_text_file(path).splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        text, _, _ = line.partition(" --")
-        prompts.append(text.strip())
-        opts = dict(_OPTION.findall(line))
-        if first is None:
-            first = (number, opts)
-    if not prompts or first is None:
+    lines = [(n, *_prompt_line(line)) for n, line in enumerate(read_text_file(path).splitlines(), 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
         return
-    number, opts = first
+    number, _, opts = lines[0]
     where = Where(src, number, "prompt line")
-    out.set("samples.prompts", prompts, Where(src, number, "prompts"))
     for flag, key, cast in (("w", "samples.size", int), ("d", "samples.seed", int), ("s", "samples.steps", int),
                             ("g", "samples.guidance", float)):
         if flag in opts:
             out.set(key, cast(opts[flag]), Where(src, number, f"--{flag}"))
+    negatives = {o.get("n", "") for _, _, o in lines}
+    if len(negatives) == 1 and opts.get("n"):
+        out.set("samples.negative", opts["n"], Where(src, number, "--n"))
+    prompts: list[Any] = []
+    for i, (_, text, own) in enumerate(lines):
+        item: dict[str, Any] = {key: cast(own[flag]) for flag, (key, cast) in PER_PROMPT.items()
+                                if own.get(flag, "") != opts.get(flag, "") or (flag == "n" and len(negatives) > 1
+                                                                               and own.get("n"))}
+        if "d" in own and "d" in opts and int(own["d"]) != int(opts["d"]) + i:
+            item["seed"] = int(own["d"])
+        prompts.append({"prompt": text, **item} if item else text)
+    out.set("samples.prompts", prompts, Where(src, number, "prompts"))
     if opts.get("h", opts.get("w")) != opts.get("w"):
         out.leave_out(where, opts.get("h"), "samples are square in fluxgen")

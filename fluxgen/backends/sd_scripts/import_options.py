@@ -31,9 +31,14 @@ def vram_tier(out: Imported, opts: Options) -> None:
                           f"nearest tier, {tier} GB")
     elif fp8:
         tier = 16 if adafactor and clip == 0.0 else 24
+    elif opts.given.get("highvram"):
+        tier = 80
+        where = opts.at("highvram")
     else:
         tier = 48
         out.note("no fp8 base renders the same for 48 and 80 GB; imported as 48 GB")
+    if tier != 80 and opts.given.get("highvram"):
+        out.leave_out(opts.at("highvram"), True, f"fluxgen writes --highvram only at 80 GB (this is the {tier} GB tier)")
     out.set("vram", tier, f"{where} (the {tier} GB tier)" if where.file else f"the {tier} GB tier: fp8_base "
             f"{fp8}, blocks_to_swap {swap}")
     if tier == 24 and fp8:

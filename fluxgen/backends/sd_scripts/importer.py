@@ -38,7 +38,8 @@ CONSUMED = {"dataset_config", "sample_prompts", "config_file", "metadata_title",
             "save_last_n_steps", "sample_every_n_steps", "metadata_trigger_phrase", "network_alpha", "guidance_scale",
             "pretrained_model_name_or_path", "clip_l", "t5xxl", "ae", "discrete_flow_shift", "save_precision",
             "persistent_data_loader_workers", "cache_text_encoder_outputs", "cache_text_encoder_outputs_to_disk",
-            "save_last_n_steps_state", "output_dir", "max_train_epochs", "save_every_n_epochs"}
+            "save_last_n_steps_state", "output_dir", "max_train_epochs", "save_every_n_epochs", "highvram", "loss_type"}
+LOSS_NAMES = {"l2": "mse", "l1": "mae", "huber": "huber", "smooth_l1": "smooth_l1"}  # reverse of planning.LOSSES
 
 
 @dataclass
@@ -83,6 +84,8 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
     prompts = _named(opts, "sample_prompts")
     if prompts and opts.given.get("sample_every_n_steps"):
         import_prompts(out, prompts)
+    if opts.given.get("loss_type") in LOSS_NAMES:
+        out.set("train.loss_type", LOSS_NAMES[opts.given["loss_type"]], opts.at("loss_type"))
     if opts.given:
         epochs(out, opts)
         text_encoder_cache(out, opts)

@@ -18,7 +18,7 @@ _ARGS = {
     "persistent_data_loader_workers": "train.workers", "cache_latents": "", "cache_latents_to_disk": "",
     "masked_loss": "dataset.masks", "cache_text_encoder_outputs": "train.caption_dropout",
     "cache_text_encoder_outputs_to_disk": "train.caption_dropout", "network_module": "",
-    "network_dim": "network.rank", "network_alpha": "network.alpha", "log_with": "logging", "logging_dir": "logging", "network_dropout": "network.dropout",
+    "network_dim": "network.rank", "network_alpha": "network.alpha", "log_with": "logging", "logging_dir": "logging", "network_dropout": "network.dropout", "noise_offset": "train.noise_offset", "loss_type": "train.loss_type", "highvram": "vram",
     "text_encoder_lr": "train.text_encoder_lr", "gradient_accumulation_steps": "train.gradient_accumulation",
     "network_train_unet_only": "network.train_text_encoder", "optimizer_type": "train.optimizer",
     "optimizer_args": "train.optimizer_args", "learning_rate": "train.lr", "lr_scheduler": "train.scheduler",

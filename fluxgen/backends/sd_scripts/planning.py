@@ -9,6 +9,7 @@ from typing import Any
 from fluxgen.backends.base import Planner
 from fluxgen.errors import UserError
 from fluxgen.rules import Resolver
+from fluxgen.rules.memory import LARGE_TIER
 from fluxgen.rules.model import DIFFUSERS_FILES, HUB_FILES, TEXT_ENCODERS_REPO
 
 ADAFACTOR_ARGS = {"relative_step": False, "scale_parameter": False, "warmup_init": False}
@@ -16,6 +17,9 @@ ADAFACTOR_ARGS = {"relative_step": False, "scale_parameter": False, "warmup_init
 SWAP_BY_TIER = {12: 16, 10: 22, 8: 28}
 # sd-scripts' documented FLUX recipe (ref:sd-scripts §7): shift sampling with this flow shift, raw prediction.
 FLOW_SHIFT = 3.1582
+# fluxgen's loss names -> sd-scripts' --loss_type (library/train_util.py:4132); FLUX LoRAs use it through
+# train_network.py:468 (conditional_loss).
+LOSSES = {"mse": "l2", "mae": "l1", "huber": "huber", "smooth_l1": "smooth_l1"}
 
 
 class SdScriptsPlanner(Planner):
@@ -56,7 +60,20 @@ class SdScriptsPlanner(Planner):
     def unsupported(self) -> dict[str, str]:
         """flux_train_network.py has no EMA option for a LoRA (ref:sd-scripts §1)."""
         reason = "flux_train_network.py has no EMA option (ref:sd-scripts §1)"
-        return {"train.ema": reason, "train.ema_decay": reason}
+        return {"train.ema": reason, "train.ema_decay": reason,
+                "train.noise_offset": "flux_train_network.py draws plain Gaussian noise for FLUX "
+                "(flux_train_network.py:327) and never reads --noise_offset, which only the SD/SDXL noise path applies "
+                "(library/train_util.py:6076)"}
+
+    def losses(self) -> dict[str, str]:
+        return LOSSES
+
+    def samples(self, r: Resolver) -> None:
+        negatives = [r.values.get("sample_negative")] + [o.get("negative") for o in r.values.get("sample_prompt_options", [])]
+        if any(negatives):
+            r.warn("negative prompt: sd-scripts uses --n only with real CFG (a --l scale other than 1.0, its default "
+                   "for FLUX) and otherwise logs \"negative prompt is ignored because scale is 1.0\" "
+                   "(library/flux_train_utils.py:183-186); the samples are drawn without it", "ref:sd-scripts §6")
 
     def choices(self) -> dict[str, tuple[str, ...]]:
         from fluxgen.knowledge import sd_scripts_args
@@ -103,12 +120,24 @@ def _memory(r: Resolver, tier: int) -> None:
     if tier <= 10:
         r.warn(f"{tier} GB: use an fp8 T5-XXL (t5xxl_fp8_e4m3fn.safetensors)", "ref:sd-scripts §7", severity="info")
     r.set("cache_latents", True, "cache latents to disk once (ref:sd-scripts §7)")
+    if tier >= LARGE_TIER:
+        r.set("highvram", True, f"--highvram at {tier} GB: caching keeps its memory instead of freeing it after each "
+              "batch (library/train_util.py:3116, 4408-4411), as the 24 GB sample command of ref:sd-scripts §7")
 
 
 def _text_cache(r: Resolver) -> None:
     """sd-scripts refuses cached text-encoder outputs together with caption dropout or shuffling (ref:sd-scripts §10)."""
     needs_live_te = r.values["train_text_encoder"] or r.values["shuffle_captions"]
     dropout_given = r.is_given("train.caption_dropout")
+    if r.values["vram_tier"] >= LARGE_TIER and r.values["caption_dropout"] != 0.0:
+        r.set("cache_text_embeddings", False, f"{r.values['vram']} GB: the text encoders stay on the GPU and encode "
+              "each batch (flux_train_network.py:286-290), so caption dropout works; caching would move them back to "
+              "the CPU (flux_train_network.py:274-279) (ref:sd-scripts §10)")
+        r.warn(f"{r.values['vram']} GB, sd-scripts: the text encoders stay on the GPU and encode each batch (no "
+               "--cache_text_encoder_outputs), so caption dropout stays at "
+               f"{r.values['caption_dropout']:g} like ai-toolkit's; --highvram keeps memory while caching latents",
+               "ref:sd-scripts §7, ref:sd-scripts §10", severity="info")
+        return
     if not needs_live_te and not dropout_given and r.kind != "style":
         r.set("caption_dropout", 0.0, "no caption dropout so text-encoder outputs can be cached (ref:sd-scripts §10)")
         r.warn("caption dropout 0 (ai-toolkit plans 0.05): sd-scripts cannot cache text-encoder outputs with caption "

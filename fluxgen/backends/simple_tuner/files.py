@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, command_file, lora_metadata, prompts_with_trigger
+from fluxgen.backends.simple_tuner.planning import LOSSES
 from fluxgen.render import compare, header_lines
 
 CONFIG = "config.json"
@@ -52,6 +53,10 @@ def config_dict(plan: Any) -> dict[str, Any]:
         config["flow_use_uniform_schedule"] = True
     if v["train_text_encoder"]:
         config["train_text_encoder"] = True
+    if "loss_type" in v:
+        config["loss_type"] = LOSSES[v["loss_type"]]
+    if "sample_negative" in v:
+        config["validation_negative_prompt"] = v["sample_negative"].replace("[trigger]", v["trigger"] or "")
     return config
 
 

@@ -25,6 +25,8 @@ BUCKET_STEP = 64
 SCHEDULERS = ("linear", "sine", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
 # fluxgen's timestep samplers SimpleTuner has for FLUX: sigmoid (its default) and uniform (st:cmd_args).
 TIMESTEPS = ("sigmoid", "uniform")
+# fluxgen's loss names -> SimpleTuner's loss_type choices (st:cmd_args: l2, huber, smooth_l1).
+LOSSES = {"mse": "l2", "huber": "huber", "smooth_l1": "smooth_l1"}
 
 
 def timesteps(r: Any) -> None:
@@ -38,6 +40,11 @@ def memory(r: Any, tier: int) -> None:
     r.set("base_model_precision", precision, _precision_reason(tier, precision))
     r.take("optimizer", "train.optimizer", "adamw", "AdamW, as SimpleTuner's FLUX example (adamw_bf16) (st:examples)")
     r.take("optimizer_args", "train.optimizer_args", {}, "optimizer defaults (st:optimizer_param)")
+    if tier >= 80:
+        r.warn(f"{r.values['vram']} GB, SimpleTuner: nothing quantised (base_model_precision no_change, the text "
+               "encoders no_change); SimpleTuner encodes captions once into its text-embed cache before training "
+               "(the text_embeds dataset of multidatabackend.json), so there is no setting that keeps the text "
+               "encoders in use on the GPU", "st:FLUX", severity="info")
     if tier <= 8:
         r.warn(f"{r.values['vram']} GB: SimpleTuner's FLUX guide names a 10 GB card as the absolute minimum even "
                "with NF4; expect out-of-memory", "st:FLUX")
@@ -127,6 +134,27 @@ class SimpleTunerPlanner(Planner):
 
     def choices(self) -> dict[str, tuple[str, ...]]:
         return choices()
+
+    def losses(self) -> dict[str, str]:
+        return LOSSES
+
+    def unsupported(self) -> dict[str, str]:
+        return {"train.noise_offset": "SimpleTuner adds offset noise only to models that are not flow-matching "
+                "(helpers/models/common.py:5910), and FLUX is one",
+                "train.loss_type": "SimpleTuner's loss_type choices are l2, huber and smooth_l1 (st:cmd_args)"}
+
+    def samples(self, r: Resolver) -> None:
+        """SimpleTuner's validation settings are global; its prompt library holds prompt texts only."""
+        options = r.values.get("sample_prompt_options")
+        if options:
+            where = r.origins["sample_prompt_options"]
+            keys = sorted({k for o in options for k in o})
+            raise UserError(f"{where}: samples.prompts: SimpleTuner cannot sample a prompt with its own "
+                            f"{', '.join(keys)} (its validation settings are global and user_prompt_library holds "
+                            "prompt texts only); write the prompts as strings and use samples.negative, samples.steps…")
+        r.warn("negative prompt: SimpleTuner uses validation_negative_prompt for FLUX only with real CFG "
+               "(validation_guidance_real above 1.0, its default 1.0; helpers/models/flux/model.py:457-460), so the "
+               "samples are drawn without it", "st:flux")
 
 
 PLANNER = SimpleTunerPlanner()
