@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from fluxgen.rules import Resolver
 
 PREFIX = "trainer."
-_SECRET = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
+_SECRET = re.compile(r"(api_?key|token|secret|password|secret_access_key)$", re.IGNORECASE)
 
 
 def leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -39,10 +39,12 @@ def test_schema_command_writes_json_with_the_pass_through_per_trainer(tmp_path: 
     schema = json.loads(result.stdout)
     assert schema["properties"]["train"]["description"] == Intent.model_fields["train"].description
     trainers = schema["properties"]["trainer"]["properties"]
-    assert set(trainers) == {"ai-toolkit", "sd-scripts", "builtin"}
+    assert set(trainers) == {"ai-toolkit", "sd-scripts", "builtin", "simpletuner"}
     assert "noise_offset" in trainers["sd-scripts"]["properties"]["args"]["properties"]
     assert "learning_rate" not in trainers["sd-scripts"]["properties"]["args"]["properties"]  # modelled: train.lr
     assert "noise_offset" in trainers["ai-toolkit"]["properties"]["train"]["properties"]
+    assert "noise_offset" in trainers["simpletuner"]["properties"]["config"]["properties"]
+    assert "learning_rate" not in trainers["simpletuner"]["properties"]["config"]["properties"]
     out = tmp_path / "s.json"
     assert cli_run("schema", "--out", str(out)).exit_code == 0
     again = cli_run("schema", "--out", str(out))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, PassThrough, Planner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,6 +47,11 @@ class SimpleTuner(Backend):
         from fluxgen.backends.simple_tuner.planning import PLANNER
 
         return PLANNER
+
+    def passthrough(self) -> PassThrough:
+        from fluxgen.backends.simple_tuner.passthrough import PASSTHROUGH
+
+        return PASSTHROUGH
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.simple_tuner import environment, files
