@@ -19,7 +19,9 @@ import click
 def import_cmd(files: tuple[Path, ...], backend: str | None, command: str | None, out: Path | None,
                images: str | None, minimal: bool, force: bool) -> None:
     """Import an ai-toolkit YAML, sd-scripts args/dataset TOML or command line, or a builtin train.yaml as an
-    intent: every value with the file:line it came from, and a list of what no intent key can say.
+    intent: every value with the file:line it came from; what no intent key can say goes into the pass-through
+    `trainer: {<backend>: ...}` where the trainer's key knowledge accepts it, and the rest (secrets, paths of
+    another machine, settings fluxgen writes itself) is listed with the reason.
 
     Exit status: 0 when written, 1 when a file cannot be read or imported, 2 on usage errors.
 
@@ -45,6 +47,7 @@ def import_cmd(files: tuple[Path, ...], backend: str | None, command: str | None
         click.echo(text, nl=False)
     else:
         atomic_write(out, text, force=force)
-    left = f", {len(imported.unmapped)} settings no intent key can say (listed in its header)" if imported.unmapped else ""
+    left = f", {len(imported.carried)} carried under trainer.{imported.backend}" if imported.carried else ""
+    left += f", {len(imported.unmapped)} settings not carried (listed in its header)" if imported.unmapped else ""
     where = str(out) if out else "the intent"
     click.echo(f"{where}: {len(keys)} values from {', '.join(imported.sources)}{left}", err=True)

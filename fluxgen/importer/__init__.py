@@ -49,6 +49,9 @@ def import_files(paths: Sequence[Path], backend: str | None = None, command: str
             raise UserError(f"{', '.join(map(str, paths))}: files of different trainers ({', '.join(sorted(found))}); "
                             "import one trainer's files at a time")
         backend = found.pop()
+    from fluxgen.importer.carry import settle
+
     imported = get_backend(backend).import_config([Path(p) for p in paths], command=command)
+    settle(imported)
     imported.set("backend", imported.backend, f"the trainer that reads {', '.join(imported.sources)}")
     return imported

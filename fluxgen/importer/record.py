@@ -29,9 +29,20 @@ class Unmapped:
     where: Where
     value: Any
     why: str
+    secret: bool = False  # its value is never written or shown
 
     def line(self) -> str:
-        return f"{self.where} {self.where.key} = {self.value!r}: {self.why}"
+        shown = "(not shown)" if self.secret else repr(self.value)
+        return f"{self.where} {self.where.key} = {shown}: {self.why}"
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A setting no intent key can say, for the pass-through `trainer: {<backend>: {path: value}}`."""
+
+    where: Where
+    path: str  # dotted path inside the backend's pass-through section
+    value: Any
 
 
 @dataclass
@@ -44,6 +55,7 @@ class Imported:
     origins: dict[str, str] = field(default_factory=dict)
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    carried: list[Carried] = field(default_factory=list)
 
     def set(self, key: str, value: Any, where: Where | str) -> None:
         """One intent value; `where` is the trainer key it came from, or a sentence (a trainer default…)."""
@@ -56,8 +68,12 @@ class Imported:
         self.values[key] = value
         self.origins[key] = origin
 
-    def leave_out(self, where: Where, value: Any, why: str) -> None:
-        self.unmapped.append(Unmapped(where, value, why))
+    def leave_out(self, where: Where, value: Any, why: str, *, secret: bool = False) -> None:
+        self.unmapped.append(Unmapped(where, value, why, secret))
+
+    def carry(self, where: Where, path: str, value: Any) -> None:
+        """A trainer setting no intent key says, offered to the pass-through (`fluxgen.importer.carry` decides)."""
+        self.carried.append(Carried(where, path, value))
 
     def note(self, text: str) -> None:
         self.notes.append(text)
