@@ -123,6 +123,46 @@ def yaml_lines(text: str) -> dict[str, int]:
     return out
 
 
+def json_lines(text: str) -> dict[str, int]:
+    """Dotted key (array items by index: `0.instance_data_dir`) -> 1-based line of its value. The json module keeps
+    no positions, so this walks the text, handing each scalar to the decoder; an invalid text gives what was read."""
+    import bisect
+    import json
+    import re
+
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    space = re.compile(r"\s*")
+    decoder = json.JSONDecoder()
+    out: dict[str, int] = {}
+
+    def skip(i: int) -> int:
+        return space.match(text, i).end()  # type: ignore[union-attr]
+
+    def value(i: int, prefix: str) -> int:
+        i = skip(i)
+        if text[i] not in "{[":
+            return decoder.raw_decode(text, i)[1]
+        close, index = ("}" if text[i] == "{" else "]"), 0
+        i = skip(i + 1)
+        while text[i] != close:
+            if close == "}":
+                key, i = decoder.raw_decode(text, i)
+                i = skip(skip(i) + 1)  # past the colon
+                dotted = f"{prefix}{key}"
+            else:
+                dotted, index = f"{prefix}{index}", index + 1
+            out[dotted] = bisect.bisect_right(starts, i)
+            i = skip(value(i, dotted + "."))
+            i = skip(i + 1) if text[i] == "," else i
+        return i + 1
+
+    try:
+        value(0, "")
+    except (ValueError, IndexError):
+        pass
+    return out
+
+
 def toml_lines(text: str) -> dict[str, int]:
     """Dotted key -> 1-based line, for the TOML trainers write: `[table]`, `[[array.of.tables]]` (items by index:
     `datasets.0.subsets.1.image_dir`) and `key = value` lines. tomllib keeps no positions, so this reads the lines."""

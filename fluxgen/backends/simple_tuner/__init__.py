@@ -78,10 +78,10 @@ class SimpleTuner(Backend):
 
         return recognizes(path, text)
 
-    def import_config(self, paths: Sequence[Path]) -> Any:
-        from fluxgen.errors import UserError
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.simple_tuner.importer import import_config
 
-        raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import SimpleTuner files yet")
+        return import_config(paths, command=command)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
