@@ -38,6 +38,8 @@ FIXED = {"model_family": "flux", "model_type": "lora", "lora_type": "standard", 
          "resolution_type": "pixel_area", "data_backend_config": "multidatabackend.json", "output_dir": "output",
          "cache_dir": "cache", "push_to_hub": False, "disable_benchmark": True, "resume_from_checkpoint": "latest",
          "report_to": "none", "user_prompt_library": "prompt_library.json", "logging_dir": "logs"}
+RUN_FOLDER = {"output_dir": "output", "cache_dir": "cache", "logging_dir": "logs"}
+FOUND = {"data_backend_config", "user_prompt_library"}  # files read here; fluxgen writes its own beside config.json
 TIERS = {precision: tier for tier, precision in sorted(PRECISION_BY_TIER.items())}  # the lowest tier of each
 PRECISION = {v: k for k, v in MIXED_PRECISION.items() if k != "auto"}
 
@@ -290,6 +292,9 @@ def _leftovers(out: Imported, cfg: Config) -> None:
                                            "base_model_precision", "flow_use_uniform_schedule", "validation_prompt",
                                            "validation_step_interval", "validation_resolution", "resolution"}
     for name, value in cfg.given.items():
-        if name in consumed or name in cfg.used or FIXED.get(name, object()) == value:
+        if name in consumed or name in cfg.used or FIXED.get(name, object()) == value or name in FOUND:
             continue
-        out.carry(cfg.at(name), f"config.{name}", value)
+        if name in RUN_FOLDER:
+            out.leave_out(cfg.at(name), value, f"fluxgen writes {RUN_FOLDER[name]}/ inside the run folder")
+        else:
+            out.carry(cfg.at(name), f"config.{name}", value)
