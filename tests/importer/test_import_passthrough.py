@@ -20,7 +20,7 @@ from fluxgen.render import render_plan, render_plan_to
 from helpers import cli_run, make_images
 
 DATA = Path(__file__).parent / "data"
-AITK, SD = "ai-toolkit/extras_snr_flip.yaml", "sd-scripts/extras_args.toml"
+AITK, SD, BUILTIN = "ai-toolkit/extras_snr_flip.yaml", "sd-scripts/extras_args.toml", "builtin/extras_grad_clip.yaml"
 SECRET = "0123456789abcdef0123456789abcdef"  # the wandb key in extras_args.toml
 # Paths of the machine (or the run folder fluxgen makes) differ by design.
 PATHS = {"training_folder", "model.name_or_path", "pretrained_model_name_or_path", "clip_l", "t5xxl", "ae",
@@ -35,7 +35,7 @@ def _no_bnb(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("extras")
-    for backend in ("ai-toolkit", "sd-scripts"):
+    for backend in ("ai-toolkit", "sd-scripts", "builtin"):
         shutil.copytree(DATA / backend, root / backend)
         make_images(root / backend / "images", 3, size=512)
     return root
@@ -152,7 +152,26 @@ def test_a_refused_setting_is_listed_with_the_pass_throughs_reason(tmp_path: Pat
     assert "not carried: train_blocks is a modelled setting: set network.blocks in the intent instead" in line
 
 
-@pytest.mark.parametrize(("example", "main"), [(AITK, "config.yaml"), (SD, "args.toml")])
+def test_builtin_extras_are_read_back_by_the_builtin_trainer_with_the_same_values(data: Path) -> None:
+    import yaml
+
+    from fluxgen.trainer.config import parse_config
+
+    imported, files, _ = _own(BUILTIN, data)
+    assert {c.path: c.value for c in imported.carried} == {"model.max_sequence_length": 256,
+                                                           "train.max_grad_norm": 0.5}
+    configs = [parse_config(yaml.safe_load(text), "train.yaml") for text in ((data / BUILTIN).read_text(),
+                                                                             files["train.yaml"])]
+    want, got = (c.model_dump() for c in configs)
+    for config, parsed in zip((want, got), configs, strict=True):  # the image folder and output are paths
+        config["network"]["alpha"] = parsed.alpha  # the trainer reads an absent alpha as the rank
+        config["dataset"].pop("folder"), config["save"].pop("output_dir"), config.pop("metadata", None)
+    differ = {f"{s}.{k}": (v, got[s].get(k)) for s, section in want.items() if isinstance(section, dict)
+              for k, v in section.items() if got[s].get(k) != v}
+    assert differ == {}
+
+
+@pytest.mark.parametrize(("example", "main"), [(AITK, "config.yaml"), (SD, "args.toml"), (BUILTIN, "train.yaml")])
 def test_the_pass_through_round_trips_through_plan_render_import_and_reproduce(example: str, main: str, data: Path,
                                                                                 tmp_path: Path) -> None:
     imported = import_files([data / example])

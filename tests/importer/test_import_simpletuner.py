@@ -181,3 +181,30 @@ def test_json_lines_handle_nesting_and_strings() -> None:
     assert json_lines(text) == {"a": 1, "a.b": 1, "a.b.0": 1, "a.b.1": 1, "a.b.1.c": 1, "a.d": 2, "e": 4}
     assert json_lines('{"a": 1,') == {"a": 1}  # an unfinished text gives what was read
 
+
+
+def test_the_pass_through_round_trips_through_plan_render_import_and_reproduce(data: Path, tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    from fluxgen.importer import intent_yaml
+    from fluxgen.plan import PlanOptions, build_plan
+    from fluxgen.render import render_plan_to
+
+    imported = import_files([data / "teapot/config.json"])
+    intent = tmp_path / "i.yaml"
+    intent.write_text(intent_yaml(imported), encoding="utf-8")
+    carried = {k: v for k, v in imported.values.items() if k.startswith("trainer.simpletuner.")}
+    assert len(carried) == 14
+    plan = build_plan(str(intent), PlanOptions())
+    assert {k: v for k, v in plan.values.items() if k.startswith("trainer.simpletuner.")} == carried
+    assert plan.origins["trainer.simpletuner.config.snr_gamma"] == f"preset {intent}:{_line(intent, 'snr_gamma')}"
+    render_plan_to(plan, tmp_path / "out")
+    again = import_files([tmp_path / "out" / "config.json"])
+    assert {k: v for k, v in again.values.items() if k.startswith("trainer.simpletuner.")} == carried
+    assert again.unmapped == []
+    reproduced = build_plan(str(tmp_path / "out" / "command.txt"), PlanOptions())  # what `fluxgen reproduce` plans
+    assert reproduced.hash == plan.hash
+
+
+def _line(path: Path, key: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.strip().startswith(key + ":"))
