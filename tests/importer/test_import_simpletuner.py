@@ -148,10 +148,8 @@ def test_a_simpletuner_run_renders_for_another_trainer(example: str, backend: st
     intent = tmp_path / "i.yaml"
     result = cli_run("import", str(data / example), "--backend", "simpletuner", "--out", str(intent))
     assert result.exit_code == 0, result.stderr
-    text = intent.read_text()
-    kept = re.sub(r"(?ms)^trainer:\n(  .*\n)*", "", text)  # SimpleTuner's own settings do not apply elsewhere
-    (tmp_path / "other.yaml").write_text(kept)
-    result = cli_run("render", str(tmp_path / "other.yaml"), "--backend", backend, "--out", str(tmp_path / "cfg"))
+    assert "trainer:\n  simpletuner:\n" in intent.read_text()  # checked for SimpleTuner, not rendered elsewhere
+    result = cli_run("render", str(intent), "--backend", backend, "--out", str(tmp_path / "cfg"))
     if (example, backend) == ("portrait/config.json", "ai-toolkit"):  # uniform timesteps: a clear refusal
         assert result.exit_code == 1
         assert "train.timestep_sampling 'uniform'" in result.stderr and "ai-toolkit has no such" in result.stderr
