@@ -18,11 +18,11 @@ _ABSOLUTE = re.compile(r"^(/|~|[A-Za-z]:[\\/])")
 def settle(imported: Imported) -> None:
     """Each carried setting becomes an intent value `trainer.<backend>.<path>` with its file:line origin, or an
     unmapped one with the reason it cannot be carried."""
-    from fluxgen.passthrough import _SECRET, PREFIX
+    from fluxgen.passthrough import PREFIX, is_secret
 
     keep: list[Carried] = []
     for item in imported.carried:
-        if _SECRET.search(item.path.rsplit(".", 1)[-1]):
+        if is_secret(item.path.rsplit(".", 1)[-1]):
             imported.leave_out(item.where, None, SECRET_WHY, secret=True)
         elif (path := _foreign_path(item.value)) is not None:
             imported.leave_out(item.where, item.value, f"a path on the machine that wrote the file ({path} is not "
