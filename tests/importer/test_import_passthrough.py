@@ -118,7 +118,7 @@ def test_sd_scripts_extras_are_read_back_by_sd_scripts_with_the_same_values(data
     imported, files, skip = _own(SD, data)
     assert {c.path for c in imported.carried} == {"args.network_args", "args.sdpa", "args.min_snr_gamma",
                                                    "args.ip_noise_gamma", "dataset.caption_prefix",
-                                                   "dataset.caption_tag_dropout_rate"}
+                                                   "dataset.caption_suffix"}
     assert skip - PATHS == {"wandb_api_key", "log_tracker_config"}
     dataset = (data / "sd-scripts/extras_dataset.toml").read_text()
     assert _sd_differences((data / SD).read_text(), dataset, files, skip) == {}
@@ -183,6 +183,8 @@ def test_the_pass_through_round_trips_through_plan_render_import_and_reproduce(e
     assert {k: v for k, v in plan.values.items() if k.startswith(head)} == carried
     assert all(plan.origins[k].startswith(f"preset {intent}:") for k in carried)
     render_plan_to(plan, tmp_path / "out")
+    validated = cli_run("validate", str(tmp_path / "out" / main))  # sd-scripts: with the dataset.toml it names
+    assert validated.exit_code == 0 and "0 errors, 0 warnings" in validated.stdout, validated.stdout
     again = import_files([tmp_path / "out" / main])
     assert {k: v for k, v in again.values.items() if k.startswith(head)} == carried
     assert again.unmapped == []

@@ -206,3 +206,17 @@ def test_the_pass_through_round_trips_through_plan_render_import_and_reproduce(d
 
 def _line(path: Path, key: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.strip().startswith(key + ":"))
+
+
+def test_a_simpletuner_config_toml_is_recognised_and_validated(data: Path, tmp_path: Path) -> None:
+    assert import_files([data / "mascot/config.toml"]).backend == "simpletuner"
+    result = cli_run("validate", str(data / "mascot/config.toml"))
+    assert result.exit_code == 0 and "(simpletuner-config)" in result.stdout, result.output
+    assert "checkpointing_steps: an old name: SimpleTuner reads it as 'checkpoint_step_interval'" in result.stdout
+    bad = tmp_path / "config.toml"
+    bad.write_text((data / "mascot/config.toml").read_text().replace("lora_rank = 8", "lora_rnak = 8"))
+    result = cli_run("validate", str(bad))
+    assert result.exit_code == 1
+    assert "lora_rnak: unknown key: SimpleTuner's parser stops on it (did you mean 'lora_rank'?)" in result.stdout
+    args = cli_run("validate", str(DATA.parent / "sd-scripts/lora_args.toml"))  # still sd-scripts' args TOML
+    assert "(sd-scripts-args)" in args.stdout
