@@ -18,7 +18,12 @@ if TYPE_CHECKING:
     from fluxgen.rules import Resolver
 
 PREFIX = "trainer."
-_SECRET = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
+_SECRET = re.compile(r"(api_?key|token|secret|password|secret_access_key)$", re.IGNORECASE)
+
+
+def is_secret(key: str) -> bool:
+    """A key whose value is a credential (`wandb_api_key`, `hf_token`, `aws_secret_access_key`…): never written."""
+    return bool(_SECRET.search(key))
 
 
 def leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -39,12 +39,14 @@ def test_schema_command_writes_json_with_the_pass_through_per_trainer(tmp_path: 
     schema = json.loads(result.stdout)
     assert schema["properties"]["train"]["description"] == Intent.model_fields["train"].description
     trainers = schema["properties"]["trainer"]["properties"]
-    assert set(trainers) == {"ai-toolkit", "sd-scripts", "builtin"}
+    assert set(trainers) == {"ai-toolkit", "sd-scripts", "builtin", "simpletuner"}
     assert "t5xxl_max_token_length" in trainers["sd-scripts"]["properties"]["args"]["properties"]
     assert "learning_rate" not in trainers["sd-scripts"]["properties"]["args"]["properties"]  # modelled: train.lr
     assert "noise_offset" not in trainers["sd-scripts"]["properties"]["args"]["properties"]  # train.noise_offset
     assert "max_grad_norm" in trainers["ai-toolkit"]["properties"]["train"]["properties"]
     assert "loss_type" not in trainers["ai-toolkit"]["properties"]["train"]["properties"]  # train.loss_type
+    assert "learning_rate" not in trainers["simpletuner"]["properties"]["config"]["properties"]
+    assert "loss_type" not in trainers["simpletuner"]["properties"]["config"]["properties"]  # train.loss_type
     out = tmp_path / "s.json"
     assert cli_run("schema", "--out", str(out)).exit_code == 0
     again = cli_run("schema", "--out", str(out))

@@ -18,8 +18,10 @@ import click
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 def import_cmd(files: tuple[Path, ...], backend: str | None, command: str | None, out: Path | None,
                images: str | None, minimal: bool, force: bool) -> None:
-    """Import an ai-toolkit YAML, sd-scripts args/dataset TOML or command line, or a builtin train.yaml as an
-    intent: every value with the file:line it came from, and a list of what no intent key can say.
+    """Import an ai-toolkit YAML, sd-scripts args/dataset TOML or command line, a builtin train.yaml, or a
+    SimpleTuner config.json/config.toml (with its multidatabackend.json) as an intent: every value with the file:line it came from; what no intent key can say goes into the pass-through
+    `trainer: {<backend>: ...}` where the trainer's key knowledge accepts it, and the rest (secrets, paths of
+    another machine, settings fluxgen writes itself) is listed with the reason.
 
     Exit status: 0 when written, 1 when a file cannot be read or imported, 2 on usage errors.
 
@@ -27,6 +29,7 @@ def import_cmd(files: tuple[Path, ...], backend: str | None, command: str | None
       fluxgen import their.yaml --out i.yaml && fluxgen render i.yaml --backend sd-scripts --out cfg/
       fluxgen import args.toml dataset.toml --minimal --out i.yaml
       fluxgen import --backend sd-scripts --command "accelerate launch flux_train_network.py ..."
+      fluxgen import config/config.json --out i.yaml
     """
     from fluxgen.errors import UserError
     from fluxgen.fsio import atomic_write
@@ -45,6 +48,7 @@ def import_cmd(files: tuple[Path, ...], backend: str | None, command: str | None
         click.echo(text, nl=False)
     else:
         atomic_write(out, text, force=force)
-    left = f", {len(imported.unmapped)} settings no intent key can say (listed in its header)" if imported.unmapped else ""
+    left = f", {len(imported.carried)} carried under trainer.{imported.backend}" if imported.carried else ""
+    left += f", {len(imported.unmapped)} settings not carried (listed in its header)" if imported.unmapped else ""
     where = str(out) if out else "the intent"
     click.echo(f"{where}: {len(keys)} values from {', '.join(imported.sources)}{left}", err=True)

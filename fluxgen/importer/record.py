@@ -29,9 +29,20 @@ class Unmapped:
     where: Where
     value: Any
     why: str
+    secret: bool = False  # its value is never written or shown
 
     def line(self) -> str:
-        return f"{self.where} {self.where.key} = {self.value!r}: {self.why}"
+        shown = "(not shown)" if self.secret else repr(self.value)
+        return f"{self.where} {self.where.key} = {shown}: {self.why}"
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A setting no intent key can say, for the pass-through `trainer: {<backend>: {path: value}}`."""
+
+    where: Where
+    path: str  # dotted path inside the backend's pass-through section
+    value: Any
 
 
 @dataclass
@@ -44,6 +55,7 @@ class Imported:
     origins: dict[str, str] = field(default_factory=dict)
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    carried: list[Carried] = field(default_factory=list)
 
     def set(self, key: str, value: Any, where: Where | str) -> None:
         """One intent value; `where` is the trainer key it came from, or a sentence (a trainer default…)."""
@@ -56,8 +68,12 @@ class Imported:
         self.values[key] = value
         self.origins[key] = origin
 
-    def leave_out(self, where: Where, value: Any, why: str) -> None:
-        self.unmapped.append(Unmapped(where, value, why))
+    def leave_out(self, where: Where, value: Any, why: str, *, secret: bool = False) -> None:
+        self.unmapped.append(Unmapped(where, value, why, secret))
+
+    def carry(self, where: Where, path: str, value: Any) -> None:
+        """A trainer setting no intent key says, offered to the pass-through (`fluxgen.importer.carry` decides)."""
+        self.carried.append(Carried(where, path, value))
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -103,6 +119,46 @@ def yaml_lines(text: str) -> dict[str, int]:
     try:
         walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
     except yaml.YAMLError:
+        pass
+    return out
+
+
+def json_lines(text: str) -> dict[str, int]:
+    """Dotted key (array items by index: `0.instance_data_dir`) -> 1-based line of its value. The json module keeps
+    no positions, so this walks the text, handing each scalar to the decoder; an invalid text gives what was read."""
+    import bisect
+    import json
+    import re
+
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    space = re.compile(r"\s*")
+    decoder = json.JSONDecoder()
+    out: dict[str, int] = {}
+
+    def skip(i: int) -> int:
+        return space.match(text, i).end()  # type: ignore[union-attr]
+
+    def value(i: int, prefix: str) -> int:
+        i = skip(i)
+        if text[i] not in "{[":
+            return decoder.raw_decode(text, i)[1]
+        close, index = ("}" if text[i] == "{" else "]"), 0
+        i = skip(i + 1)
+        while text[i] != close:
+            if close == "}":
+                key, i = decoder.raw_decode(text, i)
+                i = skip(skip(i) + 1)  # past the colon
+                dotted = f"{prefix}{key}"
+            else:
+                dotted, index = f"{prefix}{index}", index + 1
+            out[dotted] = bisect.bisect_right(starts, i)
+            i = skip(value(i, dotted + "."))
+            i = skip(i + 1) if text[i] == "," else i
+        return i + 1
+
+    try:
+        value(0, "")
+    except (ValueError, IndexError):
         pass
     return out
 

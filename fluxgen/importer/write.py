@@ -3,6 +3,7 @@ values the planning rules would give anyway are left to the rules."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fluxgen.errors import RenderMismatch, UserError
@@ -14,7 +15,8 @@ def ordered_keys(imported: Imported) -> list[str]:
     from fluxgen.intent import all_paths
 
     order = {p: i for i, p in enumerate(all_paths())}
-    return sorted(imported.values, key=lambda k: order.get(k, len(order)))
+    # the pass-through's keys (unknown to the schema) last, grouped by section so each section is written once
+    return sorted(imported.values, key=lambda k: (order.get(k, len(order)), k.split(".") if k not in order else []))
 
 
 def plan_of(imported: Imported, keys: list[str]) -> Any:
@@ -47,8 +49,11 @@ def intent_yaml(imported: Imported, keys: list[str] | None = None) -> str:
     keys = keys if keys is not None else ordered_keys(imported)
     lines = [f"# Imported by fluxgen from {', '.join(imported.sources)} ({imported.backend}).",
              "# Each value says where it came from; plan or render it with `fluxgen render THIS --out DIR`."]
+    if imported.carried:
+        lines.append(f"# {len(imported.carried)} settings no intent key can say are carried under trainer."
+                     f"{imported.backend} (merged into its files last).")
     if imported.unmapped:
-        lines.append("# Settings no intent key can say (fluxgen's rules decide these instead):")
+        lines.append("# Settings not carried (fluxgen's rules decide these instead):")
         lines += [f"#   {u.line()}" for u in imported.unmapped]
     lines += [f"# note: {n}" for n in imported.notes]
     lines += _body(imported, keys)
@@ -58,17 +63,20 @@ def intent_yaml(imported: Imported, keys: list[str] | None = None) -> str:
 
 
 def _body(imported: Imported, keys: list[str]) -> list[str]:
+    """One line per value under its sections (the pass-through's go several levels deep), in the order given."""
     from fluxgen.render import yaml_value
 
     out: list[str] = []
-    section = None
+    open_sections: list[str] = []
     for key in keys:
-        head, _, leaf = key.rpartition(".")
-        if head != section:
-            if head:
-                out.append(f"{head}:")
-            section = head
-        indent = "  " if head else ""
+        *heads, leaf = key.split(".")
+        same = 0
+        while same < min(len(heads), len(open_sections)) and heads[same] == open_sections[same]:
+            same += 1
+        out += [f"{'  ' * depth}{_key(heads[depth])}:" for depth in range(same, len(heads))]
+        open_sections = heads
+        indent = "  " * len(heads)
+        leaf = _key(leaf)
         value = imported.values[key]
         comment = f"  # {_one_line(imported.origins[key])}"
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
@@ -77,6 +85,13 @@ def _body(imported: Imported, keys: list[str]) -> list[str]:
         else:
             out.append(f"{indent}{leaf}: {yaml_value(value)}{comment}")
     return out
+
+
+def _key(name: str) -> str:
+    """A mapping key as YAML reads it back: plain when it is a plain word, else quoted."""
+    from fluxgen.render import yaml_value
+
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name) else yaml_value(name)
 
 
 def _one_line(text: str) -> str:
@@ -91,7 +106,7 @@ def _check(text: str, imported: Imported, keys: list[str]) -> None:
     data = load_yaml_text(text, "imported intent")
     validate_intent(data, "imported intent")
     got = flatten(data)
-    want = {k: imported.values[k] for k in keys}
+    want = flatten(imported.nested(keys))
     if got != want:
         bad = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
         raise RenderMismatch(f"imported intent does not read back as written: {', '.join(bad[:5])}")

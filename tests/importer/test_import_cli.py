@@ -26,8 +26,9 @@ def test_prints_the_intent_with_origins(aitk: Path) -> None:
     data = yaml.safe_load(result.stdout)
     assert data["network"]["rank"] == 16 and data["trigger"] == "m4rt4" and data["backend"] == "ai-toolkit"
     assert f"rank: 16  # imported from {aitk}:15 (config.process.0.network.linear)" in result.stdout
-    assert "config.process.0.device = 'cuda:0'" in result.stdout
-    assert "values from" in result.stderr and "2 settings no intent key can say" in result.stderr
+    assert data["trainer"] == {"ai-toolkit": {"device": "cuda:0", "save": {"push_to_hub": False}}}
+    assert f'device: "cuda:0"  # imported from {aitk}:10 (config.process.0.device)' in result.stdout
+    assert "values from" in result.stderr and "2 carried under trainer.ai-toolkit" in result.stderr
 
 
 def test_writes_out_and_refuses_to_overwrite(aitk: Path, tmp_path: Path) -> None:

@@ -16,14 +16,23 @@ from fluxgen.render import render_plan
 from helpers import cli_run, make_images
 
 DATA = Path(__file__).parent / "data"
-EXAMPLES = {
-    "ai-toolkit/portrait_lora_24gb.yaml": ["config.process.0.device", "config.process.0.save.push_to_hub"],
-    "ai-toolkit/ink_style_lowvram.yaml": ["config.process.0.device", "config.process.0.train.skip_first_sample"],
-    "ai-toolkit/schnell_mascot.yaml": ["config.process.0.device"],
-    "sd-scripts/lora_args.toml": ["sdpa"],
-    "sd-scripts/train_lowvram.sh": ["--sdpa", "general.keep_tokens", "bucket_no_upscale"],
+EXAMPLES = {  # example -> the settings listed as not carried
+    "ai-toolkit/portrait_lora_24gb.yaml": [],
+    "ai-toolkit/ink_style_lowvram.yaml": ["config.process.0.train.skip_first_sample"],
+    "ai-toolkit/schnell_mascot.yaml": [],
+    "sd-scripts/lora_args.toml": [],
+    "sd-scripts/train_lowvram.sh": ["general.keep_tokens", "bucket_no_upscale"],
     "builtin/quick_cpu.yaml": [],
     "builtin/trigger_only.yaml": [],
+}
+CARRIED = {  # example -> what goes into the pass-through trainer.<backend>
+    "ai-toolkit/portrait_lora_24gb.yaml": {"device": "cuda:0", "save.push_to_hub": False},
+    "ai-toolkit/ink_style_lowvram.yaml": {"device": "cuda:0"},
+    "ai-toolkit/schnell_mascot.yaml": {"device": "cuda:0"},
+    "sd-scripts/lora_args.toml": {"args.sdpa": True},
+    "sd-scripts/train_lowvram.sh": {"args.sdpa": True},
+    "builtin/quick_cpu.yaml": {},
+    "builtin/trigger_only.yaml": {},
 }
 BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
 
@@ -126,6 +135,9 @@ def test_own_trainer_reads_the_same_values(example: str, data: Path) -> None:
 def test_left_out_settings_are_listed(example: str, data: Path) -> None:
     imported = import_files([data / example])
     assert sorted(u.where.key for u in imported.unmapped) == sorted(EXAMPLES[example])
+    assert {c.path: c.value for c in imported.carried} == CARRIED[example]
+    head = f"trainer.{imported.backend}."
+    assert {k.removeprefix(head): v for k, v in imported.values.items() if k.startswith(head)} == CARRIED[example]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -170,7 +182,10 @@ def test_sd_scripts_epochs_become_steps(data: Path) -> None:
     imported = import_files([data / "sd-scripts/train_epochs.sh"])
     assert imported.values["train.steps"] == 12 and imported.values["save.every"] == 3
     assert "max_train_epochs 4 × 3 steps per epoch" in imported.origins["train.steps"]
-    assert sorted(u.where.key for u in imported.unmapped) == ["--highvram", "--sdpa"]
+    # --highvram is the 80 GB tier's setting: at 24 GB it is listed, not carried past the tier that decides it
+    assert [(u.where.key, u.why) for u in imported.unmapped] == [
+        ("--highvram", "fluxgen writes --highvram only at 80 GB (this is the 24 GB tier)")]
+    assert {c.path for c in imported.carried} == {"args.sdpa"}
     _, files = _import_and_render("sd-scripts/train_epochs.sh", data)
     assert "max_train_steps = 12" in files["args.toml"] and "save_every_n_steps = 3" in files["args.toml"]
 

@@ -3,6 +3,7 @@ values and renders the same files again (apart from the header, which carries th
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,24 +16,31 @@ from fluxgen.presets import discover
 from fluxgen.render import render_plan
 
 PRESETS = sorted(discover())
-BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
-MAIN = {"ai-toolkit": ["config.yaml"], "sd-scripts": ["args.toml"], "builtin": ["train.yaml"]}
+BACKENDS = ("ai-toolkit", "sd-scripts", "builtin", "simpletuner")
+MAIN = {"ai-toolkit": ["config.yaml"], "sd-scripts": ["args.toml"], "builtin": ["train.yaml"],
+        "simpletuner": ["config.json"]}
 # Plan values a backend's files do not express, so an import cannot recover them:
 #   vram/vram_tier: several tiers render identically (ai-toolkit 8-16 GB and 48/80 GB, sd-scripts 16/24 GB and
 #     48/80 GB); the builtin trainer does not quantize and writes no memory setting at all.
 #   workers: ai-toolkit's job as fluxgen writes it has no data-loader workers key.
 #   optimizer_args: the builtin train.yaml has no optimizer arguments.
+#   workers: SimpleTuner's files as fluxgen writes them set no data-loader workers either.
 NOT_EXPRESSED = {
     "ai-toolkit": {"vram", "vram_tier", "workers"},
     "sd-scripts": {"vram", "vram_tier"},
     "builtin": {"vram", "vram_tier", "optimizer_args"},
+    "simpletuner": {"vram", "vram_tier", "workers"},
 }
 HASH = re.compile(r"sha256:[0-9a-f]{16}\b")
 
 
 def body(text: str, mask_hash: bool) -> str:
-    """A rendered file without its header comment lines; the plan hash masked when a value not in the files
-    differs (the hash covers every plan value)."""
+    """A rendered file without its header comment lines (SimpleTuner's JSON carries them in modelspec_comment);
+    the plan hash masked when a value not in the files differs (the hash covers every plan value)."""
+    if text.startswith("{"):
+        data = json.loads(text)
+        data.pop("modelspec_comment", None)
+        text = json.dumps(data, indent=2)
     lines = [line for line in text.splitlines() if not line.startswith("# ")]
     out = "\n".join(lines)
     return HASH.sub("sha256:<PLAN-HASH>", out) if mask_hash else out

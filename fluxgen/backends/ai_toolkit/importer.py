@@ -29,6 +29,7 @@ LOSS_NAMES = {"mse": "mse", "mae": "mae", "pseudo_huber": "huber"}
 # ai-toolkit's per-prompt SampleItem keys -> fluxgen's (the reverse of ai_toolkit/files.SAMPLE_KEYS).
 SAMPLE_ITEM = {"prompt": "prompt", "neg": "negative", "sample_steps": "steps", "seed": "seed", "width": "size",
                "guidance_scale": "guidance"}
+EMA = (True, 0.99)  # what fluxgen plans for ai-toolkit (ai_toolkit/planning.py): only a different EMA is imported
 # Dataset keys (the same in every dataset entry) -> intent key.
 DATASET = {"caption_dropout_rate": "train.caption_dropout", "shuffle_tokens": "train.shuffle_captions",
            "num_repeats": "dataset.repeats", "buckets": "dataset.buckets"}
@@ -37,7 +38,7 @@ DATASET = {"caption_dropout_rate": "train.caption_dropout", "shuffle_tokens": "t
 FIXED = {
     "type": "sd_trainer", "training_folder": "output", "network.type": "lora", "save.dtype": "float16",
     "train.gradient_accumulation": 1, "train.gradient_accumulation_steps": 1, "train.train_unet": True,
-    "train.noise_scheduler": "flowmatch", "train.ema_config.use_ema": True, "train.ema_config.ema_decay": 0.99,
+    "train.noise_scheduler": "flowmatch",
     "model.is_flux": True, "sample.sampler": "flowmatch", "sample.neg": "", "sample.walk_seed": True,
     "datasets.cache_latents_to_disk": True,
 }
@@ -70,6 +71,7 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
     _sample(ctx, proc.get("sample"))
     _loss(ctx, proc.get("train"))
     _identity(ctx, proc, data.get("meta") or {})
+    _ema(ctx)
     _leftovers(ctx)
     return out
 
@@ -163,7 +165,7 @@ def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
     _captions(ctx, first, w)
     for key, value in first.items():
         if key not in (*DATASET, "folder_path", "resolution", "caption_ext", "default_caption", "cache_latents_to_disk"):
-            ctx.out.leave_out(w(key), value, "no intent key; fluxgen's rendered dataset does not set it")
+            ctx.out.carry(w(key), f"datasets.{key}", value)  # the pass-through adds it to every dataset entry
     if first.get("cache_latents_to_disk", False) is not True:
         ctx.out.leave_out(w("cache_latents_to_disk"), first.get("cache_latents_to_disk", False),
                           "fluxgen always caches latents to disk")
@@ -275,13 +277,27 @@ def _identity(ctx: _Ctx, proc: dict[str, Any], meta: dict[str, Any]) -> None:
     untrigger(ctx.out)
 
 
+def _ema(ctx: _Ctx) -> None:
+    """train.ema/ema_decay only where the file differs from fluxgen's EMA, so the intent stays portable to
+    trainers without EMA; an absent ema_config is ai-toolkit's default, no EMA."""
+    on_key, decay_key = "train.ema_config.use_ema", "train.ema_config.ema_decay"
+    ctx.used.update({on_key, decay_key})
+    on = bool(ctx.leaves.get(on_key, ctx.default(on_key)))
+    decay = float(ctx.leaves.get(decay_key, ctx.default(decay_key)))
+    if not on:
+        origin = ctx.where(on_key) if on_key in ctx.leaves else f"{on_key} absent from {ctx.src}: ai-toolkit's default"
+        ctx.out.set("train.ema", False, origin)
+    elif decay != EMA[1]:
+        ctx.out.set("train.ema", True, ctx.where(on_key))
+        ctx.out.set("train.ema_decay", decay, ctx.where(decay_key))
+
+
 def _leftovers(ctx: _Ctx) -> None:
-    """Every process key not mapped: silent when it says what fluxgen writes anyway, else listed."""
+    """Every process key not mapped: silent when it says what fluxgen writes anyway, else offered to the
+    pass-through (which refuses what fluxgen writes itself, naming the intent key)."""
     for key, value in ctx.leaves.items():
         if key in ctx.used or key in DIRECT:
             continue
         if key in FIXED and value == FIXED[key]:
             continue
-        why = (f"fluxgen always writes {FIXED[key]!r}" if key in FIXED else
-               "no intent key; fluxgen's rendered job does not set it")
-        ctx.out.leave_out(ctx.where(key), value, why)
+        ctx.out.carry(ctx.where(key), key, _plain(value))

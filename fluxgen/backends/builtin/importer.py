@@ -79,7 +79,7 @@ def _special(out: Imported, config: dict[str, Any], origin: Any, folder: Path) -
 
 
 def _leftovers(out: Imported, given: dict[str, Any], src: str, lines: dict[str, int]) -> None:
-    """Keys fluxgen does not write, listed when the file sets them to something other than the trainer's default."""
+    """Keys fluxgen does not write, carried when the file sets them to something other than the trainer's default."""
     from fluxgen.trainer.config import TrainerConfig
 
     for key, value in given.items():
@@ -89,7 +89,9 @@ def _leftovers(out: Imported, given: dict[str, Any], src: str, lines: dict[str, 
         model = TrainerConfig.model_fields[section].annotation if section in TrainerConfig.model_fields else None
         spec = getattr(model, "model_fields", {}).get(leaf)
         default = "output" if key == "save.output_dir" else getattr(spec, "default", object())
-        if value != default:
-            why = ("fluxgen writes into the run folder's output/" if key == "save.output_dir"
-                   else "no intent key; fluxgen's train.yaml does not set it")
-            out.leave_out(Where(src, lines.get(key, 0), key), value, why)
+        if value == default:
+            continue
+        if key == "save.output_dir":
+            out.leave_out(Where(src, lines.get(key, 0), key), value, "fluxgen writes into the run folder's output/")
+        else:  # the pass-through's section of train.yaml; it refuses what fluxgen writes itself
+            out.carry(Where(src, lines.get(key, 0), key), key, value)

@@ -118,11 +118,18 @@ def _others(out: Imported, t: _Toml) -> None:
     scopes = [("general.", t.general)] + [(f"datasets.{i}.", d) for i, d in enumerate(t.datasets)]
     scopes += [(f"datasets.{i}.subsets.{j}.", s) for i, d in enumerate(t.datasets)
                for j, s in enumerate(d.get("subsets") or []) if isinstance(s, dict)]
+    carried: dict[str, Any] = {}
     for prefix, scope in scopes:
         for key, value in scope.items():
-            if key not in HANDLED and key != "subsets":
-                out.leave_out(Where(t.src, t.lines.get(prefix + key, 0), prefix + key), value,
-                              "no intent key; fluxgen does not write it")
+            if key in HANDLED or key == "subsets":
+                continue
+            where = Where(t.src, t.lines.get(prefix + key, 0), prefix + key)
+            if carried.get(key, value) != value:  # [general] holds one value for every dataset and subset
+                out.leave_out(where, value, f"differs between datasets or subsets; {key} = {carried[key]!r} is "
+                              "carried for all of them")
+            elif key not in carried:
+                carried[key] = value
+                out.carry(where, f"dataset.{key}", value)
 
 
 def _prompt_line(line: str) -> tuple[str, dict[str, str]]:

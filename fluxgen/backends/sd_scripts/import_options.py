@@ -104,8 +104,10 @@ def leftovers(out: Imported, opts: Options) -> None:
     for name, value in opts.given.items():
         if name in DIRECT or name in FLOATS or name in CONSUMED or FIXED.get(name, object()) == value:
             continue
-        why = f"fluxgen always writes {FIXED[name]!r}" if name in FIXED else "no intent key; fluxgen does not write it"
-        out.leave_out(opts.at(name), value, why)
+        if name in FIXED:
+            out.leave_out(opts.at(name), value, f"fluxgen always writes {FIXED[name]!r}")
+        else:  # the pass-through's args table; it refuses what fluxgen writes itself, naming the intent key
+            out.carry(opts.at(name), f"args.{name}", value)
     if "model_prediction_type" not in opts.given:
         out.leave_out(Where(opts.at("network_dim").file, 0, "model_prediction_type"), "sigma_scaled",
                       "absent, so sd-scripts uses sigma_scaled; fluxgen always writes raw")

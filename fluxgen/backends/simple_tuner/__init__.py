@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, PassThrough, Planner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,6 +48,11 @@ class SimpleTuner(Backend):
 
         return PLANNER
 
+    def passthrough(self) -> PassThrough:
+        from fluxgen.backends.simple_tuner.passthrough import PASSTHROUGH
+
+        return PASSTHROUGH
+
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.simple_tuner import environment, files
 
@@ -73,10 +78,10 @@ class SimpleTuner(Backend):
 
         return recognizes(path, text)
 
-    def import_config(self, paths: Sequence[Path]) -> Any:
-        from fluxgen.errors import UserError
+    def import_config(self, paths: Sequence[Path], *, command: str | None = None) -> Any:
+        from fluxgen.backends.simple_tuner.importer import import_config
 
-        raise UserError(f"{paths[0] if paths else 'import'}: fluxgen cannot import SimpleTuner files yet")
+        return import_config(paths, command=command)
 
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:

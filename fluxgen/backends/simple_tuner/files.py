@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.backends._common import BASE_ENV, command_file, lora_metadata, prompts_with_trigger
+from fluxgen.backends.simple_tuner.passthrough import merged_config, merged_datasets
 from fluxgen.backends.simple_tuner.planning import LOSSES
+from fluxgen.passthrough import fragment
 from fluxgen.render import compare, header_lines
+from fluxgen.rules.extras import LOG_DIR
 
+NAME = "simpletuner"
 CONFIG = "config.json"
 DATASETS = "multidatabackend.json"
 PROMPTS = "prompt_library.json"
@@ -57,7 +61,14 @@ def config_dict(plan: Any) -> dict[str, Any]:
         config["loss_type"] = LOSSES[v["loss_type"]]
     if "sample_negative" in v:
         config["validation_negative_prompt"] = v["sample_negative"].replace("[trigger]", v["trigger"] or "")
-    return config
+    for key, option in (("network_dropout", "lora_dropout"), ("text_encoder_lr", "text_encoder_lr"),
+                        ("gradient_accumulation", "gradient_accumulation_steps")):
+        if key in v:
+            config[option] = v[key]
+    if v.get("logging"):  # its own trackers; wandb reads WANDB_API_KEY from the environment (st:cmd_args)
+        config["report_to"] = {"all": "tensorboard,wandb"}.get(v["logging"], v["logging"])
+        config["logging_dir"] = LOG_DIR
+    return merged_config(config, fragment(v, NAME))
 
 
 def datasets_list(plan: Any) -> list[dict[str, Any]]:
@@ -78,7 +89,7 @@ def datasets_list(plan: Any) -> list[dict[str, Any]]:
         images["instance_prompt"] = v["trigger"] if v["caption_mode"] == "trigger" else v["name"]
     text = {"id": TEXT_CACHE_ID, "dataset_type": "text_embeds", "default": True, "type": "local",
             "cache_dir": f"{CACHE_DIR}/text"}
-    return [images, text]
+    return merged_datasets([images, text], fragment(v, NAME))
 
 
 def _prompts(plan: Any) -> list[str]:

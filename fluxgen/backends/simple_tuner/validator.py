@@ -36,26 +36,45 @@ def kind_of(data: Any) -> str | None:
     return None
 
 
+def _load(path: Any, text: str) -> Any:
+    """config.toml is read by SimpleTuner's TOML loader into the same mapping as config.json (st:configuration/
+    toml_file); everything else here is JSON."""
+    import tomllib
+
+    return tomllib.loads(text) if str(path).lower().endswith(".toml") else json.loads(text)
+
+
 def recognizes(path: Any, text: str) -> bool:
-    """`fluxgen validate` routes a file here when it is JSON shaped like a SimpleTuner config or dataset list."""
-    if not str(path).lower().endswith(".json"):
+    """`fluxgen validate` routes a file here when it is JSON shaped like a SimpleTuner config or dataset list, or a
+    TOML config with SimpleTuner's options."""
+    import tomllib
+
+    if not str(path).lower().endswith((".json", ".toml")):
         return False
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = _load(path, text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, RecursionError):  # the owner reports it
         return False
     kind = kind_of(data)
+    if str(path).lower().endswith(".toml"):
+        return kind == KIND_CONFIG
     return kind in (KIND_CONFIG, KIND_DATASETS) or (kind == KIND_PROMPTS and "prompt" in Path(str(path)).name)
 
 
 def validate_text(text: str, source: str) -> Report:
     """Every finding about one SimpleTuner JSON file; the kind is read from its shape."""
+    import tomllib
+
     try:
-        data = json.loads(text)
+        data = _load(source, text)
     except json.JSONDecodeError as exc:
         report = Report(source, KIND_CONFIG, owner="simpletuner")
         report.add("error", f"line {exc.lineno}", f"not valid JSON: {exc.msg} (column {exc.colno})",
                    "SimpleTuner's loader stops on it")
+        return report
+    except tomllib.TOMLDecodeError as exc:
+        report = Report(source, KIND_CONFIG, owner="simpletuner")
+        report.add("error", "(top)", f"not valid TOML: {exc}", "SimpleTuner's loader stops on it")
         return report
     kind = kind_of(data) or KIND_CONFIG
     report = Report(source, kind, owner="simpletuner")

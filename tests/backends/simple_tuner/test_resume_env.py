@@ -9,7 +9,6 @@ import pytest
 
 from fluxgen.backends.simple_tuner import BACKEND, environment
 from fluxgen.backends.simple_tuner.resume import resume_point
-from fluxgen.errors import UserError
 
 
 def checkpoint(run: Path, step: int, *, guard: bool = True) -> Path:
@@ -47,22 +46,33 @@ def test_unfinished_and_diverged_folders_are_moved_aside(tmp_path: Path) -> None
     assert sorted(p.name for p in (tmp_path / "output").iterdir()) == ["checkpoint-250"]
 
 
+def _user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "fluxgen").mkdir(exist_ok=True)
+    (tmp_path / "fluxgen" / "config.toml").write_text(text, encoding="utf-8")
+
+
 def test_python_from_variable_then_user_config_then_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {"FLUXGEN_SIMPLETUNER_PYTHON": "/opt/st/bin/python"}
-    assert environment.locate(env, {"python": "/cfg/python"}) == environment.Located(
-        "/opt/st/bin/python", "$FLUXGEN_SIMPLETUNER_PYTHON")
-    assert environment.locate({}, {"python": "/cfg/python"}).source == "user config"
-    monkeypatch.setenv("FLUXGEN_HOME", str(tmp_path))
-    located = environment.locate({}, {})
-    assert located.python == str(tmp_path / "envs" / "simpletuner-4.10.1" / "venv" / "bin" / "python")
-    assert located.source == "fluxgen setup environment"
+    """Found as every trainer's Python is (fluxgen.checkouts.locate)."""
+    from fluxgen.envs.home import env_link
+
+    _user_config(tmp_path, monkeypatch, '[simpletuner]\npython = "/cfg/python"\n')
+    located = environment.locate({"FLUXGEN_SIMPLETUNER_PYTHON": "/opt/st/bin/python"})
+    assert (located.python, located.python_source) == ("/opt/st/bin/python", "$FLUXGEN_SIMPLETUNER_PYTHON")
+    assert (located.pin, located.entry) == ("4.10.1", "simpletuner.train")
+    located = environment.locate({})
+    assert (located.python, located.python_source) == ("/cfg/python", "user config")
+    _user_config(tmp_path, monkeypatch, "")
+    monkeypatch.setenv("FLUXGEN_HOME", str(tmp_path / "home"))
+    env = env_link("simpletuner", "4.10.1")
+    assert env.parent.parent == tmp_path / "home"  # where `fluxgen setup simpletuner` builds it
 
 
 def test_user_config_section_is_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    (tmp_path / "fluxgen").mkdir()
-    (tmp_path / "fluxgen" / "config.toml").write_text('[simpletuner]\npyhton = "/x"\n', encoding="utf-8")
-    with pytest.raises(UserError, match=r"\[simpletuner\] takes one key, python"):
+    from fluxgen.errors import ConfigErrors
+
+    _user_config(tmp_path, monkeypatch, '[simpletuner]\npyhton = "/x"\n')
+    with pytest.raises(ConfigErrors, match=r"simpletuner\.pyhton: unknown key \(did you mean 'python'\?\)"):
         environment.locate({})
 
 
