@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.intent_sections import (
+    DatasetEntry,
     DatasetIntent,
     ModelIntent,
     NetworkIntent,
@@ -36,6 +37,7 @@ class Intent(_Strict):
     backend: str | None = Field(default=None, description='The trainer: ai-toolkit, sd-scripts (alias kohya) or builtin.')
     vram: int | None = Field(default=None, ge=4, le=192, description="GPU memory in GB; tiers pick each trainer's memory settings.")
     dataset: DatasetIntent = Field(default_factory=DatasetIntent, description='The image folder and how it is read.')
+    datasets: list[DatasetEntry] | None = Field(default=None, min_length=1, max_length=32, description="Several image folders instead of `dataset.path`, each with its own repeats, captions, resolution(s), masks and `is_reg`; unset values come from `dataset:` and the rules.")
     network: NetworkIntent = Field(default_factory=NetworkIntent, description='The LoRA network.')
     train: TrainIntent = Field(default_factory=TrainIntent, description='Training settings.')
     save: SaveIntent = Field(default_factory=SaveIntent, description='Checkpoints.')
@@ -126,6 +128,25 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
+def _entry_model(ann: Any) -> type[BaseModel] | None:
+    """The model of a list-of-sections field (`datasets: list[DatasetEntry] | None`), else None."""
+    import typing
+
+    for arg in typing.get_args(ann) or (ann,):
+        inner = typing.get_args(arg) if typing.get_origin(arg) is list else ()
+        if inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+            return inner[0]
+    return None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """`datasets[1].path`: an entry of the intent's list of folders is shown by its index, as the YAML counts it."""
+    out = str(loc[0]) if loc else ""
+    for before, part in zip(loc, loc[1:], strict=False):
+        out += f"[{part}]" if isinstance(part, int) and before == "datasets" else f".{part}"
+    return out
+
+
 def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = Intent
     for part in path:
@@ -135,7 +156,9 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
         if info is None:
             return None
         ann = info.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
+        if _entry_model(ann) is not None:
+            model = _entry_model(ann)  # type: ignore[assignment]
+        elif isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:
             return model
@@ -147,7 +170,7 @@ def format_validation_error(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        dotted = ".".join(str(p) for p in loc)
+        dotted = _dotted(loc)
         if err["type"] == "extra_forbidden":
             parent = _model_at(loc[:-1])
             allowed = _allowed_keys(parent) if parent else []

@@ -111,6 +111,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.passthrough import plan_passthrough
     from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.datasets import plan_folder_settings
     from fluxgen.rules.extras import plan_extras
     from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
@@ -127,7 +128,8 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     r = Resolver(layered, backend)
     _identity(r, layered)
     lint_report = _dataset(r, lint)
-    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
+    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_folder_settings,
+                 plan_model,
                  plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format, plan_extras, plan_naming,
                  plan_passthrough):
         rule(r)
@@ -142,7 +144,11 @@ def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, A
     import copy
 
     intent = copy.deepcopy(raw)
-    intent.setdefault("dataset", {})["path"] = values["dataset"]
+    if intent.get("datasets"):
+        for i, entry in enumerate(intent["datasets"]):
+            entry["path"] = values[f"datasets.{i}.path"]
+    else:
+        intent.setdefault("dataset", {})["path"] = values["dataset"]
     if values.get("base_model_kind") == "local":
         intent.setdefault("model", {})["base"] = values["model_path"]
     for part in ("transformer", "clip_l", "t5xxl", "ae"):
@@ -167,22 +173,25 @@ def _identity(r: Resolver, layered: LayeredIntent) -> None:
 def _dataset(r: Resolver, lint: bool) -> Any:
     from fluxgen.dataset.lint import lint_dataset
 
-    path = r.given("dataset.path")
+    from fluxgen.rules.datasets import plan_folders, primary
+
+    path, key = primary(r)
     if path is None:
         raise UserError("no dataset: pass --images DIR or set dataset.path in the intent")
     if not str(path).strip():
-        where = r.layered.origins.get("dataset.path", "dataset.path")
+        where = r.layered.origins.get(key, key)
         raise UserError(f"{where}: the dataset folder is empty text, which would mean the current folder; "
                         "give the folder (use --images . for the current one)")
-    folder = Path(path).expanduser()
-    if not folder.is_absolute():
-        base = _relative_base(r.layered.origins.get("dataset.path", ""))
-        folder = (base / folder) if base else folder
-    folder = folder.resolve()
+    from fluxgen.rules.datasets import resolve_folder
+
+    folder = resolve_folder(r, path, key)
     r.take("dataset", "dataset.path", None, "")
+    if key != "dataset.path":
+        r.origins["dataset"] = r.layered.origins.get(key, "intent")
     r.values["dataset"] = str(folder)
     resolution = max(r.given("train.resolution") or [1024])
-    caption_ext = r.given("dataset.caption_ext") or ".txt"
+    entry = r.given("datasets")[int(key.split(".")[1])] if key != "dataset.path" else None
+    caption_ext = (entry and entry.caption_ext) or r.given("dataset.caption_ext") or ".txt"
     caption_ext = caption_ext if caption_ext.startswith(".") else "." + caption_ext
     report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
                           resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
@@ -196,6 +205,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
           f"their {caption_ext} captions")
     if lint:
         _lint_advice(r, report)
+    plan_folders(r, lint)
     return report
 
 
@@ -210,15 +220,17 @@ def _source_images(r: Resolver, folder: Path) -> None:
               "`fluxgen dataset prepare` (its .fluxgen-prepare note)")
 
 
-def _lint_advice(r: Resolver, report: Any) -> None:
-    """Dataset errors and warnings join the plan's advice, one line per kind of finding."""
+def _lint_advice(r: Resolver, report: Any, label: str = "") -> None:
+    """Dataset errors and warnings join the plan's advice, one line per kind of finding (`label` names the intent
+    key of a folder other than the first)."""
     groups: dict[tuple[str, str], list[Any]] = {}
     for finding in report.findings:
-        if finding.severity in ("error", "warning"):
+        if finding.severity in ("error", "warning") and not (label and finding.id == "image-count"):
             groups.setdefault((finding.id, finding.severity), []).append(finding)
     for (fid, severity), found in groups.items():
         first = found[0]
         where = "dataset" if str(first.path) in (".", "") else str(first.path)
+        where = f"{label}: {where}" if label else where
         if len(found) == 1:
             r.warn(f"{where}: {first.message}", f"dataset lint ({fid})", severity=severity)
             continue
