@@ -172,7 +172,6 @@ def _identity(r: Resolver, layered: LayeredIntent) -> None:
 
 def _dataset(r: Resolver, lint: bool) -> Any:
     from fluxgen.dataset.lint import lint_dataset
-
     from fluxgen.rules.datasets import plan_folders, primary
 
     path, key = primary(r)

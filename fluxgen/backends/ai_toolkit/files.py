@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.render import check_no_substitution_tokens, compare
+from fluxgen.rules.datasets import folders
 from fluxgen.rules.model import SCHNELL_ADAPTER
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     argv, env = build_command(plan, trainer)
     prompts = plan.values["sample_prompts"] if plan.values["caption_mode"] != "none" else prompts_with_trigger(plan)
     extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts,
-             "pt": _passthrough_lines(plan)}
+             "pt": _passthrough_lines(plan), "folders": folders(plan.values)}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files
@@ -73,7 +74,7 @@ def _expected_passthrough(plan: Plan) -> dict[str, Any]:
             continue
         path = key[len(head):]
         if path.startswith("datasets."):
-            for i in range(len(plan.values["resolution"])):
+            for i in range(len(folders(plan.values))):
                 want[f"config.process.0.datasets.{i}.{path[len('datasets.'):]}"] = value
         else:
             want[f"config.process.0.{path}"] = value
@@ -92,9 +93,11 @@ def expected(plan: Plan) -> dict[str, Any]:
         p + "train.dtype": v["precision"], p + "model.name_or_path": v["model_path"],
         p + "model.quantize": v["quantize"], p + "sample.seed": v["sample_seed"],
         p + "sample.guidance_scale": v["sample_guidance"], p + "training_seed": v["seed"],
-        p + "datasets.0.folder_path": v["dataset"], p + "datasets.0.caption_dropout_rate": v["caption_dropout"],
-        p + "datasets.0.resolution": [v["resolution"][0]],
     }
+    for i, folder in enumerate(folders(v)):  # one entry per folder, all its resolutions in one list
+        want |= {f"{p}datasets.{i}.folder_path": folder.path, f"{p}datasets.{i}.resolution": folder.resolution,
+                 f"{p}datasets.{i}.num_repeats": folder.repeats, f"{p}datasets.{i}.caption_dropout_rate":
+                 v["caption_dropout"]} | ({f"{p}datasets.{i}.is_reg": True} if folder.is_reg else {})
     if v["trigger"] and v["caption_mode"] != "none":
         want[p + "trigger_word"] = v["trigger"]
     for key, path in (("network_dropout", "network.dropout"), ("text_encoder_lr", "train.text_encoder_lr"),
