@@ -110,7 +110,8 @@ def plan_folders(r: Resolver, lint: bool) -> None:
               "content hash of the images and their captions")
         if lint and folder != Path(r.values["dataset"]):
             _lint_advice(r, report, label=entry_key(i, "path"))
-    _count(r, entries)
+    if entries:
+        _count(r, entries)
 
 
 def _count(r: Resolver, entries: list[Any]) -> None:
