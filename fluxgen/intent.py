@@ -216,6 +216,11 @@ def flatten(data: Any, prefix: str = "", leaf_keys: tuple[str, ...] = ("optimize
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     node = data
+    if len(parts) > 2 and parts[0] == "datasets" and parts[1].isdigit():  # an entry of the list of folders
+        entries = data.setdefault("datasets", [])
+        while len(entries) <= int(parts[1]):
+            entries.append({})
+        node, parts = entries[int(parts[1])], parts[2:]
     for part in parts[:-1]:
         nxt = node.setdefault(part, {})
         if not isinstance(nxt, dict):

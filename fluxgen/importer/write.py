@@ -28,13 +28,13 @@ def plan_of(imported: Imported, keys: list[str]) -> Any:
 def minimal_keys(imported: Imported) -> list[str]:
     """Drop, one at a time, each value whose absence leaves every plan value unchanged; keep the rest."""
     keys = ordered_keys(imported)
-    if "dataset.path" not in imported.values:
+    if "dataset.path" not in imported.values and "datasets.0.path" not in imported.values:
         raise UserError("--minimal plans the intent, which needs the dataset: the trainer file names no image "
                         "folder; pass --images DIR")
     want = plan_of(imported, keys).values
     fixed = {"dataset.path", "backend"}
     for key in list(keys):
-        if key in fixed:
+        if key in fixed or (key.startswith("datasets.") and key.endswith(".path")):
             continue
         trial = [k for k in keys if k != key]
         if plan_of(imported, trial).values == want:
@@ -64,11 +64,17 @@ def _body(imported: Imported, keys: list[str]) -> list[str]:
     section = None
     for key in keys:
         head, _, leaf = key.rpartition(".")
+        entry = head.startswith("datasets.")  # `datasets.1.path`: a list item of the intent's folders
         if head != section:
-            if head:
+            if entry and not (section or "").startswith("datasets."):
+                out.append("datasets:")
+            elif head and not entry:
                 out.append(f"{head}:")
             section = head
-        indent = "  " if head else ""
+            if entry:
+                out.append(f"  - {leaf}: {yaml_value(imported.values[key])}  # {_one_line(imported.origins[key])}")
+                continue
+        indent = "    " if entry else "  " if head else ""
         value = imported.values[key]
         comment = f"  # {_one_line(imported.origins[key])}"
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):

@@ -169,6 +169,7 @@ def plan_folder_settings(r: Resolver) -> None:
         ext = _inherit(r, i, "caption_ext", entry.caption_ext, r.values["caption_ext"], "", parent="caption_ext")
         r.values[f"{PREFIX}{i}.caption_ext"] = ext if ext.startswith(".") else "." + ext
         _inherit(r, i, "resolution", entry.resolution, list(r.values["resolution"]), "", parent="resolution")
+        r.values[f"{PREFIX}{i}.resolution"] = sorted(set(r.values[f"{PREFIX}{i}.resolution"]))  # smallest first
         folder, why = folder_masks(r, Path(r.values[f"{PREFIX}{i}.path"]), entry.masks,
                                    f"{PREFIX}{i}.masks", entry_key(i, "masks"))
         if folder is not None:
