@@ -127,7 +127,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     backend = canonical_name(intent.backend or "ai-toolkit")
     r = Resolver(layered, backend)
     _identity(r, layered)
-    lint_report = _dataset(r, lint)
+    lint_report, others = _dataset(r, lint)
     for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_folder_settings,
                  plan_model,
                  plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format, plan_extras, plan_naming,
@@ -136,6 +136,9 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:
         plan.dataset_lint = lint_report.to_dict()
+        for label, report in others:  # the other folders' errors stop a render too, named by their intent key
+            plan.dataset_lint["findings"] += [dict(f, path=f"{label} {report.root / f['path']}") for f in
+                                              report.to_dict()["findings"] if f["severity"] == "error"]
     return plan
 
 
@@ -204,8 +207,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
           f"their {caption_ext} captions")
     if lint:
         _lint_advice(r, report)
-    plan_folders(r, lint)
-    return report
+    return report, plan_folders(r, lint)
 
 
 def _source_images(r: Resolver, folder: Path) -> None:

@@ -174,3 +174,18 @@ def test_sd_scripts_masks_on_every_training_folder(tmp_path: Path) -> None:
     subsets = tomllib.loads(files["dataset.toml"])["datasets"][0]["subsets"]
     assert [Path(s["conditioning_data_dir"]).name for s in subsets] == ["closeups_masks", "fullbody_masks"]
     assert tomllib.loads(files["args.toml"])["dataset"]["masked_loss"] is True
+
+
+def test_a_lint_error_in_a_second_folder_stops_the_render(tmp_path: Path) -> None:
+    root = make_folders(tmp_path / "e")
+    (root / "fullbody" / "broken.jpg").write_bytes(b"not a picture")
+    (root / "fullbody" / "broken.caption").write_text("ohwx woman", encoding="utf-8")
+    result = cli_run("render", str(root / "intent.yaml"), "--backend", "sd-scripts", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: datasets[1].path {root / 'fullbody' / 'broken.jpg'}: "), result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_refuses_an_output_inside_any_folder(several: Path) -> None:
+    result = cli_run("render", str(several / "intent.yaml"), "--out", str(several / "reg-woman" / "cfg"))
+    assert result.exit_code == 1 and "is inside the dataset folder" in result.stderr

@@ -83,13 +83,15 @@ def resolve_folder(r: Resolver, path: str, origin_key: str) -> Path:
     return folder.resolve()
 
 
-def plan_folders(r: Resolver, lint: bool) -> None:
-    """Each entry's folder, image count, repeats and is_reg (before the step rule, which counts them)."""
+def plan_folders(r: Resolver, lint: bool) -> list[tuple[str, Any]]:
+    """Each entry's folder, image count, repeats and is_reg (before the step rule, which counts them); returns the
+    lint reports of the folders other than the first, with the intent key of each."""
     from fluxgen.dataset.fingerprint import fingerprint_dataset
     from fluxgen.dataset.lint import lint_dataset
     from fluxgen.plan import _lint_advice
 
     entries = r.given("datasets") or []
+    reports = []
     for i, entry in enumerate(entries):
         folder = resolve_folder(r, entry.path, f"{PREFIX}{i}.path")
         where = r.layered.origins.get(f"{PREFIX}{i}.path", "intent")
@@ -108,10 +110,13 @@ def plan_folders(r: Resolver, lint: bool) -> None:
         r.set(f"{PREFIX}{i}.images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
         r.set(f"{PREFIX}{i}.fingerprint", fingerprint_dataset(folder, caption_ext=report.context.caption_ext),
               "content hash of the images and their captions")
-        if lint and folder != Path(r.values["dataset"]):
-            _lint_advice(r, report, label=entry_key(i, "path"))
+        if folder != Path(r.values["dataset"]):
+            reports.append((entry_key(i, "path"), report))
+            if lint:
+                _lint_advice(r, report, label=entry_key(i, "path"))
     if entries:
         _count(r, entries)
+    return reports
 
 
 def _count(r: Resolver, entries: list[Any]) -> None:
