@@ -233,6 +233,8 @@ def field_type_at(dotted: str) -> Any:
     """The schema's annotation at a dotted key, or raise a UserError with "did you mean"."""
     model: type[BaseModel] = Intent
     parts = dotted.split(".")
+    if len(parts) > 2 and parts[0] == "datasets" and parts[1].isdigit():  # `--set datasets.1.repeats=3`
+        model, parts = DatasetEntry, parts[2:]
     for i, part in enumerate(parts):
         info = model.model_fields.get(part)
         if info is None:

@@ -189,3 +189,11 @@ def test_a_lint_error_in_a_second_folder_stops_the_render(tmp_path: Path) -> Non
 def test_render_refuses_an_output_inside_any_folder(several: Path) -> None:
     result = cli_run("render", str(several / "intent.yaml"), "--out", str(several / "reg-woman" / "cfg"))
     assert result.exit_code == 1 and "is inside the dataset folder" in result.stderr
+
+
+def test_set_reaches_an_entry(several: Path) -> None:
+    plan = build_plan(str(several / "intent.yaml"), PlanOptions(sets=["datasets.1.repeats=3"]))
+    assert plan.values["datasets.1.repeats"] == 3 and plan.values["steps"] == 100 * (6 * 2 + 4 * 3)
+    assert plan.origins["datasets.1.repeats"] == "command line --set datasets.1.repeats=3"
+    with pytest.raises(UserError, match=r"--set datasets.1.repaets: unknown key \(did you mean 'repeats'\?\)"):
+        build_plan(str(several / "intent.yaml"), PlanOptions(sets=["datasets.1.repaets=3"]))
