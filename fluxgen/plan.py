@@ -223,10 +223,10 @@ def _source_images(r: Resolver, folder: Path) -> None:
 
 def _lint_advice(r: Resolver, report: Any, label: str = "") -> None:
     """Dataset errors and warnings join the plan's advice, one line per kind of finding (`label` names the intent
-    key of a folder other than the first)."""
+    key of a folder other than the first; with several folders the image count is judged on their total)."""
     groups: dict[tuple[str, str], list[Any]] = {}
     for finding in report.findings:
-        if finding.severity in ("error", "warning") and not (label and finding.id == "image-count"):
+        if finding.severity in ("error", "warning") and not (r.given("datasets") and finding.id == "image-count"):
             groups.setdefault((finding.id, finding.severity), []).append(finding)
     for (fid, severity), found in groups.items():
         first = found[0]

@@ -98,7 +98,7 @@ def plan_folders(r: Resolver, lint: bool) -> list[tuple[str, Any]]:
         if not str(entry.path).strip() or not folder.is_dir():
             raise UserError(f"{entry_key(i, 'path')} {entry.path!r} ({where}): no such folder; give an image folder")
         _given(r, i, "path", str(folder))
-        _inherit(r, i, "is_reg", entry.is_reg, False, "a training folder unless is_reg says otherwise")
+        _inherit(r, i, "is_reg", entry.is_reg, None, "a training folder unless is_reg says otherwise", fallback=False)
         _inherit(r, i, "repeats", entry.repeats, r.given("dataset.repeats"),
                  "each image once per epoch (design card)", parent="dataset.repeats", fallback=1)
         mode = entry.captions or (None if entry.is_reg else r.given("dataset.captions"))
@@ -120,13 +120,18 @@ def plan_folders(r: Resolver, lint: bool) -> list[tuple[str, Any]]:
 
 
 def _count(r: Resolver, entries: list[Any]) -> None:
-    """`images` is the training images of every folder that is not `is_reg`."""
+    """`images` is the training images of every folder that is not `is_reg`; the guides' image counts judge it."""
+    from fluxgen.dataset.advice import IMAGE_COUNTS, _count_advice
+
     train = [i for i in range(len(entries)) if not r.values[f"{PREFIX}{i}.is_reg"]]
     reg = [i for i in range(len(entries)) if r.values[f"{PREFIX}{i}.is_reg"]]
     parts = " + ".join(f"{r.values[f'{PREFIX}{i}.images']} in {entry_key(i, 'path')}" for i in train)
     skipped = f"; the regularisation images of {', '.join(entry_key(i, 'path') for i in reg)} are not counted" \
         if reg else ""
-    r.set("images", sum(r.values[f"{PREFIX}{i}.images"] for i in train), f"training images: {parts}{skipped}")
+    total = r.set("images", sum(r.values[f"{PREFIX}{i}.images"] for i in train), f"training images: {parts}{skipped}")
+    for finding in _count_advice(r.kind, total) if r.kind in IMAGE_COUNTS else []:
+        if finding.severity == "warning":
+            r.warn(f"datasets: {finding.message} (all training folders together)", "dataset lint (image-count)")
 
 
 def epoch_views(r: Resolver) -> tuple[int, str]:
@@ -201,5 +206,5 @@ def _inherit(r: Resolver, i: int, name: str, given: Any, inherited: Any, why: st
                                 getattr(source, "file", None), getattr(source, "line", None),
                                 getattr(source, "cites", ()))
     else:
-        r.set(key, fallback if fallback is not None else given if given is not None else False, why)
+        r.set(key, fallback, why)
     return r.values[key]
