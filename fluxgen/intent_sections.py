@@ -15,7 +15,7 @@ class DatasetIntent(_Strict):
     path: str | None = Field(default=None, description='The image folder (relative to the preset file that gives it); `--images` on the command line.')
     captions: CaptionMode | None = Field(default=None, description='How images are captioned: `captions` (a caption file per image), `trigger` (the trigger word alone), `none` (no text).')
     caption_ext: str | None = Field(default=None, description='Extension of the caption files beside the images.')
-    repeats: int | None = Field(default=None, ge=1, description='How often each image is seen per epoch (sd-scripts `num_repeats`, ai-toolkit `num_repeats`).')
+    repeats: int | None = Field(default=None, ge=1, description='How often each image is seen per epoch (sd-scripts `num_repeats`, ai-toolkit `num_repeats`); `steps: auto` counts images × repeats.')
     buckets: bool | None = Field(default=None, description='Aspect-ratio buckets: images keep their shape instead of being cropped square.')
     masks: str | None = Field(default=None, description='A mask folder (white = trained, black = ignored) that weights the loss, or `none`; default: `<path>_masks` when `dataset prepare` wrote it.')
 
