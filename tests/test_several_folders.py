@@ -197,3 +197,9 @@ def test_set_reaches_an_entry(several: Path) -> None:
     assert plan.origins["datasets.1.repeats"] == "command line --set datasets.1.repeats=3"
     with pytest.raises(UserError, match=r"--set datasets.1.repaets: unknown key \(did you mean 'repeats'\?\)"):
         build_plan(str(several / "intent.yaml"), PlanOptions(sets=["datasets.1.repaets=3"]))
+
+
+def test_one_folder_with_repeats_counts_image_views(skull20: Path) -> None:
+    plan = build_plan(None, PlanOptions(images=str(skull20), sets=["dataset.repeats=3"]))
+    assert plan.values["steps"] == 100 * 20 * 3
+    assert "steps = 100 × 20 images × 3 repeats = 6000 image views" in plan.origins["steps"]
