@@ -203,3 +203,11 @@ def test_one_folder_with_repeats_counts_image_views(skull20: Path) -> None:
     plan = build_plan(None, PlanOptions(images=str(skull20), sets=["dataset.repeats=3"]))
     assert plan.values["steps"] == 100 * 20 * 3
     assert "steps = 100 × 20 images × 3 repeats = 6000 image views" in plan.origins["steps"]
+
+
+def test_builtin_trains_a_list_of_one_folder_with_its_own_values(several: Path) -> None:
+    ref = _intent(several, "datasets:\n  - path: fullbody\n    caption_ext: .caption\n    resolution: [512]\n")
+    files = render_plan(build_plan(ref, PlanOptions(backend="builtin")))
+    dataset = yaml.safe_load(files["train.yaml"])["dataset"]
+    assert (dataset["folder"], dataset["caption_ext"], dataset["resolution"]) == (str(several / "fullbody"),
+                                                                                 "caption", 512)
