@@ -42,7 +42,7 @@ class DatasetEntry(_Strict):
     caption_ext: str | None = Field(default=None, description="This folder's caption file extension; default: `dataset.caption_ext`.")
     repeats: int | None = Field(default=None, ge=1, description="How often each image of this folder is seen per epoch; default: `dataset.repeats`.")
     resolution: list[int] | None = Field(default=None, min_length=1, max_length=8, description="This folder's resolution(s), e.g. `[512, 768, 1024]`; default: `train.resolution`.")
-    masks: str | None = Field(default=None, description="This folder's mask folder, or `none`; default: `<path>_masks` when `dataset prepare` wrote it.")
+    masks: str | None = Field(default=None, description="This folder's mask folder (relative to the preset file), or `none`; default: `<path>_masks` when `dataset prepare` wrote it.")
 
     _path_one_line = field_validator("path", "caption_ext", "masks")(_one_line_path)
     _resolutions = field_validator("resolution", mode="before")(_resolution_list)

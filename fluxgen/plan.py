@@ -150,6 +150,8 @@ def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, A
     if intent.get("datasets"):
         for i, entry in enumerate(intent["datasets"]):
             entry["path"] = values[f"datasets.{i}.path"]
+            if entry.get("masks") not in (None, "none"):
+                entry["masks"] = values[f"datasets.{i}.masks"]
     else:
         intent.setdefault("dataset", {})["path"] = values["dataset"]
     if values.get("base_model_kind") == "local":

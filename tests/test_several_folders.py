@@ -211,3 +211,18 @@ def test_builtin_trains_a_list_of_one_folder_with_its_own_values(several: Path) 
     dataset = yaml.safe_load(files["train.yaml"])["dataset"]
     assert (dataset["folder"], dataset["caption_ext"], dataset["resolution"]) == (str(several / "fullbody"),
                                                                                  "caption", 512)
+
+
+def test_a_rendered_file_plans_the_same_again(tmp_path: Path) -> None:
+    """The header carries the folders as absolute paths (masks given relative to the intent file too), so
+    `render`/`reproduce` from a rendered file plans the same values from any folder."""
+    root = make_folders(tmp_path / "r")
+    masks = add_masks(root / "closeups")
+    masks.rename(root / "my-masks")
+    ref = _intent(root, "datasets:\n  - path: closeups\n    masks: my-masks\n  - path: fullbody\n"
+                  "    caption_ext: .caption\n  - path: reg-woman\n    is_reg: true\n")
+    plan = build_plan(ref, PlanOptions(backend="ai-toolkit"))
+    assert plan.values["datasets.0.masks"] == str(root / "my-masks")
+    (tmp_path / "config.yaml").write_text(render_plan(plan)["config.yaml"], encoding="utf-8")
+    again = build_plan(str(tmp_path / "config.yaml"), PlanOptions())
+    assert again.values == plan.values and again.hash == plan.hash

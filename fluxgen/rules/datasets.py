@@ -180,7 +180,9 @@ def plan_folder_settings(r: Resolver) -> None:
         r.values[f"{PREFIX}{i}.caption_ext"] = ext if ext.startswith(".") else "." + ext
         _inherit(r, i, "resolution", entry.resolution, list(r.values["resolution"]), "", parent="resolution")
         r.values[f"{PREFIX}{i}.resolution"] = sorted(set(r.values[f"{PREFIX}{i}.resolution"]))  # smallest first
-        folder, why = folder_masks(r, Path(r.values[f"{PREFIX}{i}.path"]), entry.masks,
+        given = entry.masks if entry.masks in (None, "none") else str(resolve_folder(r, entry.masks,
+                                                                                      f"{PREFIX}{i}.masks"))
+        folder, why = folder_masks(r, Path(r.values[f"{PREFIX}{i}.path"]), given,
                                    f"{PREFIX}{i}.masks", entry_key(i, "masks"))
         if folder is not None:
             r.set(f"{PREFIX}{i}.masks", str(folder), why)
