@@ -226,3 +226,8 @@ def test_a_rendered_file_plans_the_same_again(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text(render_plan(plan)["config.yaml"], encoding="utf-8")
     again = build_plan(str(tmp_path / "config.yaml"), PlanOptions())
     assert again.values == plan.values and again.hash == plan.hash
+
+
+def test_train_refuses_runs_inside_a_reg_folder(several: Path) -> None:
+    result = cli_run("train", str(several / "intent.yaml"), "--runs", str(several / "reg-woman" / "runs"), "--dry-run")
+    assert result.exit_code == 1 and "is inside the dataset folder" in result.stderr and "Traceback" not in result.stderr

@@ -51,6 +51,14 @@ def folders(values: dict[str, Any]) -> list[Folder]:
     return out
 
 
+def refuse_inside_any(values: dict[str, Any], out: Path, what: str) -> None:
+    """An output folder inside any image folder of the plan would be read as part of it."""
+    from fluxgen.dataset.outdir import refuse_inside_dataset
+
+    for folder in folders(values):
+        refuse_inside_dataset(folder.path, out, what)
+
+
 def entry_key(i: int, name: str) -> str:
     return f"datasets[{i}].{name}"
 
