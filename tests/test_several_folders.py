@@ -231,3 +231,32 @@ def test_a_rendered_file_plans_the_same_again(tmp_path: Path) -> None:
 def test_train_refuses_runs_inside_a_reg_folder(several: Path) -> None:
     result = cli_run("train", str(several / "intent.yaml"), "--runs", str(several / "reg-woman" / "runs"), "--dry-run")
     assert result.exit_code == 1 and "is inside the dataset folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def _transparent(folder: Path, n: int) -> Path:
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for i in range(n):
+        img = Image.new("RGBA", (128, 128), (200, 40 * i, 90, 0))
+        img.paste((10, 200, 30 * i, 255), (32, 32, 96, 96))
+        img.save(folder / f"p{i}.png")
+        (folder / f"p{i}.txt").write_text(f"ohwx woman, picture {i}", encoding="utf-8")
+    return folder
+
+
+def test_prepare_each_folder_then_the_plan_wires_each_mask_folder(tmp_path: Path) -> None:
+    """`dataset prepare --alpha mask` per folder writes `<out>_masks`; the plan gives each folder its own."""
+    for name in ("a", "b"):
+        raw = _transparent(tmp_path / "raw" / name, 2)
+        done = cli_run("dataset", "prepare", str(raw), "--out", str(tmp_path / name), "--alpha", "mask",
+                       "--trigger", "ohwx woman")
+        assert done.exit_code == 0, done.stderr
+    ref = _intent(tmp_path, "datasets:\n  - path: a\n  - path: b\n    repeats: 2\n")
+    for backend, key in (("ai-toolkit", "mask_path"), ("sd-scripts", "conditioning_data_dir")):
+        plan = build_plan(ref, PlanOptions(backend=backend))
+        assert [plan.values[f"datasets.{i}.masks"] for i in (0, 1)] == [str(tmp_path / "a_masks"),
+                                                                          str(tmp_path / "b_masks")]
+        assert "dataset prepare" in plan.origins["datasets.1.masks"]
+        text = render_plan(plan)["config.yaml" if backend == "ai-toolkit" else "dataset.toml"]
+        assert text.count(f"{key}") >= 2 and str(tmp_path / "b_masks") in text
