@@ -135,7 +135,9 @@ def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
     if not entries:
         return
     if len({str(d.get("folder_path")) for d in entries}) > 1 or any(d.get("is_reg") for d in entries):
-        _several(ctx, entries)
+        from fluxgen.backends.ai_toolkit.import_datasets import several
+
+        several(ctx, entries)
         return
     first = entries[0]
     same = [d for d in entries if {k: v for k, v in d.items() if k != "resolution"} ==
@@ -164,47 +166,6 @@ def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
     if first.get("cache_latents_to_disk", False) is not True:
         ctx.out.leave_out(w("cache_latents_to_disk"), first.get("cache_latents_to_disk", False),
                           "fluxgen always caches latents to disk")
-
-
-def _several(ctx: _Ctx, entries: list[dict[str, Any]]) -> None:
-    """Several folders (or a reg folder): one intent `datasets:` entry each; the settings fluxgen writes the same
-    in every entry (caption dropout, shuffling, buckets) are read from the first training folder."""
-    first = next((d for d in entries if not d.get("is_reg")), entries[0])
-    at = entries.index(first)
-    ctx.used.update(k for k in ctx.leaves if k.startswith("datasets"))
-    for key, intent_key in DATASET.items():
-        if key != "num_repeats" and key in first:
-            ctx.out.set(intent_key, _plain(first[key]), ctx.where(f"datasets.{at}.{key}"))
-    res = first.get("resolution", ctx.default("datasets[].resolution"))
-    ctx.out.set("train.resolution", res if isinstance(res, list) else [res], ctx.where(f"datasets.{at}.resolution"))
-    for i, d in enumerate(entries):
-        _entry(ctx, i, d)
-
-
-def _entry(ctx: _Ctx, i: int, d: dict[str, Any]) -> None:
-    w = lambda key: ctx.where(f"datasets.{i}.{key}")  # noqa: E731
-    ctx.out.set(f"datasets.{i}.path", absolute_folder(str(d.get("folder_path", "")), ctx.folder, ctx.out),
-                w("folder_path"))
-    if d.get("is_reg"):
-        ctx.out.set(f"datasets.{i}.is_reg", True, w("is_reg"))
-    ctx.out.set(f"datasets.{i}.repeats", int(d.get("num_repeats", 1)), w("num_repeats") if "num_repeats" in d
-                else "num_repeats absent: ai-toolkit's default")
-    res = d.get("resolution", ctx.default("datasets[].resolution"))
-    ctx.out.set(f"datasets.{i}.resolution", res if isinstance(res, list) else [res], w("resolution"))
-    ext = str(d.get("caption_ext", ctx.default("datasets[].caption_ext")))
-    if ext == NO_CAPTIONS:
-        ctx.out.set(f"datasets.{i}.captions", "trigger" if d.get("default_caption") == "[trigger]" else "none",
-                    w("default_caption"))
-    else:
-        ctx.out.set(f"datasets.{i}.captions", "captions", w("caption_ext"))
-        ctx.out.set(f"datasets.{i}.caption_ext", "." + ext.lstrip("."), w("caption_ext"))
-    if d.get("mask_path"):
-        ctx.out.set(f"datasets.{i}.masks", absolute_folder(str(d["mask_path"]), ctx.folder, ctx.out), w("mask_path"))
-    known = (*DATASET, "folder_path", "resolution", "caption_ext", "default_caption", "cache_latents_to_disk",
-             "is_reg", "mask_path")
-    for key, value in d.items():
-        if key not in known:
-            ctx.out.leave_out(w(key), value, "no intent key; fluxgen's rendered dataset does not set it")
 
 
 def _captions(ctx: _Ctx, first: dict[str, Any], w: Any) -> None:
