@@ -89,3 +89,12 @@ def test_sd_scripts_reg_subset_is_a_reg_entry(tmp_path: Path) -> None:
     assert imported.origins["datasets.1.is_reg"].endswith("dataset.toml:16 (datasets.0.subsets.1.is_reg)")
     plan = plan_of(imported, ordered_keys(imported))
     assert plan.values["datasets.1.caption_mode"] == "captions" and plan.values["images"] == 3
+
+
+def test_class_tokens_of_a_reg_subset_are_listed_as_left_out(tmp_path: Path) -> None:
+    _folders(tmp_path)
+    text = SD_DATASET.replace('  caption_extension = ".caption"\n', '  class_tokens = "man"\n')
+    (tmp_path / "dataset.toml").write_text(text, encoding="utf-8")
+    imported = import_files([tmp_path / "dataset.toml"])
+    (left,) = [u for u in imported.unmapped if u.value == "man"]
+    assert left.where.key == "datasets.0.subsets.1.class_tokens" and "own caption files" in left.why

@@ -112,6 +112,9 @@ def _entry(out: Imported, t: _Toml, n: int, folder: str, places: list[tuple[int,
     tokens, token_where = t.get("class_tokens", ds, sub)
     if tokens and not is_reg:
         out.set("trigger", str(tokens), token_where)
+    elif tokens:
+        out.leave_out(token_where or Where(t.src, 0, "class_tokens"), tokens, "class tokens of a regularisation "
+                      "subset: fluxgen trains a reg folder on its own caption files; write them there")
     if ext == NO_CAPTION_EXT:
         out.set(key + "captions", "trigger" if tokens else "none", where or "caption_extension")
     else:
