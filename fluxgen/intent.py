@@ -108,6 +108,8 @@ def all_paths(model: type[BaseModel] = None, prefix: str = "") -> list[str]:  # 
         ann = info.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out += all_paths(ann, prefix + name + ".")
+        elif _entry_model(ann) is not None:  # `datasets[].is_reg`: a key of every entry of the list
+            out += all_paths(_entry_model(ann), prefix + name + "[].")
     return out
 
 
@@ -117,7 +119,7 @@ def suggest(dotted: str, siblings: list[str]) -> str | None:
     close = difflib.get_close_matches(parts[-1], siblings, n=1, cutoff=0.6)
     if close:
         return ".".join([*parts[:-1], close[0]])
-    leaves = all_paths()
+    leaves = [p for p in all_paths() if "[]" not in p]
     by_name = [p for p in leaves if difflib.get_close_matches(parts[-1], [p.split(".")[-1]], n=1, cutoff=0.75)]
     if by_name:
         return min(by_name, key=lambda p: -difflib.SequenceMatcher(None, p, dotted).ratio())

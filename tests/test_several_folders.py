@@ -260,3 +260,10 @@ def test_prepare_each_folder_then_the_plan_wires_each_mask_folder(tmp_path: Path
         assert "dataset prepare" in plan.origins["datasets.1.masks"]
         text = render_plan(plan)["config.yaml" if backend == "ai-toolkit" else "dataset.toml"]
         assert text.count(f"{key}") >= 2 and str(tmp_path / "b_masks") in text
+
+
+def test_is_reg_through_the_pass_through_names_the_modelled_key(several: Path) -> None:
+    ref = _intent(several, "trainer:\n  ai-toolkit: {datasets: {is_reg: true}}\n")
+    with pytest.raises(ConfigErrors, match=r"trainer.ai-toolkit.datasets.is_reg: is a modelled setting: set "
+                                           r"datasets\[\]\.is_reg"):
+        build_plan(ref, PlanOptions(images=str(several / "closeups")))
