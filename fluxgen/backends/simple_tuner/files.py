@@ -56,23 +56,27 @@ def config_dict(plan: Any) -> dict[str, Any]:
 
 
 def datasets_list(plan: Any) -> list[dict[str, Any]]:
-    """A local image dataset per folder (a reg folder with `is_regularisation_data`, st:data_backend/config) and
-    the text-embed cache SimpleTuner requires beside them; one resolution each, the folder's largest."""
+    """A local image dataset per folder and resolution (SimpleTuner reads one resolution per dataset; a reg folder
+    has `is_regularisation_data`, st:data_backend/config) and the text-embed cache SimpleTuner requires beside them.
+    A plan of one folder at one resolution keeps the single `images` dataset."""
     from fluxgen.rules.datasets import folders
 
-    out = [_images(plan, folder, DATASET_ID if i == 0 else f"{DATASET_ID}-{i + 1}")
-           for i, folder in enumerate(folders(plan.values))]
+    out = []
+    for i, folder in enumerate(folders(plan.values)):
+        base = DATASET_ID if i == 0 else f"{DATASET_ID}-{i + 1}"
+        for j, res in enumerate(sorted(folder.resolution, reverse=True)):  # the largest keeps the folder's id
+            out.append(_images(plan, folder, base if j == 0 else f"{base}-{res}", res))
     text = {"id": TEXT_CACHE_ID, "dataset_type": "text_embeds", "default": True, "type": "local",
             "cache_dir": f"{CACHE_DIR}/text"}
     return [*out, text]
 
 
-def _images(plan: Any, folder: Any, ident: str) -> dict[str, Any]:
+def _images(plan: Any, folder: Any, ident: str, resolution: int) -> dict[str, Any]:
     v = plan.values
     images: dict[str, Any] = {
         "id": ident, "type": "local", "instance_data_dir": folder.path,
         "caption_strategy": CAPTION_STRATEGY[folder.caption_mode],
-        "resolution": max(folder.resolution), "resolution_type": v["resolution_type"],
+        "resolution": resolution, "resolution_type": v["resolution_type"],
         "repeats": folder.repeats - 1,
         "crop": not v["buckets"], "crop_aspect": "square", "crop_style": "center",
         "cache_dir_vae": f"{CACHE_DIR}/vae/{ident}", "metadata_backend": "discovery",
