@@ -21,15 +21,20 @@ EXAMPLE = REPO / "docs" / "examples" / "several-folders.yaml"
 BACKENDS = ("ai-toolkit", "sd-scripts", "simpletuner")
 
 
-def make_folders(root: Path) -> Path:
+def make_folders(root: Path, full_body_ext: str = ".caption") -> Path:
     """The folders the example intent names, beside a copy of it: 6 close-ups, 4 full-body shots captioned in
-    `.caption` files, 5 class images without the trigger."""
+    `.caption` files (SimpleTuner reads only `.txt`: `full_body_ext` and the intent say so), 5 class images without
+    the trigger."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(EXAMPLE, root / "intent.yaml")
     make_images(root / "closeups", 6, size=256, trigger="ohwx woman", caption="a close-up of a woman")
     make_images(root / "fullbody", 4, size=256, trigger="ohwx woman", caption="a woman standing")
     for caption in (root / "fullbody").glob("*.txt"):
-        caption.rename(caption.with_suffix(".caption"))
+        caption.rename(caption.with_suffix(full_body_ext))
+    if full_body_ext != ".caption":
+        text = (root / "intent.yaml").read_text(encoding="utf-8")
+        (root / "intent.yaml").write_text(text.replace("caption_ext: .caption", f"caption_ext: {full_body_ext}"),
+                                          encoding="utf-8")
     make_images(root / "reg-woman", 5, size=256, trigger=None, caption="a photo of a woman")
     return root
 
@@ -39,14 +44,21 @@ def several(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_folders(tmp_path_factory.mktemp("several"))
 
 
+@pytest.fixture(scope="module")
+def several_txt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_folders(tmp_path_factory.mktemp("several"), ".txt")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_golden(backend: str, several: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_golden(backend: str, several: Path, several_txt: Path, monkeypatch: pytest.MonkeyPatch,
+                tmp_path: Path) -> None:
     monkeypatch.setenv("FLUXGEN_SIMPLETUNER_PYTHON", sys.executable)
-    plan = build_plan(str(several / "intent.yaml"), PlanOptions(backend=backend))
+    root = several_txt if backend == "simpletuner" else several
+    plan = build_plan(str(root / "intent.yaml"), PlanOptions(backend=backend))
     files = render_plan(plan)
     folder = GOLDEN / f"several-folders.{backend}"
     for name, text in files.items():
-        got = normalise(text, several)
+        got = normalise(text, root)
         golden = folder / name
         if UPDATE:
             golden.parent.mkdir(parents=True, exist_ok=True)
@@ -267,3 +279,9 @@ def test_is_reg_through_the_pass_through_names_the_modelled_key(several: Path) -
     with pytest.raises(ConfigErrors, match=r"trainer.ai-toolkit.datasets.is_reg: is a modelled setting: set "
                                            r"datasets\[\]\.is_reg"):
         build_plan(ref, PlanOptions(images=str(several / "closeups")))
+
+
+def test_simpletuner_refuses_a_caption_extension_it_does_not_read(several: Path) -> None:
+    with pytest.raises(UserError, match=r"^datasets\[1\]\.caption_ext \.caption: SimpleTuner reads an image's caption "
+                                        r"from <image>\.txt only"):
+        build_plan(str(several / "intent.yaml"), PlanOptions(backend="simpletuner"))

@@ -29,7 +29,7 @@ class Folder:
     caption_ext: str
     resolution: list[int]
     masks: str | None
-    key: str  # the intent key that names it: `dataset.path` or `datasets[1].path`
+    key: str  # the intent key that names it: `dataset.path` or `datasets[1].path` (its fields: replace `.path`)
 
 
 def several(values: dict[str, Any]) -> bool:
