@@ -177,7 +177,7 @@ def _identity(r: Resolver, layered: LayeredIntent) -> None:
 
 def _dataset(r: Resolver, lint: bool) -> Any:
     from fluxgen.dataset.lint import lint_dataset
-    from fluxgen.rules.datasets import plan_folders, primary
+    from fluxgen.rules.datasets import plan_folders, primary, resolve_folder
 
     path, key = primary(r)
     if path is None:
@@ -186,20 +186,18 @@ def _dataset(r: Resolver, lint: bool) -> Any:
         where = r.layered.origins.get(key, key)
         raise UserError(f"{where}: the dataset folder is empty text, which would mean the current folder; "
                         "give the folder (use --images . for the current one)")
-    from fluxgen.rules.datasets import resolve_folder
-
     folder = resolve_folder(r, path, key)
     r.take("dataset", "dataset.path", None, "")
     if key != "dataset.path":
         r.origins["dataset"] = r.layered.origins.get(key, "intent")
     r.values["dataset"] = str(folder)
-    resolution = max(r.given("train.resolution") or [1024])
-    entry = r.given("datasets")[int(key.split(".")[1])] if key != "dataset.path" else None
+    entry = r.given("datasets")[int(key.split(".")[1])] if key != "dataset.path" else None  # the first of several
+    resolution = max((entry and entry.resolution) or r.given("train.resolution") or [1024])
     caption_ext = (entry and entry.caption_ext) or r.given("dataset.caption_ext") or ".txt"
     caption_ext = caption_ext if caption_ext.startswith(".") else "." + caption_ext
     report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
-                          resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
-                          caption_ext=caption_ext)
+                          resolution=resolution, caption_mode=(entry and entry.captions) or r.given("dataset.captions"),
+                          quick=True, caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
     _source_images(r, folder)
     r.planner.dataset(r, report, folder)
