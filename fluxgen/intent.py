@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_va
 
 from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.intent_sections import (
+    DatasetEntry,
     DatasetIntent,
     ModelIntent,
     NetworkIntent,
@@ -35,6 +36,7 @@ class Intent(_Strict):
     backend: str | None = Field(default=None, description='The trainer: ai-toolkit, sd-scripts (alias kohya) or builtin.')
     vram: int | None = Field(default=None, ge=4, le=192, description="GPU memory in GB; tiers pick each trainer's memory settings.")
     dataset: DatasetIntent = Field(default_factory=DatasetIntent, description='The image folder and how it is read.')
+    datasets: list[DatasetEntry] | None = Field(default=None, min_length=1, max_length=32, description="Several image folders instead of `dataset.path`, each with its own repeats, captions, resolution(s), masks and `is_reg`; unset values come from `dataset:` and the rules.")
     network: NetworkIntent = Field(default_factory=NetworkIntent, description='The LoRA network.')
     train: TrainIntent = Field(default_factory=TrainIntent, description='Training settings.')
     save: SaveIntent = Field(default_factory=SaveIntent, description='Checkpoints.')
@@ -105,6 +107,8 @@ def all_paths(model: type[BaseModel] = None, prefix: str = "") -> list[str]:  # 
         ann = info.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out += all_paths(ann, prefix + name + ".")
+        elif _entry_model(ann) is not None:  # `datasets[].is_reg`: a key of every entry of the list
+            out += all_paths(_entry_model(ann), prefix + name + "[].")
     return out
 
 
@@ -114,18 +118,37 @@ def suggest(dotted: str, siblings: list[str]) -> str | None:
     close = difflib.get_close_matches(parts[-1], siblings, n=1, cutoff=0.6)
     if close:
         return ".".join([*parts[:-1], close[0]])
-    leaves = all_paths()
+    leaves = [p for p in all_paths() if "[]" not in p]
     by_name = [p for p in leaves if difflib.get_close_matches(parts[-1], [p.split(".")[-1]], n=1, cutoff=0.75)]
     if by_name:
         return min(by_name, key=lambda p: -difflib.SequenceMatcher(None, p, dotted).ratio())
     return None
 
 
+def _entry_model(ann: Any) -> type[BaseModel] | None:
+    """The model of a list-of-sections field (`datasets: list[DatasetEntry] | None`), else None."""
+    import typing
+
+    for arg in typing.get_args(ann) or (ann,):
+        inner = typing.get_args(arg) if typing.get_origin(arg) is list else ()
+        if inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+            return inner[0]
+    return None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """`datasets[1].path`: an entry of the intent's list of folders is shown by its index, as the YAML counts it."""
+    out = str(loc[0]) if loc else ""
+    for before, part in zip(loc, loc[1:], strict=False):
+        out += f"[{part}]" if isinstance(part, int) and before == "datasets" else f".{part}"
+    return out
+
+
 def format_validation_error(exc: ValidationError) -> list[str]:
     """pydantic errors as `dotted.path: message`, with "did you mean" for unknown keys across sections."""
     from fluxgen.pydantic_errors import ErrorStyle, format_errors
 
-    return format_errors(exc, ErrorStyle(Intent, suggest=suggest))
+    return format_errors(exc, ErrorStyle(Intent, suggest=suggest, path=_dotted))
 
 
 def validate_intent(data: dict[str, Any], source: str) -> Intent:
@@ -153,6 +176,11 @@ def flatten(data: Any, prefix: str = "", leaf_keys: tuple[str, ...] = ("optimize
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     node = data
+    if len(parts) > 2 and parts[0] == "datasets" and parts[1].isdigit():  # an entry of the list of folders
+        entries = data.setdefault("datasets", [])
+        while len(entries) <= int(parts[1]):
+            entries.append({})
+        node, parts = entries[int(parts[1])], parts[2:]
     for part in parts[:-1]:
         nxt = node.setdefault(part, {})
         if not isinstance(nxt, dict):
@@ -165,6 +193,8 @@ def field_type_at(dotted: str) -> Any:
     """The schema's annotation at a dotted key, or raise a UserError with "did you mean"."""
     model: type[BaseModel] = Intent
     parts = dotted.split(".")
+    if len(parts) > 2 and parts[0] == "datasets" and parts[1].isdigit():  # `--set datasets.1.repeats=3`
+        model, parts = DatasetEntry, parts[2:]
     for i, part in enumerate(parts):
         info = model.model_fields.get(part)
         if info is None:

@@ -15,12 +15,37 @@ class DatasetIntent(_Strict):
     path: str | None = Field(default=None, description='The image folder (relative to the preset file that gives it); `--images` on the command line.')
     captions: CaptionMode | None = Field(default=None, description='How images are captioned: `captions` (a caption file per image), `trigger` (the trigger word alone), `none` (no text).')
     caption_ext: str | None = Field(default=None, description='Extension of the caption files beside the images.')
-    repeats: int | None = Field(default=None, ge=1, description='How often each image is seen per epoch (sd-scripts `num_repeats`, ai-toolkit `num_repeats`).')
+    repeats: int | None = Field(default=None, ge=1, description='How often each image is seen per epoch (sd-scripts `num_repeats`, ai-toolkit `num_repeats`); `steps: auto` counts images × repeats.')
     buckets: bool | None = Field(default=None, description='Aspect-ratio buckets: images keep their shape instead of being cropped square.')
     masks: str | None = Field(default=None, description='A mask folder (white = trained, black = ignored) that weights the loss, or `none`; default: `<path>_masks` when `dataset prepare` wrote it.')
 
 
     _path_one_line = field_validator("path", "caption_ext")(_one_line_path)
+
+
+def _resolution_list(v: Any) -> Any:
+    """One resolution or a list of them, each a multiple of 64 (FLUX buckets need multiples of 64)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v]
+    for r in v if isinstance(v, list) else []:
+        if isinstance(r, int) and not isinstance(r, bool) and (r < 64 or r % 64):
+            raise ValueError(f"{r} is not a multiple of 64 (at least 64); FLUX buckets need multiples of 64")
+    return v
+
+
+class DatasetEntry(_Strict):
+    """One folder of several: unset values come from `dataset:` and the rules."""
+
+    path: str = Field(description='The image folder (relative to the preset file that gives it).')
+    is_reg: bool | None = Field(default=None, description='Regularisation (class) images: trained against, not counted by `steps: auto` (ai-toolkit `is_reg`, sd-scripts reg subsets, SimpleTuner `is_regularisation_data`).')
+    captions: CaptionMode | None = Field(default=None, description="This folder's caption mode; default: `dataset.captions` (a regularisation folder: `captions`).")
+    caption_ext: str | None = Field(default=None, description="This folder's caption file extension; default: `dataset.caption_ext`.")
+    repeats: int | None = Field(default=None, ge=1, description="How often each image of this folder is seen per epoch; default: `dataset.repeats`.")
+    resolution: list[int] | None = Field(default=None, min_length=1, max_length=8, description="This folder's resolution(s), e.g. `[512, 768, 1024]`; default: `train.resolution`.")
+    masks: str | None = Field(default=None, description="This folder's mask folder (relative to the preset file), or `none`; default: `<path>_masks` when `dataset prepare` wrote it.")
+
+    _path_one_line = field_validator("path", "caption_ext", "masks")(_one_line_path)
+    _resolutions = field_validator("resolution", mode="before")(_resolution_list)
 
 
 class NetworkIntent(_Strict):

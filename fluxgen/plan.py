@@ -111,6 +111,7 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     from fluxgen.passthrough import plan_passthrough
     from fluxgen.rules.capabilities import plan_capabilities
     from fluxgen.rules.captions import plan_captions
+    from fluxgen.rules.datasets import plan_folder_settings
     from fluxgen.rules.extras import plan_extras
     from fluxgen.rules.masks import plan_masks
     from fluxgen.rules.memory import plan_memory
@@ -126,14 +127,18 @@ def plan_from_layered(layered: LayeredIntent, *, lint: bool = True) -> Plan:
     backend = canonical_name(intent.backend or "ai-toolkit")
     r = Resolver(layered, backend)
     _identity(r, layered)
-    lint_report = _dataset(r, lint)
-    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_model,
+    lint_report, others = _dataset(r, lint)
+    for rule in (plan_network, plan_steps, plan_training, plan_memory, plan_captions, plan_masks, plan_folder_settings,
+                 plan_model,
                  plan_samples, BACKENDS[backend].plan_settings, plan_capabilities, plan_save_format, plan_extras, plan_naming,
                  plan_passthrough):
         rule(r)
     plan = Plan(r.values, r.origins, r.advice, _portable_intent(layered.raw, r.values), layered.chain)
     if lint_report is not None:
         plan.dataset_lint = lint_report.to_dict()
+        for label, report in others:  # the other folders' errors stop a render too, named by their intent key
+            plan.dataset_lint["findings"] += [dict(f, path=f"{label} {report.root / f['path']}") for f in
+                                              report.to_dict()["findings"] if f["severity"] == "error"]
     return plan
 
 
@@ -142,7 +147,13 @@ def _portable_intent(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, A
     import copy
 
     intent = copy.deepcopy(raw)
-    intent.setdefault("dataset", {})["path"] = values["dataset"]
+    if intent.get("datasets"):
+        for i, entry in enumerate(intent["datasets"]):
+            entry["path"] = values[f"datasets.{i}.path"]
+            if entry.get("masks") not in (None, "none"):
+                entry["masks"] = values[f"datasets.{i}.masks"]
+    else:
+        intent.setdefault("dataset", {})["path"] = values["dataset"]
     if values.get("base_model_kind") == "local":
         intent.setdefault("model", {})["base"] = values["model_path"]
     for part in ("transformer", "clip_l", "t5xxl", "ae"):
@@ -166,27 +177,27 @@ def _identity(r: Resolver, layered: LayeredIntent) -> None:
 
 def _dataset(r: Resolver, lint: bool) -> Any:
     from fluxgen.dataset.lint import lint_dataset
+    from fluxgen.rules.datasets import plan_folders, primary, resolve_folder
 
-    path = r.given("dataset.path")
+    path, key = primary(r)
     if path is None:
         raise UserError("no dataset: pass --images DIR or set dataset.path in the intent")
     if not str(path).strip():
-        where = r.layered.origins.get("dataset.path", "dataset.path")
+        where = r.layered.origins.get(key, key)
         raise UserError(f"{where}: the dataset folder is empty text, which would mean the current folder; "
                         "give the folder (use --images . for the current one)")
-    folder = Path(path).expanduser()
-    if not folder.is_absolute():
-        base = _relative_base(r.layered.origins.get("dataset.path", ""))
-        folder = (base / folder) if base else folder
-    folder = folder.resolve()
+    folder = resolve_folder(r, path, key)
     r.take("dataset", "dataset.path", None, "")
+    if key != "dataset.path":
+        r.origins["dataset"] = r.layered.origins.get(key, "intent")
     r.values["dataset"] = str(folder)
-    resolution = max(r.given("train.resolution") or [1024])
-    caption_ext = r.given("dataset.caption_ext") or ".txt"
+    entry = r.given("datasets")[int(key.split(".")[1])] if key != "dataset.path" else None  # the first of several
+    resolution = max((entry and entry.resolution) or r.given("train.resolution") or [1024])
+    caption_ext = (entry and entry.caption_ext) or r.given("dataset.caption_ext") or ".txt"
     caption_ext = caption_ext if caption_ext.startswith(".") else "." + caption_ext
     report = lint_dataset(folder, kind=r.values["kind"], trigger=r.values["trigger"], backend=r.backend,
-                          resolution=resolution, caption_mode=r.given("dataset.captions"), quick=True,
-                          caption_ext=caption_ext)
+                          resolution=resolution, caption_mode=(entry and entry.captions) or r.given("dataset.captions"),
+                          quick=True, caption_ext=caption_ext)
     r.set("images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
     _source_images(r, folder)
     r.planner.dataset(r, report, folder)
@@ -196,7 +207,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
           f"their {caption_ext} captions")
     if lint:
         _lint_advice(r, report)
-    return report
+    return report, plan_folders(r, lint)
 
 
 def _source_images(r: Resolver, folder: Path) -> None:
@@ -210,15 +221,17 @@ def _source_images(r: Resolver, folder: Path) -> None:
               "`fluxgen dataset prepare` (its .fluxgen-prepare note)")
 
 
-def _lint_advice(r: Resolver, report: Any) -> None:
-    """Dataset errors and warnings join the plan's advice, one line per kind of finding."""
+def _lint_advice(r: Resolver, report: Any, label: str = "") -> None:
+    """Dataset errors and warnings join the plan's advice, one line per kind of finding (`label` names the intent
+    key of a folder other than the first; with several folders the image count is judged on their total)."""
     groups: dict[tuple[str, str], list[Any]] = {}
     for finding in report.findings:
-        if finding.severity in ("error", "warning"):
+        if finding.severity in ("error", "warning") and not (r.given("datasets") and finding.id == "image-count"):
             groups.setdefault((finding.id, finding.severity), []).append(finding)
     for (fid, severity), found in groups.items():
         first = found[0]
         where = "dataset" if str(first.path) in (".", "") else str(first.path)
+        where = f"{label}: {where}" if label else where
         if len(found) == 1:
             r.warn(f"{where}: {first.message}", f"dataset lint ({fid})", severity=severity)
             continue

@@ -90,6 +90,10 @@ def _lines(text: str) -> dict[str, int]:
                 out[key] = v.start_mark.line + 1
                 if isinstance(v, yaml.MappingNode) and k.value != "optimizer_args":
                     walk(v, key + ".")
+                elif isinstance(v, yaml.SequenceNode) and v.value and isinstance(v.value[0], yaml.MappingNode):
+                    for i, item in enumerate(v.value):  # a list of mappings (datasets:) is recorded by index
+                        out[f"{key}.{i}"] = item.start_mark.line + 1
+                        walk(item, f"{key}.{i}.")
 
     try:
         walk(yaml.compose(text, Loader=yaml.SafeLoader), "")

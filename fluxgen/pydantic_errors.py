@@ -103,11 +103,14 @@ def model_at(root: Any, path: tuple[Any, ...]) -> Any:
 
 
 def _model_in(annotation: Any) -> Any:
-    """The pydantic model an annotation holds (`Section`, `Section | None`), or None."""
+    """The pydantic model an annotation holds (`Section`, `Section | None`, `list[Entry] | None`), or None."""
     if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
         return annotation
+    if typing.get_origin(annotation) is list:
+        return _model_in(typing.get_args(annotation)[0]) if typing.get_args(annotation) else None
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
-            if isinstance(arg, type) and hasattr(arg, "model_fields"):
-                return arg
+            found = _model_in(arg)
+            if found is not None:
+                return found
     return None

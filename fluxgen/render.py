@@ -245,10 +245,10 @@ def check_dataset_errors(plan: Plan, force: bool) -> None:
 
 def render_plan_to(plan: Any, out_dir: Path, *, force: bool = False) -> list[Path]:
     """Render, refuse a dataset with lint errors unless forced, then write the files and plan.json atomically."""
-    from fluxgen.dataset.outdir import refuse_inside_dataset
+    from fluxgen.rules.datasets import refuse_inside_any
 
     if plan.values.get("dataset"):
-        refuse_inside_dataset(plan.values["dataset"], out_dir, "--out")
+        refuse_inside_any(plan.values, out_dir, "--out")
     check_dataset_errors(plan, force)
     files = render_plan(plan)
     files["plan.json"] = json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -64,7 +64,7 @@ def schema_text() -> str:
 
 def reference_rows(model: type[BaseModel] | None = None, prefix: str = "") -> list[tuple[str, str, str]]:
     """(dotted key, type and limits, description) for every field, sections first then their keys."""
-    from fluxgen.intent import Intent
+    from fluxgen.intent import Intent, _entry_model
 
     model = model or Intent
     rows = []
@@ -73,12 +73,18 @@ def reference_rows(model: type[BaseModel] | None = None, prefix: str = "") -> li
         rows.append((prefix + name, _type_text(ann, info), info.description or ""))
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             rows += reference_rows(ann, prefix + name + ".")
+        elif _entry_model(ann) is not None:  # a list of entries: `datasets[].path`
+            rows += reference_rows(_entry_model(ann), prefix + name + "[].")
     return rows
 
 
 def _type_text(ann: Any, info: Any) -> str:
+    from fluxgen.intent import _entry_model
+
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return "section"
+    if _entry_model(ann) is not None:
+        return "list of sections"
     args = [a for a in typing.get_args(ann) if a is not type(None)] or [ann]
     parts = []
     for arg in args:

@@ -143,6 +143,11 @@ class Planner(ABC):
         """After the dataset was scanned (`report` is its lint report): how this trainer walks the folder."""
         return None  # nothing to do unless the trainer differs here
 
+    def datasets(self, r: Resolver, folders: list[Any]) -> None:
+        """After each image folder is planned (`fluxgen.rules.datasets.Folder`s): refuse, with the intent key and
+        the reason, what this trainer cannot do with several folders, regularisation images or their masks."""
+        return None  # nothing to do unless the trainer differs here
+
     @abstractmethod
     def settings(self, r: Resolver) -> None:
         """Values only this trainer has, so every line of its files has a plan value and an origin."""

@@ -147,11 +147,11 @@ def train_cmd(intent: str | None, dry_run: bool, force: bool, gpus: int, **kw: A
     plan = for_gpus(make_plan(intent, kw), gpus)
     print_advice(plan, err=True)
     if dry_run:
-        from fluxgen.dataset.outdir import refuse_inside_dataset
         from fluxgen.render import check_dataset_errors
+        from fluxgen.rules.datasets import refuse_inside_any
 
         check_dataset_errors(plan, force)  # the same gate as a real run, so a dry run does not promise one
-        refuse_inside_dataset(plan.values["dataset"], kw["runs_dir"], "--runs")
+        refuse_inside_any(plan.values, kw["runs_dir"], "--runs")
         _dry_run(plan, kw["runs_dir"])
         return
     plan = prepare(plan, download=kw["download"])
@@ -215,11 +215,11 @@ def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tupl
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if dry_run:
-        from fluxgen.dataset.outdir import refuse_inside_dataset
         from fluxgen.render import check_dataset_errors
+        from fluxgen.rules.datasets import refuse_inside_any
 
         check_dataset_errors(plan, kw.get("force", False))  # the same gate as a real run, so a dry run does not promise one
-        refuse_inside_dataset(plan.values["dataset"], kw["runs_dir"], "--runs")
+        refuse_inside_any(plan.values, kw["runs_dir"], "--runs")
         _dry_run(plan, kw["runs_dir"])
         return
     plan = prepare(plan, download=kw["download"])

@@ -30,13 +30,13 @@ def plan_of(imported: Imported, keys: list[str]) -> Any:
 def minimal_keys(imported: Imported) -> list[str]:
     """Drop, one at a time, each value whose absence leaves every plan value unchanged; keep the rest."""
     keys = ordered_keys(imported)
-    if "dataset.path" not in imported.values:
+    if "dataset.path" not in imported.values and "datasets.0.path" not in imported.values:
         raise UserError("--minimal plans the intent, which needs the dataset: the trainer file names no image "
                         "folder; pass --images DIR")
     want = plan_of(imported, keys).values
     fixed = {"dataset.path", "backend"}
     for key in list(keys):
-        if key in fixed:
+        if key in fixed or (key.startswith("datasets.") and key.endswith(".path")):
             continue
         trial = [k for k in keys if k != key]
         if plan_of(imported, trial).values == want:
@@ -70,6 +70,14 @@ def _body(imported: Imported, keys: list[str]) -> list[str]:
     open_sections: list[str] = []
     for key in keys:
         *heads, leaf = key.split(".")
+        if len(heads) == 2 and heads[0] == "datasets" and heads[1].isdigit():  # an item of the intent's folders
+            if open_sections[:1] != ["datasets"]:
+                out.append("datasets:")
+            lead = "  - " if open_sections != heads else "    "
+            open_sections = heads
+            value = imported.values[key]
+            out.append(f"{lead}{_key(leaf)}: {yaml_value(value)}  # {_one_line(imported.origins[key])}")
+            continue
         same = 0
         while same < min(len(heads), len(open_sections)) and heads[same] == open_sections[same]:
             same += 1

@@ -13,35 +13,46 @@ MASK_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def plan_masks(r: Resolver) -> None:
-    """Only a plan with masks gets a `masks` value, so plans without them keep their hash."""
-    folder, origin = _mask_folder(r)
-    if folder is None:
+    """Only a plan with masks gets a `masks` value, so plans without them keep their hash (several folders have
+    their own, `datasets.<i>.masks`)."""
+    from fluxgen.rules.datasets import several
+
+    if several(r.values):
         return
+    folder, why = folder_masks(r, Path(r.values["dataset"]), r.given("dataset.masks"), "dataset.masks",
+                               "dataset.masks")
+    if folder is not None:
+        r.set("masks", str(folder), why)
+
+
+def folder_masks(r: Resolver, dataset: Path, given: str | None, origin_key: str, label: str) -> tuple[Path | None, str]:
+    """The mask folder of one image folder and why, or None (none given, none written, or no masked loss)."""
+    folder, origin = _mask_folder(r, dataset, given, origin_key, label)
+    if folder is None:
+        return None, ""
     support = get_backend(r.backend).dataset_quirks.masks
     if support is None:
         r.warn(f"{folder}: subject masks found, but {r.backend} has no masked loss; they are not used",
                "dataset masks", severity="info")
-        return
-    r.set("masks", str(folder), f"{origin}; {support.how} ({support.source})")
-    missing = _images_without_mask(Path(r.values["dataset"]), folder)
+        return None, ""
+    missing = _images_without_mask(dataset, folder)
     if missing:
         raise UserError(f"{folder}: no mask for {len(missing)} image(s) (e.g. {missing[0]}); every image needs one "
                         "(sd-scripts stops on a missing one). Run `fluxgen dataset prepare --masks subject` again, "
-                        "or set dataset.masks: none")
+                        f"or set {label}: none")
+    return folder, f"{origin}; {support.how} ({support.source})"
 
 
-def _mask_folder(r: Resolver) -> tuple[Path | None, str]:
+def _mask_folder(r: Resolver, dataset: Path, given: str | None, origin_key: str, label: str) -> tuple[Path | None, str]:
     from fluxgen.dataset.outdir import MARKER
 
-    given = r.given("dataset.masks")
-    if given == "none":
+    if given == "none" or (given is None and r.given("dataset.masks") == "none"):
         return None, ""
     if given:
         folder = Path(given).expanduser().resolve()
         if not folder.is_dir():
-            raise UserError(f"dataset.masks {given}: no such folder; give the mask folder prepare wrote, or none")
-        return folder, f"dataset.masks ({r.layered.origins.get('dataset.masks', 'intent')})"
-    dataset = Path(r.values["dataset"])
+            raise UserError(f"{label} {given}: no such folder; give the mask folder prepare wrote, or none")
+        return folder, f"{label} ({r.layered.origins.get(origin_key, 'intent')})"
     sibling = dataset.with_name(f"{dataset.name}_masks")
     if (sibling / MARKER).is_file():
         return sibling, f"masks written by `fluxgen dataset prepare` beside the images ({sibling.name})"

@@ -11,6 +11,8 @@ LONG_RUN_STEPS = 3000
 
 
 def plan_steps(r: Resolver) -> None:
+    from fluxgen.rules.datasets import epoch_views
+
     images = r.values.get("source_images") or r.values["images"]
     spi = r.take("steps_per_image", "train.steps_per_image", 100,
                  "about 100 image views per image (design card, seed:000)")
@@ -20,10 +22,9 @@ def plan_steps(r: Resolver) -> None:
         if images == 0:
             raise UserError(f"{r.values['dataset']}: no training images found, so `steps: auto` has nothing to count; "
                             "add images or give train.steps")
-        counted = (f"{images} source images (not the {r.values['images']} style patches cut from them)"
-                   if "source_images" in r.values else f"{images} images")
-        r.set("steps", math.ceil(spi * images / batch),
-              f"steps = {spi} × {counted} = {spi * images} image views ÷ batch {batch} (steps count image views: "
+        views, counted = epoch_views(r)
+        r.set("steps", math.ceil(spi * views / batch),
+              f"steps = {spi} × {counted} = {spi * views} image views ÷ batch {batch} (steps count image views: "
               f"each step shows batch_size × gradient_accumulation images) (design card, seed:000)")
         if given == "auto":
             r.origins["steps"] += f"; 'auto' from {r.layered.origins.get('train.steps', 'intent')}"

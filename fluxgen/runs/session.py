@@ -106,11 +106,11 @@ def start_run(plan: Plan, options: TrainOptions, *, given: Any = None) -> RunRes
     """Plan → new run folder → first attempt. The plan must already be prepared (model files resolved);
     `given` (a GivenIntent) is the intent as the user gave it, for intent.yaml and the manifest."""
     from fluxgen.checkouts import locate
-    from fluxgen.dataset.outdir import refuse_inside_dataset
+    from fluxgen.rules.datasets import refuse_inside_any
     from fluxgen.runs.facts import initial_manifest
     from fluxgen.runs.folder import new_run_dir, write_run_files
 
-    refuse_inside_dataset(plan.values["dataset"], options.runs_dir, "--runs")
+    refuse_inside_any(plan.values, options.runs_dir, "--runs")
     trainer = locate(plan.backend)
     check_trainer(trainer)
     run_dir = new_run_dir(options.runs_dir, plan.values["name"])

@@ -88,3 +88,33 @@ def test_ai_toolkit_setup_then_train_the_tiny_model(tmp_path: Path) -> None:
     assert json.loads((run / "env.lock.json").read_text())["hash"] == lock["hash"]
     same = _fluxgen("reproduce", str(run), "--dry-run", "--json", env=env, cwd=tmp_path, timeout=300)
     assert not any(n.startswith("environment") for n in json.loads(same.stdout)["differences"]), same.stdout
+
+
+@pytest.mark.timeout(1200)
+def test_ai_toolkit_trains_several_folders(tmp_path: Path) -> None:
+    """Two folders (one with repeats 2 and its own caption extension), a reg folder and two resolutions, as one
+    dataset entry per folder: the real ai-toolkit loads one dataset per folder and resolution and completes."""
+    env = _env(tmp_path)
+    _set_up("ai-toolkit", env, tmp_path)
+    assert _fluxgen("model", "tiny", "tiny", env=env, cwd=tmp_path, timeout=300).returncode == 0
+    make_images(tmp_path / "closeups", 2, size=64)
+    make_images(tmp_path / "fullbody", 2, size=96)
+    for caption in (tmp_path / "fullbody").glob("*.txt"):
+        caption.rename(caption.with_suffix(".caption"))
+    make_images(tmp_path / "reg", 2, size=64, trigger=None, caption="a skull")
+    (tmp_path / "two.yaml").write_text("extends: cyber-skull\ndatasets:\n  - path: closeups\n    repeats: 2\n"
+                                       "  - path: fullbody\n    caption_ext: .caption\n  - path: reg\n"
+                                       "    is_reg: true\n    resolution: [64]\n", encoding="utf-8")
+    train = _fluxgen("train", "two.yaml", "--backend", "ai-toolkit", "--vram", "80", "--steps", "2",
+                     "--set", f"model.base={tmp_path / 'tiny'}", "--set", "train.resolution=[64, 128]",
+                     "--set", "train.precision=fp32", "--set", "train.optimizer=adamw", "--set", "save.every=2",
+                     "--set", "samples.every=0", "--set", "train.workers=0", "--no-report",
+                     env=env, cwd=tmp_path, timeout=900)
+    assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]
+    run = next((tmp_path / "runs").iterdir())
+    assert json.loads((run / "manifest.json").read_text())["status"] == "completed"
+    log = (run / "train.log").read_text(encoding="utf-8", errors="replace")
+    loaded = [line.split("Dataset: ", 1)[1].strip() for line in log.splitlines() if line.startswith("Dataset: ")]
+    assert sorted(loaded) == sorted([str(tmp_path / "closeups")] * 2 + [str(tmp_path / "fullbody")] * 2
+                                    + [str(tmp_path / "reg")])
+    assert "Found 4 images" in log  # 2 close-ups × 2 repeats

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fluxgen.errors import UserError
 from fluxgen.importer import import_files
 from fluxgen.importer.write import ordered_keys, plan_of
 from fluxgen.plan import PlanOptions, build_plan
@@ -114,3 +115,41 @@ def test_origins_name_file_and_line(images: Path, tmp_path: Path) -> None:
     assert match, origin
     line = files["config.yaml"].splitlines()[int(match.group(2)) - 1]
     assert line.strip() == f"linear: {plan.values['rank']}"
+
+
+@pytest.fixture(scope="module")
+def several(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_several_folders import add_masks, make_folders
+
+    root = make_folders(tmp_path_factory.mktemp("rt-several"))
+    masked = make_folders(root / "masked")
+    (root / "masked.yaml").write_text("kind: subject\ntrigger: ohwx woman\ndatasets:\n  - path: masked/closeups\n"
+                                      "    repeats: 3\n  - path: masked/fullbody\n    caption_ext: .caption\n"
+                                      "    resolution: [512, 1024]\n", encoding="utf-8")
+    for folder in ("closeups", "fullbody"):
+        add_masks(masked / folder)
+    return root
+
+
+@pytest.mark.parametrize("intent", ["intent.yaml", "masked.yaml"])
+@pytest.mark.parametrize("backend", ["ai-toolkit", "sd-scripts"])
+def test_several_folders_round_trip(backend: str, intent: str, several: Path, tmp_path: Path) -> None:
+    """Two folders with their own repeats and caption files, a reg folder, three resolutions (or masks on
+    every folder): the import lists them under datasets: and plans to the same values and files."""
+    if intent == "masked.yaml" and backend == "sd-scripts":
+        masks = several / "masked" / "closeups_masks"
+        masks.rename(masks.with_name("hidden"))  # a masked and an unmasked folder are refused
+        try:
+            with pytest.raises(UserError, match="ControlNet-style"):
+                build_plan(str(several / intent), PlanOptions(backend=backend, lint=False))
+        finally:
+            masks.with_name("hidden").rename(masks)
+    plan = build_plan(str(several / intent), PlanOptions(backend=backend, lint=False))
+    files, imported, again = round_trip(plan, tmp_path)
+    assert_same(plan, files, again)
+    assert imported.unmapped == []
+    entries = [k for k in imported.values if k.startswith("datasets.") and k.endswith(".path")]
+    assert len(entries) == (3 if intent == "intent.yaml" else 2)
+    assert all(imported.origins[k].startswith("imported from ") for k in imported.values if k.startswith("datasets."))
+    if intent == "intent.yaml":
+        assert imported.values["datasets.2.is_reg"] is True and imported.values["datasets.0.repeats"] == 2

@@ -138,7 +138,23 @@ def test_legacy_names_prefixed_keys_and_toml(data: Path) -> None:
     portrait = import_files([data / "portrait/config.json"])
     assert (portrait.values["train.timestep_sampling"], portrait.values["logging"]) == ("uniform", "tensorboard")
     assert (portrait.values["network.dropout"], portrait.values["train.gradient_accumulation"]) == (0.05, 2)
-    assert portrait.values["dataset.caption_ext"] == ".caption"
+    assert portrait.values["dataset.caption_ext"] == ".txt"
+
+
+def test_a_caption_extension_simpletuner_ignores_is_listed(data: Path, tmp_path: Path) -> None:
+    """SimpleTuner reads `<image>.txt` for an image dataset whatever caption_file_extensions lists."""
+    import shutil
+
+    folder = tmp_path / "portrait"
+    shutil.copytree(data / "portrait", folder)
+    backends = folder / "multidatabackend.json"
+    backends.write_text(backends.read_text().replace('[".txt"]', '[".caption"]'))
+    imported = import_files([folder / "config.json"])
+    assert imported.values["dataset.caption_ext"] == ".txt"
+    assert "reads an image's caption from <image>.txt" in imported.origins["dataset.caption_ext"]
+    left = [u for u in imported.unmapped if u.where.key.endswith("caption_file_extensions")]
+    assert [(u.value, u.why) for u in left] == [
+        ([".caption"], "SimpleTuner reads <image>.txt for an image dataset whatever this list says")]
 
 
 @pytest.mark.parametrize("backend", ["sd-scripts", "ai-toolkit"])

@@ -34,9 +34,24 @@ def _masked_plan_files(tmp_path: Path) -> dict[str, str]:
     return render_plan(plan)
 
 
+def _several_masked_files(tmp_path: Path) -> dict[str, str]:
+    """Two training folders with masks: one ControlNet-style subset each, in every resolution's block."""
+    from test_several_folders import add_masks, make_folders
+
+    root = make_folders(tmp_path / "several")
+    add_masks(root / "closeups")
+    add_masks(root / "fullbody")
+    (root / "two.yaml").write_text("kind: subject\ntrigger: ohwx woman\ntrain: {resolution: [512, 1024]}\n"
+                                   "datasets:\n  - path: closeups\n    repeats: 2\n  - path: fullbody\n"
+                                   "    caption_ext: .caption\n", encoding="utf-8")
+    return render_plan(build_plan(str(root / "two.yaml"), PlanOptions(backend="sd-scripts")))
+
+
 def test_rendered_dataset_files_pass_the_sanitizer(tmp_path: Path) -> None:
     cases = {folder.name: {name: (folder / name).read_text(encoding="utf-8") for name in ("dataset.toml", "args.toml")}
              for folder in sorted(GOLDEN.glob("*.sd-scripts"))}
+    assert "several-folders.sd-scripts" in cases  # subsets of several folders, a reg subset, three blocks
+    cases["several-masked"] = _several_masked_files(tmp_path)
     cases["masks"] = _masked_plan_files(tmp_path)
     assert len(cases) >= 10
     root = extract(tarball(SD_TARBALL), tmp_path / "sd-scripts", ("library/",))

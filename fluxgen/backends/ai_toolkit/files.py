@@ -10,6 +10,7 @@ from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_w
 from fluxgen.backends.ai_toolkit.planning import LOSSES
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.render import check_no_substitution_tokens, compare
+from fluxgen.rules.datasets import folders
 from fluxgen.rules.model import SCHNELL_ADAPTER
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts,
              "pt": _passthrough_lines(plan), "samples": sample_items(plan, prompts),
              "negative": _with_trigger(plan, plan.values.get("sample_negative", "")),
-             "loss_type": LOSSES.get(plan.values.get("loss_type", ""), "")}
+             "loss_type": LOSSES.get(plan.values.get("loss_type", ""), ""), "folders": folders(plan.values)}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files
@@ -101,7 +102,7 @@ def _expected_passthrough(plan: Plan) -> dict[str, Any]:
             continue
         path = key[len(head):]
         if path.startswith("datasets."):
-            for i in range(len(plan.values["resolution"])):
+            for i in range(len(folders(plan.values))):
                 want[f"config.process.0.datasets.{i}.{path[len('datasets.'):]}"] = value
         else:
             want[f"config.process.0.{path}"] = value
@@ -120,9 +121,11 @@ def expected(plan: Plan) -> dict[str, Any]:
         p + "train.dtype": v["precision"], p + "model.name_or_path": v["model_path"],
         p + "model.quantize": v["quantize"], p + "sample.seed": v["sample_seed"],
         p + "sample.guidance_scale": v["sample_guidance"], p + "training_seed": v["seed"],
-        p + "datasets.0.folder_path": v["dataset"], p + "datasets.0.caption_dropout_rate": v["caption_dropout"],
-        p + "datasets.0.resolution": [v["resolution"][0]],
     }
+    for i, folder in enumerate(folders(v)):  # one entry per folder, all its resolutions in one list
+        want |= {f"{p}datasets.{i}.folder_path": folder.path, f"{p}datasets.{i}.resolution": folder.resolution,
+                 f"{p}datasets.{i}.num_repeats": folder.repeats, f"{p}datasets.{i}.caption_dropout_rate":
+                 v["caption_dropout"]} | ({f"{p}datasets.{i}.is_reg": True} if folder.is_reg else {})
     if v["trigger"] and v["caption_mode"] != "none":
         want[p + "trigger_word"] = v["trigger"]
     for key, path in (("network_dropout", "network.dropout"), ("text_encoder_lr", "train.text_encoder_lr"),

@@ -142,6 +142,11 @@ def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
     entries = [d for d in datasets if isinstance(d, dict)]
     if not entries:
         return
+    if len({str(d.get("folder_path")) for d in entries}) > 1 or any(d.get("is_reg") for d in entries):
+        from fluxgen.backends.ai_toolkit.import_datasets import several
+
+        several(ctx, entries)
+        return
     first = entries[0]
     same = [d for d in entries if {k: v for k, v in d.items() if k != "resolution"} ==
             {k: v for k, v in first.items() if k != "resolution"}]

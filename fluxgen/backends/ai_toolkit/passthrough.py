@@ -30,6 +30,7 @@ MODELLED = {
     "datasets.shuffle_tokens": "train.shuffle_captions", "datasets.num_repeats": "dataset.repeats",
     "datasets.cache_latents_to_disk": "", "datasets.buckets": "dataset.buckets",
     "datasets.resolution": "train.resolution", "datasets.mask_path": "dataset.masks",
+    "datasets.is_reg": "datasets[].is_reg",
     "train.batch_size": "train.batch_size", "train.steps": "train.steps", "train.gradient_accumulation": "train.gradient_accumulation",
     "train.train_unet": "", "train.skip_first_sample": "samples.first",
     "train.force_first_sample": "samples.first", "train.train_text_encoder": "network.train_text_encoder",

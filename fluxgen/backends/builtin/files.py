@@ -29,8 +29,11 @@ def build_command(plan: Plan, trainer: TrainerEnv | None = None, *, resume: bool
 
 def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     argv, env = build_command(plan, trainer)
-    extra = {"meta": lora_metadata(plan), "prompts": prompts_with_trigger(plan), "resolution": max(plan.values["resolution"]),
-             "pt": _passthrough_lines(plan)}
+    from fluxgen.rules.datasets import folders
+
+    folder = folders(plan.values)[0]  # the one folder it reads (its planner refuses more, and is_reg)
+    extra = {"meta": lora_metadata(plan), "prompts": prompts_with_trigger(plan), "resolution": max(folder.resolution),
+             "pt": _passthrough_lines(plan), "folder": folder}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
     return files

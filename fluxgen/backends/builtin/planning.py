@@ -5,6 +5,7 @@ and a dtype picked from the device."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fluxgen.backends.base import Planner
 from fluxgen.errors import UserError
@@ -60,6 +61,16 @@ class BuiltinPlanner(Planner):
         raise UserError(f"{where}: {', '.join(given)}: the builtin trainer samples every prompt with samples.steps, "
                         "seed, size and guidance and without a negative prompt (fluxgen/trainer/sampling.py); remove "
                         "them, or use ai-toolkit or sd-scripts")
+
+    def datasets(self, r: Resolver, folders: list[Any]) -> None:
+        """The builtin trainer reads one folder (`dataset.folder`) and has no regularisation loss."""
+        reg = [f for f in folders if f.is_reg]
+        if reg:
+            raise UserError(f"{reg[0].key.replace('.path', '.is_reg')}: the builtin trainer has no regularisation "
+                            "images (it trains one folder); use ai-toolkit or sd-scripts, or drop this folder")
+        if len(folders) > 1:
+            raise UserError(f"{folders[1].key}: the builtin trainer reads one image folder (dataset.folder); "
+                            "use ai-toolkit, sd-scripts or simpletuner for several, or list one folder")
 
     def settings(self, r: Resolver) -> None:
         if not r.is_given("train.precision"):

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.backends.sd_scripts.planning import LOSSES
+from fluxgen.backends.sd_scripts.subsets import blocks, expected_blocks, general_caption_extension
 from fluxgen.checkouts import TrainerEnv, locate
 from fluxgen.errors import UserError
 from fluxgen.intent import flatten
 from fluxgen.multigpu import launch_argv
 from fluxgen.render import compare
+from fluxgen.rules.datasets import folders
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan
@@ -28,12 +30,18 @@ def accepted_findings(plan: Any) -> set[str]:
     """Warnings of fluxgen's own checks that this plan asks for on purpose (a CLIP-L LoRA when the user trains
     the text encoder, hub references that `fluxgen train` resolves)."""
     accepted = {"sd-hf-path"}  # hub references: resolved by `fluxgen train`, named in the file's comments
-    if plan.values.get("masks"):  # the dataset's conditioning_data_dir needs --masked_loss, which args.toml sets
+    if masked(plan.values):  # the dataset's conditioning_data_dir needs --masked_loss, which args.toml sets
         accepted.add("sd-dataset-masked")
     return accepted | ({"sd-unet-only"} if plan.values.get("train_text_encoder") else set())
 
 
-NO_CAPTION_EXT = ".fluxgen-no-captions"  # no file has it, so sd-scripts uses class_tokens for every image
+
+
+def masked(v: dict[str, Any]) -> bool:
+    """Whether any folder trains with masks (args.toml then sets --masked_loss)."""
+    return any(f.masks for f in folders(v))
+
+
 MIXED = {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}
 
 
@@ -88,8 +96,7 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
         "prompts": prompts,
         "loss_type": LOSSES.get(v.get("loss_type", ""), ""),
         "has_negative": any(f == "n" for _, flags in prompts for f, _ in flags),
-        "caption_extension": v["caption_ext"] if v["caption_mode"] == "captions" else NO_CAPTION_EXT,
-        "class_tokens": v["trigger"] if v["trigger"] and v["caption_mode"] != "none" else None,
+        "caption_extension": general_caption_extension(v), "blocks": blocks(v), "masked": masked(v),
         "optimizer_args": [f"{k}={_py_literal(val)}" for k, val in v["optimizer_args"].items()],
         "mixed_precision": MIXED[v["precision"]],
         "save_precision": "bf16" if v["precision"] == "bf16" else "fp16" if v["precision"] == "fp16" else "float",
@@ -156,9 +163,7 @@ def expected_args(plan: Plan) -> dict[str, Any]:
 
 def expected_dataset(plan: Plan) -> dict[str, Any]:
     v = plan.values
-    return {"datasets.0.resolution": v["resolution"][0], "datasets.0.batch_size": v["batch_size"],
-            "datasets.0.subsets.0.image_dir": v["dataset"], "datasets.0.subsets.0.num_repeats": v["repeats"]} | {
-            f"general.{k}": val for k, val in _passthrough(plan, "dataset").items()}
+    return expected_blocks(v) | {f"general.{k}": val for k, val in _passthrough(plan, "dataset").items()}
 
 
 def check(plan: Plan, files: dict[str, str]) -> None:

@@ -58,10 +58,70 @@ def import_dataset(out: Imported, path: Path) -> None:
         out.set(intent_key, value, origin(where, key))
     dropout, where = t.get("caption_dropout_rate")
     out.set("train.caption_dropout", float(dropout), origin(where, "caption_dropout_rate"))
+    if _several(out, t):
+        _derived(out, t)
+        _others(out, t, HANDLED | {"is_reg", "conditioning_data_dir"})
+        return
     _captions(out, t)
     _resolutions(out, t)
     _derived(out, t)
     _others(out, t)
+
+
+def _several(out: Imported, t: _Toml) -> bool:
+    """Several image folders or a reg subset: one intent `datasets:` entry per image_dir, its resolutions the
+    blocks it appears in (fluxgen writes one [[datasets]] per resolution, each with every folder trained at it)."""
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for i, d in enumerate(t.datasets):
+        for j, sub in enumerate(d.get("subsets") or []):
+            if isinstance(sub, dict) and sub.get("image_dir"):
+                seen.setdefault(str(sub["image_dir"]), []).append((i, j))
+    subsets = [s for d in t.datasets for s in d.get("subsets") or [] if isinstance(s, dict)]
+    if len(seen) < 2 and not any(s.get("is_reg") for s in subsets):
+        return False
+    out.values.pop("dataset.path", None)
+    out.origins.pop("dataset.path", None)
+    out.values.pop("dataset.repeats", None)
+    out.origins.pop("dataset.repeats", None)
+    for n, (folder, places) in enumerate(seen.items()):
+        _entry(out, t, n, folder, places)
+    first = next((n for n in range(len(seen)) if not out.values.get(f"datasets.{n}.is_reg")), 0)
+    out.set("train.resolution", out.values[f"datasets.{first}.resolution"], out.origins[f"datasets.{first}.resolution"])
+    return True
+
+
+def _entry(out: Imported, t: _Toml, n: int, folder: str, places: list[tuple[int, int]]) -> None:
+    ds, sub = places[0]
+    key = f"datasets.{n}."
+    out.set(key + "path", absolute_folder(folder, t.folder, out), t.get("image_dir", ds, sub)[1] or "image_dir")
+    is_reg, where = t.get("is_reg", ds, sub)
+    if is_reg:
+        out.set(key + "is_reg", True, where or "is_reg")
+    repeats, where = t.get("num_repeats", ds, sub)
+    out.set(key + "repeats", int(repeats or 1), where or f"num_repeats absent from {t.src}: sd-scripts' default")
+    sides = []
+    for i, _ in places:
+        res, _ = t.get("resolution", i, None)
+        side = res[0] if isinstance(res, list) and len(res) == 2 and res[0] == res[1] else res
+        if isinstance(side, int) and side not in sides:
+            sides.append(side)
+    out.set(key + "resolution", sorted(sides), Where(t.src, t.lines.get(f"datasets.{ds}.resolution", 0),
+                                             f"datasets.{ds}.resolution"))
+    ext, where = t.get("caption_extension", ds, sub)
+    tokens, token_where = t.get("class_tokens", ds, sub)
+    if tokens and not is_reg:
+        out.set("trigger", str(tokens), token_where)
+    elif tokens:
+        out.leave_out(token_where or Where(t.src, 0, "class_tokens"), tokens, "class tokens of a regularisation "
+                      "subset: fluxgen trains a reg folder on its own caption files; write them there")
+    if ext == NO_CAPTION_EXT:
+        out.set(key + "captions", "trigger" if tokens else "none", where or "caption_extension")
+    else:
+        out.set(key + "captions", "captions", where or f"caption_extension absent from {t.src}")
+        out.set(key + "caption_ext", str(ext), where or f"caption_extension absent from {t.src}: sd-scripts' default")
+    masks, where = t.get("conditioning_data_dir", ds, sub)
+    if masks:
+        out.set(key + "masks", absolute_folder(str(masks), t.folder, out), where or "conditioning_data_dir")
 
 
 def _captions(out: Imported, t: _Toml) -> None:
@@ -114,14 +174,14 @@ def _derived(out: Imported, t: _Toml) -> None:
             out.leave_out(where or Where(t.src, 0, key), value, f"fluxgen derives {want!r} from the other values")
 
 
-def _others(out: Imported, t: _Toml) -> None:
+def _others(out: Imported, t: _Toml, handled: set[str] = HANDLED) -> None:
     scopes = [("general.", t.general)] + [(f"datasets.{i}.", d) for i, d in enumerate(t.datasets)]
     scopes += [(f"datasets.{i}.subsets.{j}.", s) for i, d in enumerate(t.datasets)
                for j, s in enumerate(d.get("subsets") or []) if isinstance(s, dict)]
     carried: dict[str, Any] = {}
     for prefix, scope in scopes:
         for key, value in scope.items():
-            if key in HANDLED or key == "subsets":
+            if key in handled or key == "subsets":
                 continue
             where = Where(t.src, t.lines.get(prefix + key, 0), prefix + key)
             if carried.get(key, value) != value:  # [general] holds one value for every dataset and subset

@@ -78,6 +78,9 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
         out.note("only a dataset TOML: the training options are left to fluxgen's rules")
     if dataset:
         import_dataset(out, dataset)
+        if any(k.startswith("datasets.") and k.endswith(".masks") for k in out.values):  # the masks need it
+            out.unmapped = [u for u in out.unmapped if str(u.where.key).rsplit(".", 1)[-1].lstrip("-") != "masked_loss"]
+            out.carried = [c for c in out.carried if c.path.rsplit(".", 1)[-1] != "masked_loss"]
     elif "train_data_dir" not in opts.given:
         raise UserError(f"{sources[0] if sources else 'sd-scripts'}: no dataset_config, and fluxgen imports the "
                         "dataset from a dataset TOML; give it as a second file")

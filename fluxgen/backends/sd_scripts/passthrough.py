@@ -36,7 +36,7 @@ _DATASET = {
     "resolution": "train.resolution", "batch_size": "train.batch_size", "enable_bucket": "dataset.buckets",
     "bucket_no_upscale": "", "min_bucket_reso": "", "max_bucket_reso": "", "bucket_reso_steps": "",
     "image_dir": "dataset.path", "num_repeats": "dataset.repeats", "conditioning_data_dir": "dataset.masks",
-    "class_tokens": "trigger", "caption_dropout_rate": "train.caption_dropout",
+    "class_tokens": "trigger", "caption_dropout_rate": "train.caption_dropout", "is_reg": "datasets[].is_reg",
 }
 MODELLED = {f"args.{k}": v for k, v in _ARGS.items()} | {f"dataset.{k}": v for k, v in _DATASET.items()}
 _ARG_CODES = {"sd-unknown-option", "sd-type", "sd-choice", "sd-optimizer", "sd-scheduler", "sd-network-args",

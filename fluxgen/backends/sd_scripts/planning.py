@@ -42,6 +42,12 @@ class SdScriptsPlanner(Planner):
     def dataset(self, r: Resolver, report: Any, folder: Path) -> None:
         _top_level_only(r, report, folder)
 
+    def datasets(self, r: Resolver, folders: list[Any]) -> None:
+        """Masked folders must be every subset of their dataset block, none of them is_reg (ConfigSanitizer)."""
+        from fluxgen.backends.sd_scripts.subsets import refuse
+
+        refuse(folders)
+
     def settings(self, r: Resolver) -> None:
         r.set("save_state", True, "training state saved with each checkpoint so `fluxgen resume` can continue "
               "(ref:sd-scripts §5)")

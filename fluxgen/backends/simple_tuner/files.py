@@ -72,24 +72,39 @@ def config_dict(plan: Any) -> dict[str, Any]:
 
 
 def datasets_list(plan: Any) -> list[dict[str, Any]]:
-    """One local image dataset and the text-embed cache SimpleTuner requires beside it."""
-    v = plan.values
-    images: dict[str, Any] = {
-        "id": DATASET_ID, "type": "local", "instance_data_dir": v["dataset"],
-        "caption_strategy": CAPTION_STRATEGY[v["caption_mode"]],
-        "resolution": max(v["resolution"]), "resolution_type": v["resolution_type"],
-        "repeats": v["repeats"] - 1,
-        "crop": not v["buckets"], "crop_aspect": "square", "crop_style": "center",
-        "cache_dir_vae": f"{CACHE_DIR}/vae/{DATASET_ID}", "metadata_backend": "discovery",
-    }
-    if v["caption_mode"] == "captions":
-        images["caption_file_extensions"] = [v["caption_ext"]]
-    else:
-        # SimpleTuner refuses an empty instance prompt; without captions the name stands in and is always dropped
-        images["instance_prompt"] = v["trigger"] if v["caption_mode"] == "trigger" else v["name"]
+    """A local image dataset per folder and resolution (SimpleTuner reads one resolution per dataset; a reg folder
+    has `is_regularisation_data`, st:data_backend/config) and the text-embed cache SimpleTuner requires beside them.
+    A plan of one folder at one resolution keeps the single `images` dataset."""
+    from fluxgen.rules.datasets import folders
+
+    out = []
+    for i, folder in enumerate(folders(plan.values)):
+        base = DATASET_ID if i == 0 else f"{DATASET_ID}-{i + 1}"
+        for j, res in enumerate(sorted(folder.resolution, reverse=True)):  # the largest keeps the folder's id
+            out.append(_images(plan, folder, base if j == 0 else f"{base}-{res}", res))
     text = {"id": TEXT_CACHE_ID, "dataset_type": "text_embeds", "default": True, "type": "local",
             "cache_dir": f"{CACHE_DIR}/text"}
-    return merged_datasets([images, text], fragment(v, NAME))
+    return merged_datasets([*out, text], fragment(plan.values, NAME))
+
+
+def _images(plan: Any, folder: Any, ident: str, resolution: int) -> dict[str, Any]:
+    v = plan.values
+    images: dict[str, Any] = {
+        "id": ident, "type": "local", "instance_data_dir": folder.path,
+        "caption_strategy": CAPTION_STRATEGY[folder.caption_mode],
+        "resolution": resolution, "resolution_type": v["resolution_type"],
+        "repeats": folder.repeats - 1,
+        "crop": not v["buckets"], "crop_aspect": "square", "crop_style": "center",
+        "cache_dir_vae": f"{CACHE_DIR}/vae/{ident}", "metadata_backend": "discovery",
+    }
+    if folder.is_reg:
+        images["is_regularisation_data"] = True
+    if folder.caption_mode == "captions":
+        images["caption_file_extensions"] = [folder.caption_ext]
+    else:
+        # SimpleTuner refuses an empty instance prompt; without captions the name stands in and is always dropped
+        images["instance_prompt"] = v["trigger"] if folder.caption_mode == "trigger" else v["name"]
+    return images
 
 
 def _prompts(plan: Any) -> list[str]:

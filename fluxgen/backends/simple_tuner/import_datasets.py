@@ -70,12 +70,14 @@ def _captions(out: Imported, cfg: Config, entry: dict[str, Any], w: Any) -> None
     with every caption dropped (files.datasets_list)."""
     strategy = entry.get("caption_strategy", "filename")
     if strategy == "textfile":
-        exts = entry.get("caption_file_extensions") or [".txt"]
+        exts = ["." + str(e).lstrip(".") for e in entry.get("caption_file_extensions") or [".txt"]]
         out.set("dataset.captions", "captions", w("caption_strategy"))
-        out.set("dataset.caption_ext", "." + str(exts[0]).lstrip("."), w("caption_file_extensions")
-                if "caption_file_extensions" in entry else "caption_file_extensions absent: SimpleTuner reads .txt")
-        if len(exts) > 1:
-            out.leave_out(w("caption_file_extensions"), exts, "fluxgen reads one caption extension; the first is used")
+        # an image dataset's captions are <image>.txt whatever the list says (st:helpers/prompts.py:414)
+        out.set("dataset.caption_ext", ".txt", w("caption_file_extensions") if exts == [".txt"]
+                else "SimpleTuner reads an image's caption from <image>.txt")
+        if exts != [".txt"]:
+            out.leave_out(w("caption_file_extensions"), entry.get("caption_file_extensions"),
+                          "SimpleTuner reads <image>.txt for an image dataset whatever this list says")
     elif strategy == "instanceprompt":
         prompt = str(entry.get("instance_prompt") or "")
         if out.values.get("train.caption_dropout") == 1.0:

@@ -99,9 +99,10 @@ def merged_config(config: dict[str, Any], fragment: dict[str, Any]) -> dict[str,
 
 
 def merged_datasets(datasets: list[dict[str, Any]], fragment: dict[str, Any]) -> list[dict[str, Any]]:
-    """The image dataset (the first entry) with the pass-through's keys last; the text-embed cache as it is."""
+    """Every image dataset (one per folder and resolution) with the pass-through's keys last; the text-embed cache
+    as it is."""
     extra = fragment.get("datasets") or {}
-    return [{**datasets[0], **extra}, *datasets[1:]] if extra else datasets
+    return [d if d.get("dataset_type") == "text_embeds" else {**d, **extra} for d in datasets]
 
 
 def json_schema() -> dict[str, Any]:

@@ -132,6 +132,15 @@ class SimpleTunerPlanner(Planner):
     def settings(self, r: Resolver) -> None:
         settings(r)
 
+    def datasets(self, r: Resolver, folders: list[Any]) -> None:
+        """An image dataset's text-file captions are `<image>.txt` whatever its caption_file_extensions says
+        (st:prompts, prepare_instance_prompt_from_textfile), so another extension would stop the run."""
+        for folder in folders:
+            if folder.caption_mode == "captions" and folder.caption_ext != ".txt":
+                key = folder.key.replace(".path", ".caption_ext")
+                raise UserError(f"{key} {folder.caption_ext}: SimpleTuner reads an image's caption from "
+                                "<image>.txt only; rename the captions to .txt, or train with ai-toolkit or sd-scripts")
+
     def choices(self) -> dict[str, tuple[str, ...]]:
         return choices()
 
