@@ -74,20 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
 
-    section("1. a sample dataset: 12 captioned cyber-skull images drawn with Pillow")
-    dataset = out / "dataset"
-    if not dataset.is_dir():
-        from fluxgen.sample_data import make_sample_dataset
-
-        make_sample_dataset(dataset)
-    print(f"{dataset}: {len(list(dataset.glob('*.jpg')))} images with captions")
-    fluxgen("dataset", "lint", str(dataset), "--kind", "subject", "--trigger", "CSKULL", "--resolution", "64")
-
-    section("2. a tiny random FLUX.1 model in diffusers format (stands in for FLUX.1-dev)")
-    model = out / "tiny-flux"
-    if not (model / "model_index.json").is_file():
-        fluxgen("model", "tiny", str(model), "--force")
-    intent = ["cyber-skull", "--images", str(dataset), "--set", f"model.base={model}", *TINY_OVERRIDES]
+    dataset = _sample_dataset(out)
+    intent = ["cyber-skull", "--images", str(dataset), "--set", f"model.base={_tiny_model(out)}", *TINY_OVERRIDES]
 
     section("3. the plan: every value with its origin, and the advice")
     fluxgen("plan", *intent, "--backend", "builtin")
@@ -102,17 +90,48 @@ def main(argv: list[str] | None = None) -> None:
 
     configs = out / "configs" / run.name
     render_for_other_trainers(intent, configs)
+    again, same = _reproduce(run, runs)
 
+    section("7. the LoRA file")
+    fluxgen("lora", "inspect", str(run / "output" / "cyber-skull.safetensors"))
+    export = _pick_and_publish(run, out)
+    _summary(run, configs, again, same, export)
+    print(f"took {time.perf_counter() - start:.0f} s")
+    if not same:
+        raise SystemExit("demo: the reproduced render differs from the original")
+
+
+def _sample_dataset(out: Path) -> Path:
+    section("1. a sample dataset: 12 captioned cyber-skull images drawn with Pillow")
+    dataset = out / "dataset"
+    if not dataset.is_dir():
+        from fluxgen.sample_data import make_sample_dataset
+
+        make_sample_dataset(dataset)
+    print(f"{dataset}: {len(list(dataset.glob('*.jpg')))} images with captions")
+    fluxgen("dataset", "lint", str(dataset), "--kind", "subject", "--trigger", "CSKULL", "--resolution", "64")
+    return dataset
+
+
+def _tiny_model(out: Path) -> Path:
+    section("2. a tiny random FLUX.1 model in diffusers format (stands in for FLUX.1-dev)")
+    model = out / "tiny-flux"
+    if not (model / "model_index.json").is_file():
+        fluxgen("model", "tiny", str(model), "--force")
+    return model
+
+
+def _reproduce(run: Path, runs: Path) -> tuple[Path, bool]:
     section("6. reproduce the run from its generated config alone")
     before = set(runs.iterdir())
     fluxgen("reproduce", str(run / "train.yaml"), "--runs", str(runs))
     again = newest_run(runs, before)
     same = (run / "train.yaml").read_bytes() == (again / "train.yaml").read_bytes()
     print(f"rendered train.yaml of {run.name} and {again.name}: {'byte-identical' if same else 'DIFFERENT'}")
+    return again, same
 
-    section("7. the LoRA file")
-    fluxgen("lora", "inspect", str(run / "output" / "cyber-skull.safetensors"))
 
+def _pick_and_publish(run: Path, out: Path) -> Path:
     section("8. pick the checkpoint: eval with tiny random CLIP and DINO, export it for ComfyUI, a Hub folder")
     metric_models = out / "metric-models"
     if not (metric_models / "dino" / "config.json").is_file():
@@ -127,7 +146,10 @@ def main(argv: list[str] | None = None) -> None:
         export = run / "output" / "cyber-skull.kohya.safetensors"
         fluxgen("lora", "convert", str(run / "output" / "cyber-skull.safetensors"), "--to", "kohya", "--force")
     fluxgen("publish", str(run), "--repo", "demo/cyber-skull-lora", "--dry-run")
+    return export
 
+
+def _summary(run: Path, configs: Path, again: Path, same: bool, export: Path) -> None:
     section("done")
     print(f"run folder:        {run}")
     print(f"LoRA:              {run / 'output' / 'cyber-skull.safetensors'}")
@@ -138,9 +160,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"evaluation:        {run / 'eval' / 'eval.json'} (sheets and the report's Evaluation section)")
     print(f"kohya export:      {export}")
     print(f"Hub folder:        {run / 'publish' / 'cyber-skull-lora'} (README.md card, dry run)")
-    print(f"took {time.perf_counter() - start:.0f} s")
-    if not same:
-        raise SystemExit("demo: the reproduced render differs from the original")
 
 
 if __name__ == "__main__":
