@@ -10,6 +10,7 @@ from typing import Any
 from fluxgen.backends._common import BASE_ENV, command_file, lora_metadata, prompts_with_trigger
 from fluxgen.backends.simple_tuner.planning import LOSSES
 from fluxgen.render import compare, header_lines
+from fluxgen.rules.extras import LOG_DIR
 
 CONFIG = "config.json"
 DATASETS = "multidatabackend.json"
@@ -18,6 +19,7 @@ OUTPUT_DIR = "output"
 CACHE_DIR = "cache"
 DATASET_ID = "images"
 TEXT_CACHE_ID = "text-embeds"
+REPORT_TO = {"tensorboard": "tensorboard", "wandb": "wandb", "all": "tensorboard,wandb"}  # st:reporting
 CAPTION_STRATEGY = {"captions": "textfile", "trigger": "instanceprompt", "none": "instanceprompt"}
 
 
@@ -57,7 +59,27 @@ def config_dict(plan: Any) -> dict[str, Any]:
         config["loss_type"] = LOSSES[v["loss_type"]]
     if "sample_negative" in v:
         config["validation_negative_prompt"] = v["sample_negative"].replace("[trigger]", v["trigger"] or "")
+    config.update(_settings(v))
     return config
+
+
+def _settings(v: dict[str, Any]) -> dict[str, Any]:
+    """The intent's optional training settings under SimpleTuner's names, present only when the plan has them."""
+    out: dict[str, Any] = {}
+    if "network_dropout" in v:
+        out["lora_dropout"] = v["network_dropout"]
+    if "gradient_accumulation" in v:
+        out["gradient_accumulation_steps"] = v["gradient_accumulation"]
+    if "ema" in v:
+        out["use_ema"] = v["ema"]
+    if "ema_decay" in v:
+        out["ema_decay"] = v["ema_decay"]
+    if "sample_first" in v:
+        out["validation_on_startup"] = v["sample_first"]
+    if "logging" in v:  # SimpleTuner puts logging_dir under output_dir (helpers/configuration/cmd_args.py:1115)
+        out["report_to"] = REPORT_TO[v["logging"]]
+        out["logging_dir"] = LOG_DIR
+    return out
 
 
 def datasets_list(plan: Any) -> list[dict[str, Any]]:
