@@ -31,8 +31,10 @@ class NetworkIntent(_Strict):
     train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
 
 
-LossType = Literal["mse", "mae", "huber", "smooth_l1"]
-LOSS_ALIASES = {"l2": "mse", "l1": "mae", "pseudo_huber": "huber"}  # the trainers' own names for the same losses
+# fluxgen's loss names, then the trainers' own names for the same losses (LOSS_ALIASES): all valid, so the JSON
+# Schema's enum lists them all and an editor flags exactly what validation refuses.
+LossName = Literal["mse", "mae", "huber", "smooth_l1", "l2", "l1", "pseudo_huber"]
+LOSS_ALIASES = {"l2": "mse", "l1": "mae", "pseudo_huber": "huber"}
 
 
 class TrainIntent(_Strict):
@@ -53,17 +55,18 @@ class TrainIntent(_Strict):
     timestep_sampling: str | None = Field(default=None, description="How training timesteps are drawn (sigmoid, shift, uniform…); checked against the trainer's list.")
     caption_dropout: float | None = Field(default=None, ge=0, le=1, description='Share of steps trained with an empty caption (0–1).')
     noise_offset: float | None = Field(default=None, ge=0, le=1, description="Offset noise: a random per-channel constant added to the training noise, for deeper darks and brighter lights (ai-toolkit `train.noise_offset`, the builtin trainer; refused for sd-scripts and SimpleTuner, whose FLUX training ignores it).")
-    loss_type: LossType | None = Field(default=None, description="Loss between prediction and target: `mse` (also `l2`), `mae` (`l1`), `huber` (pseudo-Huber), `smooth_l1`; ai-toolkit `loss_type`, sd-scripts `--loss_type`, SimpleTuner `loss_type`, refused where a trainer lacks it.")
+    loss_type: LossName | None = Field(default=None, description="Loss between prediction and target: `mse` (also `l2`), `mae` (`l1`), `huber` (pseudo-Huber), `smooth_l1`; ai-toolkit `loss_type`, sd-scripts `--loss_type`, SimpleTuner `loss_type`, refused where a trainer lacks it.")
     ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`).")
     ema_decay: float | None = Field(default=None, gt=0, lt=1, description="Decay of the moving average when ema is on.")
     shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first).')
     seed: int | None = Field(default=None, ge=0, description='Training seed.')
     workers: int | None = Field(default=None, ge=0, description='Data-loader worker processes.')
 
-    @field_validator("loss_type", mode="before")
+    @field_validator("loss_type")
     @classmethod
-    def _loss_alias(cls, v: Any) -> Any:
-        return LOSS_ALIASES.get(v.lower(), v.lower()) if isinstance(v, str) else v
+    def _loss_alias(cls, v: str | None) -> str | None:
+        """The names the schema lists, exactly as it spells them; an alias plans as fluxgen's name."""
+        return LOSS_ALIASES.get(v, v) if v is not None else v
 
     @field_validator("resolution", mode="before")
     @classmethod
