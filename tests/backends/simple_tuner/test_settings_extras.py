@@ -73,3 +73,9 @@ def test_simpletuner_reads_the_settings_and_refuses_a_fractional_text_encoder_lr
     (tmp_path / "te.json").write_text(json.dumps(config), encoding="utf-8")
     refused = run_loader(st_python, "config", str(tmp_path / "te.json"))
     assert not refused["ok"] and "text_encoder_lr" in " ".join(refused["errors"]), refused
+
+
+@pytest.mark.parametrize("item", ["dataset.masks=none", "train.shuffle_captions=false", "train.workers=0"])
+def test_off_is_not_refused(item: str, skull20: Path) -> None:
+    """Saying 'off' to what SimpleTuner does not do anyway is accepted (presets written for every trainer say so)."""
+    _plan(skull20, [item])
