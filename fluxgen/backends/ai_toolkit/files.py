@@ -134,8 +134,6 @@ def expected(plan: Plan) -> dict[str, Any]:
             want[p + path] = v[key]
     if "loss_type" in v:
         want[p + "train.loss_type"] = LOSSES[v["loss_type"]]
-    if v["workers"] != 2:  # ai-toolkit's default (config_modules.py:1044) is written only when it differs
-        want[p + "datasets.0.num_workers"] = v["workers"]
     if v["guidance"] != 1.0:
         want[p + "train.cfg_scale"] = v["guidance"]
     if "sample_negative" in v:
