@@ -42,7 +42,7 @@ class Intent(_Strict):
     save: SaveIntent = Field(default_factory=SaveIntent, description='Checkpoints.')
     samples: SamplesIntent = Field(default_factory=SamplesIntent, description='Sample images during training.')
     model: ModelIntent = Field(default_factory=ModelIntent, description='The base model and, for sd-scripts, its single files.')
-    logging: Literal["tensorboard", "wandb", "all"] | None = Field(default=None, description="Training metrics through the trainer's own switches, the log folder `logs/` inside the run folder; wandb reads its key from WANDB_API_KEY in the environment, never from a file fluxgen writes.")
+    logging: Literal["tensorboard", "wandb", "all"] | None = Field(default=None, description="Training metrics through the trainer's own switches (SimpleTuner `report_to`), the log folder `logs/` inside the run folder (SimpleTuner: `output/logs/`); wandb reads its key from WANDB_API_KEY in the environment, never from a file fluxgen writes.")
     trainer: dict[str, Any] | None = Field(
         default=None, description="Pass-through per trainer, `{<backend>: {...}}`: the trainer's own settings that no "
         "key above can say, merged into its rendered files last and checked against the keys that trainer reads.")

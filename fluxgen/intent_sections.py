@@ -51,20 +51,22 @@ class DatasetEntry(_Strict):
 class NetworkIntent(_Strict):
     rank: int | None = Field(default=None, ge=1, le=1024, description="LoRA rank (network dim); the kind's rule cites its guide when left out.")
     alpha: float | None = Field(default=None, gt=0, description='LoRA alpha; default equal to the rank (ai-toolkit trains FLUX LoRAs with alpha = rank whatever is written).')
-    blocks: Literal["all", "single", "double"] | None = Field(default=None, description="Which FLUX transformer blocks the LoRA targets (sd-scripts `train_blocks`, ai-toolkit `network_kwargs` only/ignore lists).")
-    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout of the LoRA's hidden units (ai-toolkit `network.dropout`, sd-scripts `--network_dropout`).")
+    blocks: Literal["all", "single", "double"] | None = Field(default=None, description="Which FLUX transformer blocks the LoRA targets (sd-scripts `train_blocks`, ai-toolkit `network_kwargs` only/ignore lists; refused for SimpleTuner, whose targets are layer types).")
+    dropout: float | None = Field(default=None, ge=0, lt=1, description="Dropout of the LoRA's hidden units (ai-toolkit `network.dropout`, sd-scripts `--network_dropout`, SimpleTuner `lora_dropout`).")
     train_text_encoder: bool | None = Field(default=None, description='Also train a CLIP-L LoRA (sd-scripts); off by default for FLUX.')
 
 
-LossType = Literal["mse", "mae", "huber", "smooth_l1"]
-LOSS_ALIASES = {"l2": "mse", "l1": "mae", "pseudo_huber": "huber"}  # the trainers' own names for the same losses
+# fluxgen's loss names, then the trainers' own names for the same losses (LOSS_ALIASES): all valid, so the JSON
+# Schema's enum lists them all and an editor flags exactly what validation refuses.
+LossName = Literal["mse", "mae", "huber", "smooth_l1", "l2", "l1", "pseudo_huber"]
+LOSS_ALIASES = {"l2": "mse", "l1": "mae", "pseudo_huber": "huber"}
 
 
 class TrainIntent(_Strict):
     steps: int | Literal["auto"] | None = Field(default=None, description="Training steps, or `auto` (image views per image × images ÷ batch size, by the kind's rule).")
     steps_per_image: int | None = Field(default=None, ge=1, description='Image views per image when steps is `auto`.')
     lr: float | None = Field(default=None, gt=0, lt=1, description='Learning rate.')
-    text_encoder_lr: float | None = Field(default=None, gt=0, lt=1, description="Learning rate of the text encoder when network.train_text_encoder is true (sd-scripts `--text_encoder_lr`, ai-toolkit `text_encoder_lr`).")
+    text_encoder_lr: float | None = Field(default=None, gt=0, lt=1, description="Learning rate of the text encoder when network.train_text_encoder is true (sd-scripts `--text_encoder_lr`, ai-toolkit `text_encoder_lr`; refused for SimpleTuner, whose parser reads it as an integer).")
     gradient_accumulation: int | None = Field(default=None, ge=1, le=1024, description="Batches accumulated per optimizer step; steps count image views, so `auto` steps divide by batch_size × this.")
     batch_size: int | None = Field(default=None, ge=1, description='Images per step.')
     optimizer: str | None = Field(default=None, description="Optimizer name as the trainer spells it (adamw8bit, adafactor, prodigy…); checked against the trainer's list.")
@@ -78,17 +80,18 @@ class TrainIntent(_Strict):
     timestep_sampling: str | None = Field(default=None, description="How training timesteps are drawn (sigmoid, shift, uniform…); checked against the trainer's list.")
     caption_dropout: float | None = Field(default=None, ge=0, le=1, description='Share of steps trained with an empty caption (0–1).')
     noise_offset: float | None = Field(default=None, ge=0, le=1, description="Offset noise: a random per-channel constant added to the training noise, for deeper darks and brighter lights (ai-toolkit `train.noise_offset`, the builtin trainer; refused for sd-scripts and SimpleTuner, whose FLUX training ignores it).")
-    loss_type: LossType | None = Field(default=None, description="Loss between prediction and target: `mse` (also `l2`), `mae` (`l1`), `huber` (pseudo-Huber), `smooth_l1`; ai-toolkit `loss_type`, sd-scripts `--loss_type`, SimpleTuner `loss_type`, refused where a trainer lacks it.")
-    ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`).")
+    loss_type: LossName | None = Field(default=None, description="Loss between prediction and target: `mse` (also `l2`), `mae` (`l1`), `huber` (pseudo-Huber), `smooth_l1`; ai-toolkit `loss_type`, sd-scripts `--loss_type`, SimpleTuner `loss_type`, refused where a trainer lacks it.")
+    ema: bool | None = Field(default=None, description="Keep an exponential moving average of the LoRA weights (ai-toolkit `ema_config`, SimpleTuner `use_ema`).")
     ema_decay: float | None = Field(default=None, gt=0, lt=1, description="Decay of the moving average when ema is on.")
-    shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first).')
+    shuffle_captions: bool | None = Field(default=None, description='Shuffle comma-separated caption tags (the trigger stays first); refused for SimpleTuner and the builtin trainer, which train captions as cached or written.')
     seed: int | None = Field(default=None, ge=0, description='Training seed.')
     workers: int | None = Field(default=None, ge=0, description='Data-loader worker processes.')
 
-    @field_validator("loss_type", mode="before")
+    @field_validator("loss_type")
     @classmethod
-    def _loss_alias(cls, v: Any) -> Any:
-        return LOSS_ALIASES.get(v.lower(), v.lower()) if isinstance(v, str) else v
+    def _loss_alias(cls, v: str | None) -> str | None:
+        """The names the schema lists, exactly as it spells them; an alias plans as fluxgen's name."""
+        return LOSS_ALIASES.get(v, v) if v is not None else v
 
     @field_validator("resolution", mode="before")
     @classmethod
@@ -154,7 +157,7 @@ class SamplesIntent(_Strict):
     seed: int | None = Field(default=None, ge=0, description='Seed of the sample images.')
     steps: int | None = Field(default=None, ge=1, le=1000, description='Sampler steps per sample image.')
     guidance: float | None = Field(default=None, ge=0, description='Guidance scale of the sample images.')
-    first: bool | None = Field(default=None, description="Sample before the first step too (default: the trainer's own: ai-toolkit does, sd-scripts does not).")
+    first: bool | None = Field(default=None, description="Sample before the first step too (default: the trainer's own: ai-toolkit does, sd-scripts and SimpleTuner do not; SimpleTuner `validation_on_startup`).")
     size: int | None = Field(default=None, ge=64, description='Width and height of the sample images in pixels.')
 
 

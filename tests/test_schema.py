@@ -84,3 +84,29 @@ def test_presets_ls_summary_skips_the_schema_line() -> None:
     result = cli_run("presets", "ls")
     assert "yaml-language-server" not in result.stdout
     assert "Cyber skull" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["mse", "mae", "huber", "smooth_l1", "l2", "l1", "pseudo_huber", "MSE", "L2",
+                                   "l3", "Huber"])
+def test_loss_names_are_valid_in_the_schema_exactly_when_the_plan_takes_them(value: str) -> None:
+    """One source: an editor flags a loss name exactly when fluxgen refuses it (aliases included)."""
+    from fluxgen.errors import ConfigErrors
+    from fluxgen.intent import validate_intent
+    from fluxgen.intent_sections import LOSS_ALIASES
+
+    schema = json.loads(schema_text())
+    try:
+        jsonschema.validate({"train": {"loss_type": value}}, schema)
+        schema_ok = True
+    except jsonschema.ValidationError:
+        schema_ok = False
+    try:
+        intent = validate_intent({"train": {"loss_type": value}}, "test.yaml")
+        plan_ok = True
+    except ConfigErrors as exc:
+        assert "l2, l1, pseudo_huber" in str(exc)  # the message lists the aliases too
+        plan_ok = False
+    assert schema_ok == plan_ok, (value, schema_ok, plan_ok)
+    if plan_ok:
+        assert intent.train.loss_type == LOSS_ALIASES.get(value, value)
+    assert plan_ok == (value in ("mse", "mae", "huber", "smooth_l1", *LOSS_ALIASES))

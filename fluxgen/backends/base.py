@@ -171,7 +171,8 @@ class Planner(ABC):
         return {}
 
     def unsupported(self) -> dict[str, str]:
-        """Intent keys of `fluxgen.rules.extras` this trainer cannot do, each with the reason it is refused."""
+        """Intent keys this trainer cannot do, each with the reason it is refused (`fluxgen.rules.extras`: a key
+        given with a value other than off/0 is an error naming the key and this reason)."""
         return {}
 
     def capabilities(self, r: Resolver) -> None:

@@ -22,9 +22,8 @@ LOG_DIR = "logs"  # relative to the run folder, where every trainer is started
 
 def plan_extras(r: Resolver) -> None:
     refused = r.planner.unsupported()
-    off = r.given("train.ema") is False  # no EMA is what a trainer without EMA does anyway (an imported intent)
-    for key in ("train.ema", "train.ema_decay"):  # the trainers that have EMA plan it in their settings hook
-        if r.is_given(key) and key in refused and not off:
+    for key in refused.keys() - EXTRAS.keys() - {"train.loss_type"}:  # planned by the common rules or the backend
+        if r.is_given(key) and r.given(key) not in (False, 0, "none"):  # off is what such a trainer does anyway
             raise UserError(f"{r.layered.origins.get(key, 'intent')}: {key}: {r.backend} cannot do this "
                             f"({refused[key]}); remove it or pick another backend")
     for intent_key, value_key in EXTRAS.items():

@@ -137,6 +137,8 @@ def expected(plan: Plan) -> dict[str, Any]:
             want[p + path] = v[key]
     if "loss_type" in v:
         want[p + "train.loss_type"] = LOSSES[v["loss_type"]]
+    if v["guidance"] != 1.0:
+        want[p + "train.cfg_scale"] = v["guidance"]
     if "sample_negative" in v:
         want[p + "sample.neg"] = _with_trigger(plan, v["sample_negative"])
     if v.get("blocks") == "single":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fluxgen.backends.ai_toolkit.importer import DATASET, NO_CAPTIONS, _Ctx, _plain
+from fluxgen.backends.ai_toolkit.importer import DATASET, NO_CAPTIONS, _Ctx, _plain, workers
 from fluxgen.importer.common import absolute_folder
 
 
@@ -31,6 +31,7 @@ def several(ctx: _Ctx, entries: list[dict[str, Any]]) -> None:
         if i == at:
             train_res = group[1]
     ctx.out.set("train.resolution", sorted(train_res), ctx.where(f"datasets.{at}.resolution"))
+    workers(ctx, entries[0], lambda name: ctx.where(f"datasets.0.{name}"))
     for n, (d, res, i) in enumerate(groups):
         _entry(ctx, f"datasets.{n}.", f"datasets.{i}.", d, sorted(res))
 
@@ -54,7 +55,7 @@ def _entry(ctx: _Ctx, key: str, src: str, d: dict[str, Any], resolution: list[in
     if d.get("mask_path"):
         ctx.out.set(key + "masks", absolute_folder(str(d["mask_path"]), ctx.folder, ctx.out), w("mask_path"))
     known = (*DATASET, "folder_path", "resolution", "caption_ext", "default_caption", "cache_latents_to_disk",
-             "is_reg", "mask_path")
+             "is_reg", "mask_path", "num_workers")
     for name, value in d.items():
         if name not in known:
             ctx.out.leave_out(w(name), value, "no intent key; fluxgen's rendered dataset does not set it")

@@ -168,12 +168,20 @@ def _datasets(ctx: _Ctx, datasets: list[Any]) -> None:
         ctx.out.set(intent_key, _plain(value), w(key) if key in first else f"datasets[].{key} absent: ai-toolkit's "
                     "default")
     _captions(ctx, first, w)
+    workers(ctx, first, w)
     for key, value in first.items():
-        if key not in (*DATASET, "folder_path", "resolution", "caption_ext", "default_caption", "cache_latents_to_disk"):
+        if key not in (*DATASET, "folder_path", "resolution", "caption_ext", "default_caption", "cache_latents_to_disk",
+                       "num_workers"):
             ctx.out.carry(w(key), f"datasets.{key}", value)  # the pass-through adds it to every dataset entry
     if first.get("cache_latents_to_disk", False) is not True:
         ctx.out.leave_out(w("cache_latents_to_disk"), first.get("cache_latents_to_disk", False),
                           "fluxgen always caches latents to disk")
+
+
+def workers(ctx: _Ctx, first: dict[str, Any], w: Any) -> None:
+    """ai-toolkit's data loader takes its workers from the first dataset (ref:ai-toolkit §2.3)."""
+    if "num_workers" in first:
+        ctx.out.set("train.workers", int(first["num_workers"]), w("num_workers"))
 
 
 def _captions(ctx: _Ctx, first: dict[str, Any], w: Any) -> None:

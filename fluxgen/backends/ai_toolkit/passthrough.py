@@ -28,6 +28,7 @@ MODELLED = {
     "datasets.folder_path": "dataset.path", "datasets.caption_ext": "dataset.caption_ext",
     "datasets.default_caption": "dataset.captions", "datasets.caption_dropout_rate": "train.caption_dropout",
     "datasets.shuffle_tokens": "train.shuffle_captions", "datasets.num_repeats": "dataset.repeats",
+    "datasets.num_workers": "train.workers",
     "datasets.cache_latents_to_disk": "", "datasets.buckets": "dataset.buckets",
     "datasets.resolution": "train.resolution", "datasets.mask_path": "dataset.masks",
     "datasets.is_reg": "datasets[].is_reg",

@@ -48,7 +48,8 @@ class BuiltinPlanner(Planner):
                 "train.gradient_accumulation": reason,
                 "logging": "the builtin trainer writes its metrics to the console only, which fluxgen records",
                 "train.ema": reason, "train.ema_decay": reason, "samples.first": reason,
-                "train.loss_type": "the builtin trainer has mse, mae and huber (fluxgen/trainer/flow.py)"}
+                "train.loss_type": "the builtin trainer has mse, mae and huber (fluxgen/trainer/flow.py)",
+                "train.shuffle_captions": "the builtin trainer trains each caption as written (fluxgen/trainer/data.py)"}
 
     def losses(self) -> dict[str, str]:
         return {"mse": "mse", "mae": "mae", "huber": "huber"}
@@ -78,6 +79,10 @@ class BuiltinPlanner(Planner):
         r.set("buckets", False, "the builtin trainer centre-crops every image to a square (no aspect buckets)")
         r.values.pop("workers", None)
         r.origins.pop("workers", None)
+        unused = [f"{key} {r.given(key)}" for key in ("dataset.buckets", "train.workers") if r.given(key)]
+        if unused:  # hints of presets written for other trainers: said, not refused
+            r.warn(f"{', '.join(unused)}: the builtin trainer centre-crops every image to a square and loads images "
+                   "in its training process (fluxgen/trainer/data.py), so these are not used", "builtin trainer")
 
     def choices(self) -> dict[str, tuple[str, ...]]:
         return {key: names for key, (names, _) in SUPPORTED.items()}

@@ -38,6 +38,7 @@ class SimpleTuner(Backend):
     image_extensions = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
     env_vars = ("FLUXGEN_SIMPLETUNER_PYTHON",)
     saves_on_stop = False  # Ctrl-C ends its loop without a save (st:train)
+    lora_formats = ("diffusers",)  # diffusers' save_lora_weights: pytorch_lora_weights.safetensors (st:FLUX)
     dataset_quirks = DatasetQuirks(
         replaces_trigger_placeholder=False, applies_exif_orientation=True,
         alpha_effect="SimpleTuner converts images to RGB, dropping the alpha channel, so whatever colour hides "

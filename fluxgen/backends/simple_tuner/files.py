@@ -22,6 +22,7 @@ OUTPUT_DIR = "output"
 CACHE_DIR = "cache"
 DATASET_ID = "images"
 TEXT_CACHE_ID = "text-embeds"
+REPORT_TO = {"tensorboard": "tensorboard", "wandb": "wandb", "all": "tensorboard,wandb"}  # st:reporting
 CAPTION_STRATEGY = {"captions": "textfile", "trigger": "instanceprompt", "none": "instanceprompt"}
 
 
@@ -61,14 +62,27 @@ def config_dict(plan: Any) -> dict[str, Any]:
         config["loss_type"] = LOSSES[v["loss_type"]]
     if "sample_negative" in v:
         config["validation_negative_prompt"] = v["sample_negative"].replace("[trigger]", v["trigger"] or "")
-    for key, option in (("network_dropout", "lora_dropout"), ("text_encoder_lr", "text_encoder_lr"),
-                        ("gradient_accumulation", "gradient_accumulation_steps")):
-        if key in v:
-            config[option] = v[key]
-    if v.get("logging"):  # its own trackers; wandb reads WANDB_API_KEY from the environment (st:cmd_args)
-        config["report_to"] = {"all": "tensorboard,wandb"}.get(v["logging"], v["logging"])
-        config["logging_dir"] = LOG_DIR
+    config.update(_settings(v))
     return merged_config(config, fragment(v, NAME))
+
+
+def _settings(v: dict[str, Any]) -> dict[str, Any]:
+    """The intent's optional training settings under SimpleTuner's names, present only when the plan has them."""
+    out: dict[str, Any] = {}
+    if "network_dropout" in v:
+        out["lora_dropout"] = v["network_dropout"]
+    if "gradient_accumulation" in v:
+        out["gradient_accumulation_steps"] = v["gradient_accumulation"]
+    if "ema" in v:
+        out["use_ema"] = v["ema"]
+    if "ema_decay" in v:
+        out["ema_decay"] = v["ema_decay"]
+    if "sample_first" in v:
+        out["validation_on_startup"] = v["sample_first"]
+    if "logging" in v:  # SimpleTuner puts logging_dir under output_dir (helpers/configuration/cmd_args.py:1115)
+        out["report_to"] = REPORT_TO[v["logging"]]
+        out["logging_dir"] = LOG_DIR
+    return out
 
 
 def datasets_list(plan: Any) -> list[dict[str, Any]]:

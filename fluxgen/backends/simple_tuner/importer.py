@@ -29,10 +29,10 @@ DIRECT = {
 }
 # Options mapped only when the file gives them (SimpleTuner's default would change a plan that leaves them out).
 GIVEN = {"seed": "train.seed", "validation_seed": "samples.seed", "tracker_run_name": "name",
-         "lora_dropout": "network.dropout", "text_encoder_lr": "train.text_encoder_lr",
-         "gradient_accumulation_steps": "train.gradient_accumulation"}
+         "lora_dropout": "network.dropout", "gradient_accumulation_steps": "train.gradient_accumulation",
+         "use_ema": "train.ema", "ema_decay": "train.ema_decay", "validation_on_startup": "samples.first"}
 FLOATS = {"learning_rate", "flux_guidance_value", "caption_dropout_probability", "validation_guidance",
-          "lora_alpha", "lora_dropout", "text_encoder_lr"}
+          "lora_alpha", "lora_dropout", "ema_decay"}
 # What fluxgen always writes (files.config_dict): the same value loses nothing; another is carried or listed.
 FIXED = {"model_family": "flux", "model_type": "lora", "lora_type": "standard", "num_train_epochs": 0,
          "resolution_type": "pixel_area", "data_backend_config": "multidatabackend.json", "output_dir": "output",

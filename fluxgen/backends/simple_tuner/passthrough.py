@@ -29,8 +29,8 @@ _CONFIG = {
     "report_to": "logging", "logging_dir": "logging", "tracker_run_name": "name", "push_to_hub": "",
     "disable_benchmark": "", "resume_from_checkpoint": "", "modelspec_comment": "",
     "flow_use_uniform_schedule": "train.timestep_sampling", "train_text_encoder": "network.train_text_encoder",
-    "lora_dropout": "network.dropout", "text_encoder_lr": "train.text_encoder_lr",
-    "gradient_accumulation_steps": "train.gradient_accumulation", "loss_type": "train.loss_type",
+    "lora_dropout": "network.dropout", "gradient_accumulation_steps": "train.gradient_accumulation",
+    "use_ema": "train.ema", "ema_decay": "train.ema_decay", "validation_on_startup": "samples.first", "loss_type": "train.loss_type",
     "noise_offset": "train.noise_offset", "validation_negative_prompt": "samples.negative",
 }
 # Keys of the image dataset fluxgen writes (files.datasets_list); crop_aspect, crop_style and metadata_backend are

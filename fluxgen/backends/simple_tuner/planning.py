@@ -69,6 +69,19 @@ def settings(r: Any) -> None:
     _check_placeholders(r.values)
 
 
+def ema(r: Any) -> None:
+    """EMA only when the intent asks (SimpleTuner's use_ema is off by default, st:cmd_args), so plans keep their hash."""
+    if not (r.is_given("train.ema") or r.is_given("train.ema_decay")):
+        return
+    on = r.take("ema", "train.ema", False, "")
+    if r.is_given("train.ema_decay"):
+        if not on:
+            where = r.layered.origins.get("train.ema_decay", "intent")
+            raise UserError(f"{where}: train.ema_decay: EMA is off, so it has no decay; set train.ema: true too, "
+                            "or remove it")
+        r.take("ema_decay", "train.ema_decay", None, "")
+
+
 def choices() -> dict[str, tuple[str, ...]]:
     from fluxgen.backends.simple_tuner.keys import KEYS
 
@@ -97,6 +110,22 @@ def _check_placeholders(values: dict[str, Any]) -> None:
             if isinstance(item, str) and "{env:" in item:
                 raise UserError(f"{key}: '{item}' contains '{{env:', which SimpleTuner replaces with an "
                                 "environment variable; remove it")
+
+
+# What SimpleTuner 4.10.1 cannot do of the intent, each with where its code says so.
+UNSUPPORTED = {
+    "train.noise_offset": "SimpleTuner adds offset noise only to models that are not flow-matching "
+    "(helpers/models/common.py:5910), and FLUX is one",
+    "train.loss_type": "SimpleTuner's loss_type choices are l2, huber and smooth_l1 (st:cmd_args)",
+    "network.blocks": "flux_lora_target picks layer types that single and double blocks alike get "
+    "(helpers/training/adapter.py:57-135); name the modules in trainer.simpletuner peft_lora_target_modules instead",
+    "train.text_encoder_lr": "its parser reads --text_encoder_lr as an integer (the field's only bound is the int 0, "
+    "helpers/configuration/cmd_args.py:443-463), so a learning rate below 1 is refused",
+    "train.shuffle_captions": "it shuffles no caption per step: its text embeds are cached once, and a dataset's "
+    "caption_shuffle only adds fixed shuffled variants to that cache (helpers/prompts.py:175-199)",
+    "dataset.masks": "SimpleTuner weights the loss by a mask only through a second dataset with conditioning_type "
+    "mask (helpers/data_backend/factory.py:3287), which fluxgen does not render; use ai-toolkit or sd-scripts",
+}
 
 
 # Lighter base_model_precision after an out-of-memory, in the order st:FLUX lists their VRAM needs.
@@ -131,6 +160,10 @@ class SimpleTunerPlanner(Planner):
 
     def settings(self, r: Resolver) -> None:
         settings(r)
+        ema(r)
+        if r.given("train.workers"):  # a preset's hint for other trainers: said, not refused
+            r.warn(f"train.workers {r.given('train.workers')}: SimpleTuner's training data loader runs with "
+                   "num_workers=0 (helpers/data_backend/factory.py:3591), so it is not used", "st:data_backend")
 
     def datasets(self, r: Resolver, folders: list[Any]) -> None:
         """An image dataset's text-file captions are `<image>.txt` whatever its caption_file_extensions says
@@ -148,9 +181,7 @@ class SimpleTunerPlanner(Planner):
         return LOSSES
 
     def unsupported(self) -> dict[str, str]:
-        return {"train.noise_offset": "SimpleTuner adds offset noise only to models that are not flow-matching "
-                "(helpers/models/common.py:5910), and FLUX is one",
-                "train.loss_type": "SimpleTuner's loss_type choices are l2, huber and smooth_l1 (st:cmd_args)"}
+        return UNSUPPORTED
 
     def samples(self, r: Resolver) -> None:
         """SimpleTuner's validation settings are global; its prompt library holds prompt texts only."""
