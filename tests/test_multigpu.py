@@ -45,14 +45,16 @@ def test_the_accelerate_launch_flags_start_n_processes(tmp_path: Path) -> None:
     from fluxgen.backends import BACKENDS
 
     script = tmp_path / "ranks.py"
-    script.write_text("import os\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], flush=True)\n")
+    # each rank writes its own file: the workers share one stdout, where their lines can interleave
+    script.write_text("import os, pathlib, sys\n"
+                      "pathlib.Path(sys.argv[1], 'rank' + os.environ['RANK']).write_text(os.environ['WORLD_SIZE'])\n")
     argv = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1",
-            "--dynamo_backend", "no", "--mixed_precision", "no", "--num_cpu_threads_per_process", "1", str(script)]
+            "--dynamo_backend", "no", "--mixed_precision", "no", "--num_cpu_threads_per_process", "1", str(script),
+            str(tmp_path)]
     done = subprocess.run(BACKENDS["sd-scripts"].argv_for_gpus(argv, 2), capture_output=True, text=True, timeout=100,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank")) == ["rank 0 of 2",
-                                                                                            "rank 1 of 2"]
+    assert {p.name: p.read_text() for p in tmp_path.glob("rank*")} == {"rank0": "2", "rank1": "2"}
 
 
 def test_ai_toolkit_refuses_with_the_alternatives(images: Path, tmp_path: Path) -> None:
