@@ -44,7 +44,7 @@ def test_the_accelerate_launch_flags_start_n_processes(tmp_path: Path) -> None:
     """The launcher part of the sd-scripts command, run by the real accelerate (gloo on a CPU)."""
     from fluxgen.backends import BACKENDS
 
-    script = tmp_path / "ranks.py"
+    script = tmp_path / "launch.py"
     # each rank writes its own file: the workers share one stdout, where their lines can interleave
     script.write_text("import os, pathlib, sys\n"
                       "pathlib.Path(sys.argv[1], 'rank' + os.environ['RANK']).write_text(os.environ['WORLD_SIZE'])\n")
