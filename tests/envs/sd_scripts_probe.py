@@ -36,10 +36,16 @@ def main(src: str) -> None:
             "output_dir", "output_name", "save_every_n_steps", "timestep_sampling", "guidance_scale", "seed",
             "cache_latents", "cache_text_encoder_outputs", "gradient_checkpointing", "max_data_loader_n_workers")
     subsets = [{"image_dir": s.image_dir, "num_repeats": s.num_repeats, "caption_extension": s.caption_extension,
-                "class_tokens": s.class_tokens, "is_reg": s.is_reg}
+                "class_tokens": s.class_tokens, "is_reg": s.is_reg,
+                "caption_dropout_rate": s.caption_dropout_rate, "shuffle_caption": s.shuffle_caption,
+                "keep_tokens": s.keep_tokens}
                for d in blueprint.dataset_group.datasets for s in d.subsets for s in [s.params]]
     print(json.dumps({"args": {k: getattr(args, k) for k in keys}, "subsets": subsets,
                       "resolutions": [list(d.params.resolution) for d in blueprint.dataset_group.datasets],
+                      "batch_sizes": [d.params.batch_size for d in blueprint.dataset_group.datasets],
+                      "buckets": [[d.params.enable_bucket, d.params.min_bucket_reso, d.params.max_bucket_reso,
+                                   d.params.bucket_reso_steps, d.params.bucket_no_upscale]
+                                  for d in blueprint.dataset_group.datasets],
                       "images": train.num_train_images, "reg_images": train.num_reg_images,
                       "trainer_checks": {"use_clip_l": trainer.use_clip_l, "train_clip_l": trainer.train_clip_l},
                       "network_has_create_network": hasattr(network, "create_network")}))

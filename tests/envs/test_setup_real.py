@@ -119,8 +119,10 @@ def test_sd_scripts_reads_the_rendered_files_as_fluxgen_meant(tmp_path: Path) ->
         "guidance_scale": 1.0, "seed": 42, "cache_latents": True, "cache_text_encoder_outputs": False,
         "gradient_checkpointing": True, "max_data_loader_n_workers": 0}
     assert seen["subsets"] == [{"image_dir": str(images), "num_repeats": 1, "caption_extension": ".txt",
-                                "class_tokens": "CSKULL", "is_reg": False}]
-    assert (seen["resolutions"], seen["images"], seen["reg_images"]) == ([[64, 64]], 2, 0)
+                                "class_tokens": "CSKULL", "is_reg": False, "caption_dropout_rate": 0.05,
+                                "shuffle_caption": False, "keep_tokens": 0}]
+    assert (seen["resolutions"], seen["batch_sizes"], seen["images"], seen["reg_images"]) == ([[64, 64]], [2], 2, 0)
+    assert seen["buckets"] == [[True, 64, 128, 64, True]]
     assert seen["trainer_checks"] == {"use_clip_l": True, "train_clip_l": False} and seen["network_has_create_network"]
 
 
