@@ -52,6 +52,14 @@ try:
     facts["triton"] = importlib.util.find_spec("triton") is not None
 except (ImportError, ValueError):
     facts["triton"] = False
+import importlib.metadata as md
+facts["versions"] = {}
+for dist in ("torch", "torchvision", "torchaudio"):
+    try:
+        facts["versions"][dist] = md.version(dist)
+        facts["versions"][dist + ":requires"] = [r for r in md.requires(dist) or () if r.startswith("torch")]
+    except Exception:
+        pass
 print("\nFLUXGEN-IMPORTS " + json.dumps({"failed": failed, "facts": facts}))
 """
 IMPORT_TIMEOUT = 240.0  # seconds: ai-toolkit's imports alone take about 20 s (reference ai-toolkit.md §10)
@@ -143,7 +151,8 @@ def _python(trainer: Any, imports: dict[str, ImportProbe] | None) -> list[Check]
     if found.error:
         checks.append(Check("imports", "fail", found.error, f"{trainer.python} -m pip install{where}"))
     elif failed:
-        checks.append(Check("imports", "fail", _import_failures(failed), f"{trainer.python} -m pip install{where}"))
+        checks.append(Check("imports", "fail", _import_failures(failed, found.facts),
+                             f"{trainer.python} -m pip install{where}"))
     else:
         checks.append(Check("imports", "ok", f"all {len(modules)} modules it needs import"))
     if "triton" in BACKENDS[trainer.backend].env_recipe().remove_without_gpu and _triton_without_driver(found.facts):
@@ -162,8 +171,14 @@ def _install_args(trainer: Any) -> str:
     return f" '{recipe.package}=={recipe.pin}'" if recipe.source == "pypi" else f" '{recipe.package or trainer.backend}'"
 
 
-def _import_failures(failed: dict[str, str]) -> str:
-    """`cannot import a, b (not installed); c fails: RuntimeError: …`."""
+def _import_failures(failed: dict[str, str], facts: dict[str, Any] | None = None) -> str:
+    """`cannot import a, b (not installed); c fails: RuntimeError: …`; torchvision built for another torch is
+    said as that pair and its fix alone (what imports it fails with it)."""
+    from fluxgen.envs.pairs import mismatched_pair
+
+    pair = mismatched_pair(failed, (facts or {}).get("versions", {}))
+    if pair is not None:
+        return pair
     missing = [m for m, why in failed.items() if why.startswith("ModuleNotFoundError")]
     broken = [f"{m} fails: {why}" for m, why in failed.items() if m not in missing]
     parts = ([f"cannot import {', '.join(missing)} (not installed)"] if missing else []) + broken

@@ -236,7 +236,7 @@ class _Ctx:
         probe = probe_imports(self.py, self.req.recipe.required_modules)
         if probe.error or probe.failed:
             raise SetupFailed(f"the new environment cannot import what {self.req.backend} needs: "
-                              f"{probe.error or _import_failures(probe.failed)}; the previous one is unchanged")
+                              f"{probe.error or _import_failures(probe.failed, probe.facts)}; the previous one is unchanged")
         if _triton_without_driver(probe.facts):
             raise SetupFailed("triton is installed with a CUDA torch and no driver: imports would fail")
 

@@ -114,12 +114,29 @@ def check_env(backend: str, home: Path | None) -> int:
     if env is None:
         raise UserError(f"{name} is not set up under {homes.fluxgen_home(home)}; run `fluxgen setup {name}`")
     changes = drift(env)
-    if not changes:
+    broken = import_failure(env, recipe.required_modules)
+    if not changes and broken is None:
         click.echo(f"{name}: matches its lock ({env.lock()['hash'][:19]}, {len(env.lock()['packages'])} packages)")
         return 0
-    click.echo(f"{name}: {len(changes)} difference(s) from {env.lock_path}:")
-    for change in changes:
-        click.echo("  " + change.describe())
+    if changes:
+        click.echo(f"{name}: {len(changes)} difference(s) from {env.lock_path}:")
+        for change in changes:
+            click.echo("  " + change.describe())
+    if broken is not None:
+        click.echo(f"{name}: cannot start: {broken}")
     click.echo(f"`fluxgen setup {name} --force` rebuilds it from fluxgen's constraints")
     return 1
+
+
+def import_failure(env: homes.SetupEnv, modules: tuple[str, ...]) -> str | None:
+    """Why the environment's Python cannot import what the trainer imports at start, None when it can: a lock
+    matched by a set of packages that never worked together (torchvision built for another torch) is no proof."""
+    from fluxgen.doctor import _import_failures, probe_imports
+
+    if not modules:
+        return None
+    probe = probe_imports(str(env.python), modules)
+    if probe.error:
+        return probe.error
+    return _import_failures(probe.failed, probe.facts) if probe.failed else None
 

@@ -12,12 +12,13 @@ from fluxgen.backends.base import EnvRecipe
 PIN = "0123abcd" + "0" * 32
 
 
-def make_wheel(folder: Path, name: str, version: str, body: str = "VALUE = 1\n") -> Path:
-    """A pure-Python wheel pip installs like any other (METADATA, WHEEL, RECORD)."""
+def make_wheel(folder: Path, name: str, version: str, body: str = "VALUE = 1\n", requires: tuple[str, ...] = ()) -> Path:
+    """A pure-Python wheel pip installs like any other (METADATA with its Requires-Dist, WHEEL, RECORD)."""
     folder.mkdir(parents=True, exist_ok=True)
     dist = f"{name}-{version}.dist-info"
+    deps = "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {f"{name}/__init__.py": body,
-             f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n{deps}",
              f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: fluxgen-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
     files[f"{dist}/RECORD"] = "".join(f"{p},,\n" for p in files) + f"{dist}/RECORD,,\n"
     path = folder / f"{name}-{version}-py3-none-any.whl"

@@ -109,3 +109,45 @@ def test_unreachable_git_requirement_names_the_with_that_satisfies_it(tmp_path: 
                                           r"@abc123 \(no network or no git\); pass --with gitdep=PATH"):
         setup(req)
     assert homes.find_env("tiny", PIN, req.home) is None
+
+
+def _mismatched_torch_pair(wheels: Path) -> None:
+    """torch as the +cpu build and a torchvision wheel built for PyPI's torch of the same version: each installs,
+    and torchvision fails at import the way the real pair does on a machine with a local +cpu torch."""
+    make_wheel(wheels, "torch", "2.13.0+cpu", "class version:\n    cuda = None\n")
+    make_wheel(wheels, "torchvision", "0.28.0", "raise RuntimeError('operator torchvision::nms does not exist')\n",
+               requires=("torch (==2.13.0)",))
+
+
+def test_torchvision_built_for_another_torch_fails_setup_with_the_pair(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    req = _request(tmp_path)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(req.wheels))  # not a machine's own folder holding a real torch
+    _mismatched_torch_pair(req.wheels)
+    req.recipe = tiny_recipe(git_requirements=("gitdep",), torch_first=("torch", "torchvision"),
+                             required_modules=("torch", "torchvision", "tinydep"))
+    with pytest.raises(SetupFailed, match=r"^the new environment cannot import what tiny needs: torchvision 0\.28\.0 "
+                                          r"is built for another torch than the installed torch 2\.13\.0\+cpu "
+                                          r"\(RuntimeError: operator torchvision::nms does not exist; its wheel asks "
+                                          r"for torch==2\.13\.0\): reinstall them as a pair from one index, e\.g\. "
+                                          r"`pip install --force-reinstall torch==2\.13\.0 torchvision==0\.28\.0`"):
+        setup(req)
+    assert homes.find_env("tiny", PIN, req.home) is None
+
+
+def test_check_finds_an_environment_that_matches_its_lock_but_cannot_start(
+        built: tuple[Request, homes.SetupEnv], tmp_path: Path) -> None:
+    """A lock records what was installed, not that it works: `setup --check` imports what the trainer imports."""
+    from fluxgen.envs.present import import_failure
+
+    _, env = built
+    assert import_failure(env, ("tinydep",)) is None
+    _mismatched_torch_pair(tmp_path / "pair")
+    subprocess.run([str(env.python), "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                    *map(str, sorted((tmp_path / "pair").glob("*.whl")))], check=True)
+    try:
+        why = import_failure(env, ("torch", "torchvision", "tinydep"))
+        assert why is not None and why.startswith("torchvision 0.28.0 is built for another torch than the installed "
+                                                  "torch 2.13.0+cpu (RuntimeError: operator torchvision::nms")
+    finally:
+        subprocess.run([str(env.python), "-m", "pip", "uninstall", "-q", "-y", "torch", "torchvision"], check=True)

@@ -28,9 +28,12 @@ if TYPE_CHECKING:
     from fluxgen.plan import Plan
     from fluxgen.runner import Launch
 
-# Modules flux_train_network.py imports at start-up, checked by `fluxgen doctor` in its Python.
-REQUIRED_MODULES = ("torch", "accelerate", "transformers", "diffusers", "safetensors", "toml", "voluptuous",
-                    "einops", "sentencepiece", "huggingface_hub")
+# The third-party modules flux_train_network.py imports at start-up (through train_network and library/*, at module
+# level; library/train_util.py imports torchvision, cv2 and imagesize), checked after `fluxgen setup`, by `setup
+# --check` and by `fluxgen doctor` in its Python. sentencepiece: T5-XXL's tokenizer.
+REQUIRED_MODULES = ("torch", "torchvision", "accelerate", "transformers", "diffusers", "safetensors", "toml",
+                    "voluptuous", "einops", "sentencepiece", "huggingface_hub", "cv2", "PIL", "imagesize", "numpy",
+                    "tqdm", "packaging")
 
 # What planning for the next VRAM tier down changes (ref:sd-scripts §7), for out-of-memory advice.
 LOWER_TIER = {16: "Adafactor and batch size 1", 12: "16 blocks swapped to the CPU",
