@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_render import GOLDEN, UPDATE, normalise
+from test_render import GOLDEN, check_golden, normalise
 
 from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.plan import PlanOptions, build_plan
@@ -51,11 +51,7 @@ def test_golden_passthrough(backend: str, skull20: Path) -> None:
     folder = GOLDEN / f"passthrough.cyber-skull.{backend}"
     for name, text in files.items():
         got = normalise(text, skull20)
-        golden = folder / name
-        if UPDATE:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(got, encoding="utf-8")
-        assert got == golden.read_text(encoding="utf-8"), f"{golden} differs (FLUXGEN_UPDATE_GOLDEN=1 to update)"
+        check_golden(folder / name, got)
 
 
 def test_ai_toolkit_values_land_where_the_trainer_reads_them(skull20: Path) -> None:

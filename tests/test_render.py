@@ -24,6 +24,15 @@ BACKENDS = ("ai-toolkit", "sd-scripts", "builtin")
 PRESETS = sorted(discover())
 
 
+def check_golden(golden: Path, got: str) -> None:
+    """`got` must equal the golden file; FLUXGEN_UPDATE_GOLDEN=1 writes it instead, for review in the diff."""
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(got, encoding="utf-8")
+    assert golden.is_file(), f"no golden file {golden}; run with FLUXGEN_UPDATE_GOLDEN=1 and review the diff"
+    assert got == golden.read_text(encoding="utf-8"), f"{golden} differs (FLUXGEN_UPDATE_GOLDEN=1 to update)"
+
+
 def normalise(text: str, dataset: Path) -> str:
     """Machine-specific paths → placeholders, so golden files compare across machines."""
     text = (text.replace(str(dataset), "<DATASET>").replace(sys.executable, "<PYTHON>")
@@ -47,12 +56,7 @@ def test_golden(preset: str, backend: str, skull20: Path, monkeypatch: pytest.Mo
     folder = GOLDEN / f"{preset}.{backend}"
     for name, text in files.items():
         got = normalise(text, skull20)
-        golden = folder / name
-        if UPDATE:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(got, encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run with FLUXGEN_UPDATE_GOLDEN=1 and review the diff"
-        assert got == golden.read_text(encoding="utf-8"), f"{golden} differs (FLUXGEN_UPDATE_GOLDEN=1 to update)"
+        check_golden(folder / name, got)
 
 
 def test_done_criterion_both_backends(tmp_path: Path, skull20: Path) -> None:

@@ -13,7 +13,7 @@ import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_render import GOLDEN, UPDATE, normalise
+from test_render import GOLDEN, check_golden, normalise
 
 from fluxgen.errors import UserError
 from fluxgen.plan import PlanOptions, build_plan
@@ -46,10 +46,7 @@ def test_golden_settings(backend: str, skull20: Path, tmp_path: Path) -> None:
     folder = GOLDEN / f"settings.cyber-skull.{backend}"
     for name, text in render_plan(plan).items():
         got = re.sub(r"\S+/envs/[^/\s]+/venv/bin/python", "<PYTHON>", normalise(text, skull20))  # a tmp home
-        if UPDATE:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_text(got, encoding="utf-8")
-        assert got == (folder / name).read_text(encoding="utf-8"), f"{folder / name} differs"
+        check_golden(folder / name, got)
     for path in render_plan_to(plan, tmp_path):
         if path.name in ("plan.json", "command.txt"):
             continue

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_render import GOLDEN, UPDATE, normalise
+from test_render import GOLDEN, check_golden, normalise
 
 from fluxgen.errors import ConfigErrors, UserError
 from fluxgen.plan import PlanOptions, build_plan
@@ -59,12 +59,7 @@ def test_golden(backend: str, several: Path, several_txt: Path, monkeypatch: pyt
     folder = GOLDEN / f"several-folders.{backend}"
     for name, text in files.items():
         got = normalise(text, root)
-        golden = folder / name
-        if UPDATE:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(got, encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run with FLUXGEN_UPDATE_GOLDEN=1 and review the diff"
-        assert got == golden.read_text(encoding="utf-8"), f"{golden} differs (FLUXGEN_UPDATE_GOLDEN=1 to update)"
+        check_golden(folder / name, got)
         if name != "command.txt" and name != "prompt_library.json" and name != "sample_prompts.txt":
             (tmp_path / name).write_text(text, encoding="utf-8")
             result = cli_run("validate", str(tmp_path / name), "--backend", backend)

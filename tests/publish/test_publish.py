@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from publish.hub_server import HubServer
+from test_render import check_golden
 
 from fluxgen.cli import cli
 
 GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("FLUXGEN_UPDATE_GOLDEN") == "1"
 TOKEN = "hf_secretTOKEN0123456789"
 
 
@@ -31,11 +30,7 @@ def test_dry_run_folder_and_card_match_golden(published_run: Path):
     assert "dry run: nothing uploaded" in result.stdout
     got = {"listing.txt": _listing(folder), "README.md": (folder / "README.md").read_text(encoding="utf-8")}
     for name, text in got.items():
-        golden = GOLDEN / name
-        if UPDATE:
-            golden.parent.mkdir(exist_ok=True)
-            golden.write_text(text, encoding="utf-8")
-        assert text == golden.read_text(encoding="utf-8"), f"{golden} differs (FLUXGEN_UPDATE_GOLDEN=1 to update)"
+        check_golden(GOLDEN / name, text)
 
 
 def test_card_loads_with_the_hubs_parser(published_run: Path):

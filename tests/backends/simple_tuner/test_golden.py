@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_render import GOLDEN, PRESETS, UPDATE, normalise
+from test_render import GOLDEN, PRESETS, check_golden, normalise
 
 from fluxgen.backends.simple_tuner.validator import validate_text
 from fluxgen.plan import PlanOptions, build_plan
@@ -24,12 +24,7 @@ def test_golden(preset: str, skull20: Path, monkeypatch: pytest.MonkeyPatch) -> 
     folder = GOLDEN / f"{preset}.simpletuner"
     for name, text in files.items():
         got = normalise(text, skull20)
-        golden = folder / name
-        if UPDATE:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(got, encoding="utf-8")
-        assert golden.is_file(), f"no golden file {golden}; run with FLUXGEN_UPDATE_GOLDEN=1 and review the diff"
-        assert got == golden.read_text(encoding="utf-8"), f"{golden} differs (FLUXGEN_UPDATE_GOLDEN=1 to update)"
+        check_golden(folder / name, got)
         if name.endswith(".json") and name != "prompt_library.json":
             report = validate_text(text, name)
             assert (report.errors, report.warnings) == ([], [])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from backends.simple_tuner.st_env import run_loader
-from test_render import GOLDEN, UPDATE, normalise
+from test_render import GOLDEN, check_golden, normalise
 
 from fluxgen.backends.simple_tuner.validator import validate_text
 from fluxgen.errors import UserError
@@ -32,10 +32,7 @@ def test_golden_extras(skull20: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = GOLDEN / "extras.cyber-skull.simpletuner"
     for name, text in files.items():
         got = normalise(text, skull20)
-        if UPDATE:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_text(got, encoding="utf-8")
-        assert got == (folder / name).read_text(encoding="utf-8"), f"{folder / name} differs"
+        check_golden(folder / name, got)
     config = json.loads(files["config.json"])
     assert {k: config[k] for k in WANT} == WANT
     report = validate_text(files["config.json"], "config.json")
