@@ -264,3 +264,27 @@ def _move_in(src: Path, target: Path, force: bool) -> None:
                         "(with --force to overwrite)") from None
     except OSError as exc:
         raise UserError(f"{target}: cannot write it ({exc.strerror or exc}); nothing was written") from None
+
+
+def yaml_lines(text: str) -> dict[str, int]:
+    """Dotted key (list items by index: `config.process.0.train.lr`) -> 1-based line of its value."""
+    import yaml
+
+    out: dict[str, int] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = f"{prefix}{k.value}"
+                out[key] = v.start_mark.line + 1
+                walk(v, key + ".")
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                out[f"{prefix}{i}"] = item.start_mark.line + 1
+                walk(item, f"{prefix}{i}.")
+
+    try:
+        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
+    except yaml.YAMLError:
+        pass
+    return out

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.errors import UserError
+from fluxgen.fsio import yaml_lines
 from fluxgen.intent import LayeredIntent, flatten, set_dotted, validate_intent
 from fluxgen.kinds import KINDS
 from fluxgen.paths import BUILTIN_PRESETS_DIR, preset_search_path
@@ -75,31 +76,6 @@ def find(ref: str, relative_to: Path | None = None) -> Path:
     close = difflib.get_close_matches(ref, list(presets), n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise UserError(f"{ref}: no such preset ({hint}run `fluxgen presets ls` to list them)")
-
-
-def _lines(text: str) -> dict[str, int]:
-    """Dotted key -> 1-based line of its value, from the YAML node tree."""
-    import yaml
-
-    out: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = f"{prefix}{k.value}"
-                out[key] = v.start_mark.line + 1
-                if isinstance(v, yaml.MappingNode) and k.value != "optimizer_args":
-                    walk(v, key + ".")
-                elif isinstance(v, yaml.SequenceNode) and v.value and isinstance(v.value[0], yaml.MappingNode):
-                    for i, item in enumerate(v.value):  # a list of mappings (datasets:) is recorded by index
-                        out[f"{key}.{i}"] = item.start_mark.line + 1
-                        walk(item, f"{key}.{i}.")
-
-    try:
-        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
-    except yaml.YAMLError:
-        pass
-    return out
 
 
 def _display(path: Path) -> str:
@@ -177,7 +153,7 @@ def layer(ref: str | None, overrides: list[tuple[str, Any, str]], default_kind: 
     origins: dict[str, str] = {}
     for path, data in chain:
         is_embedded = embedded_intent(path) is not None
-        lines = {} if is_embedded else _lines(_read(path))
+        lines = {} if is_embedded else yaml_lines(_read(path))
         for dotted in flatten(data):
             origins[dotted] = (Origin.embedded(_display(path)) if is_embedded
                                else Origin.preset(_display(path), lines.get(dotted, 1)))

@@ -201,10 +201,16 @@ class Backend(ABC):
     saves_on_stop: ClassVar[bool] = True  # False: a stopped run loses the steps after its last save
     dataset_quirks: ClassVar[DatasetQuirks]  # how its loader treats the image folder
 
+    def module(self, name: str) -> ModuleType:
+        """A module of this trainer's package: each keeps its pieces under the same names (`planning.PLANNER`,
+        `passthrough.PASSTHROUGH`, `files.render`/`find_outputs`, `console.Parser`), so a backend class overrides
+        only what its trainer does differently."""
+        return importlib.import_module(f"{type(self).__module__}.{name}")
+
     # planning
-    @abstractmethod
     def planner(self) -> Planner:
         """The trainer's planning hooks (memory tiers, timestep sampling, choices, its own defaults)."""
+        return self.module("planning").PLANNER
 
     def plan_settings(self, r: Resolver) -> None:
         """Trainer-specific plan values the common rules do not set."""
@@ -212,12 +218,12 @@ class Backend(ABC):
 
     def passthrough(self) -> PassThrough | None:
         """The trainer's pass-through section, or None when its files take no raw settings."""
-        return None
+        return self.module("passthrough").PASSTHROUGH
 
     # rendering and checking
-    @abstractmethod
     def render(self, plan: Plan) -> dict[str, str]:
         """Relative file name -> text, `command.txt` included; every file re-parsed and compared with the plan."""
+        return self.module("files").render(plan)
 
     def accepted_findings(self, plan: Plan) -> set[str]:
         """Finding codes the post-render check lets through for this plan (e.g. a model path fluxgen resolves only
@@ -253,11 +259,11 @@ class Backend(ABC):
 
     def console_module(self) -> ModuleType:
         """The module reading this trainer's console: `parse(lines)`, and a `Parser` class for live streams."""
-        return importlib.import_module(f"{type(self).__module__}.console")
+        return self.module("console")
 
-    @abstractmethod
     def new_parser(self) -> Any:
         """An incremental console parser: `feed(text) -> list[Event]`, `close() -> list[Event]`."""
+        return self.module("console").Parser()
 
     def parse(self, lines: Iterable[str]) -> list[Event]:
         parser = self.new_parser()
@@ -276,9 +282,9 @@ class Backend(ABC):
         return argv
 
     # what it leaves on disk
-    @abstractmethod
     def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
         """The final LoRA, step checkpoints and samples of a run folder."""
+        return self.module("files").find_outputs(plan, run_dir)
 
     @abstractmethod
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxgen.fsio import yaml_lines  # noqa: F401  (the importers' line finder, shared with preset origins)
+
 
 @dataclass(frozen=True)
 class Where:
@@ -97,30 +99,6 @@ def display(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def yaml_lines(text: str) -> dict[str, int]:
-    """Dotted key (list items by index: `config.process.0.train.lr`) -> 1-based line of its value."""
-    import yaml
-
-    out: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                key = f"{prefix}{k.value}"
-                out[key] = v.start_mark.line + 1
-                walk(v, key + ".")
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                out[f"{prefix}{i}"] = item.start_mark.line + 1
-                walk(item, f"{prefix}{i}.")
-
-    try:
-        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
-    except yaml.YAMLError:
-        pass
-    return out
 
 
 def json_lines(text: str) -> dict[str, int]:

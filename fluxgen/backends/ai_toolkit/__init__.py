@@ -15,9 +15,6 @@ from fluxgen.backends.base import (
     DatasetQuirks,
     EnvRecipe,
     MaskSupport,
-    Outputs,
-    PassThrough,
-    Planner,
 )
 
 if TYPE_CHECKING:
@@ -55,21 +52,6 @@ class AiToolkit(Backend):
         masks=MaskSupport("dataset mask_path: the mask folder, files named like the images", "ref:ai-toolkit §2.3"),
         alpha_effect="ai-toolkit trains the transparent areas as black and learns to draw them")
 
-    def planner(self) -> Planner:
-        from fluxgen.backends.ai_toolkit.planning import PLANNER
-
-        return PLANNER
-
-    def passthrough(self) -> PassThrough:
-        from fluxgen.backends.ai_toolkit.passthrough import PASSTHROUGH
-
-        return PASSTHROUGH
-
-    def render(self, plan: Plan) -> dict[str, str]:
-        from fluxgen.backends.ai_toolkit import files
-
-        return files.render(plan)
-
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
         """ai-toolkit reads `<toolkit>/config/<arg>` before the argument itself, so a launch names the run's own
@@ -81,11 +63,6 @@ class AiToolkit(Backend):
         argv, env = files.build_command(plan, trainer, config_path=config)
         return Launch([*argv, *(resume.extra_args if resume is not None else ())], dict(env), Path(run_dir))
 
-    def new_parser(self) -> Any:
-        from fluxgen.backends.ai_toolkit.console import Parser
-
-        return Parser()
-
     def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
         from fluxgen.errors import UserError
 
@@ -95,11 +72,6 @@ class AiToolkit(Backend):
                         "per GPU with `fluxgen sweep INTENT --grid KEY=V1,V2` (the local executor gives each run its own "
                         "GPU), or, for a model that does not fit one GPU, set `split_model_over_gpus: true` under model: "
                         "in ai-toolkit's config (ref:ai-toolkit §2); or train with --backend sd-scripts or builtin")
-
-    def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
-        from fluxgen.backends.ai_toolkit import files
-
-        return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
         from fluxgen.backends.ai_toolkit.resume import resume_point

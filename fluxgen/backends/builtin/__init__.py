@@ -14,9 +14,6 @@ from fluxgen.backends.base import (
     DatasetQuirks,
     EnvRecipe,
     MaskSupport,
-    Outputs,
-    PassThrough,
-    Planner,
 )
 
 if TYPE_CHECKING:
@@ -45,21 +42,6 @@ class Builtin(Backend):
         alpha_effect="the builtin trainer drops the alpha channel, so whatever colour hides under the transparent "
                      "pixels is trained, often black")
 
-    def planner(self) -> Planner:
-        from fluxgen.backends.builtin.planning import PLANNER
-
-        return PLANNER
-
-    def passthrough(self) -> PassThrough:
-        from fluxgen.backends.builtin.passthrough import PASSTHROUGH
-
-        return PASSTHROUGH
-
-    def render(self, plan: Plan) -> dict[str, str]:
-        from fluxgen.backends.builtin import files
-
-        return files.render(plan)
-
     def command(self, plan: Plan, run_dir: Path, resume: Any | None = None, *,
                 trainer: TrainerEnv | None = None) -> Launch:
         """`python -m fluxgen.trainer train.yaml` in the run folder; a resume adds `--resume`."""
@@ -84,11 +66,6 @@ class Builtin(Backend):
         from fluxgen.multigpu import torchrun
 
         return torchrun(argv, gpus)
-
-    def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
-        from fluxgen.backends.builtin import files
-
-        return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
         """`--resume` makes fluxgen.trainer continue from the newest checkpoint in its output folder, whose

@@ -16,9 +16,6 @@ from fluxgen.backends.base import (
     DatasetQuirks,
     EnvRecipe,
     MaskSupport,
-    Outputs,
-    PassThrough,
-    Planner,
 )
 
 if TYPE_CHECKING:
@@ -69,21 +66,6 @@ class SdScripts(Backend):
         alpha_effect="sd-scripts drops the alpha channel (unless alpha_mask is set), so whatever colour hides "
                      "under the transparent pixels is trained, often black")
 
-    def planner(self) -> Planner:
-        from fluxgen.backends.sd_scripts.planning import PLANNER
-
-        return PLANNER
-
-    def passthrough(self) -> PassThrough:
-        from fluxgen.backends.sd_scripts.passthrough import PASSTHROUGH
-
-        return PASSTHROUGH
-
-    def render(self, plan: Plan) -> dict[str, str]:
-        from fluxgen.backends.sd_scripts import files
-
-        return files.render(plan)
-
     def accepted_findings(self, plan: Plan) -> set[str]:
         from fluxgen.backends.sd_scripts import files
 
@@ -98,11 +80,6 @@ class SdScripts(Backend):
         argv, env = files.build_command(plan, trainer)
         return Launch([*argv, *(resume.extra_args if resume is not None else ())], dict(env), Path(run_dir))
 
-    def new_parser(self) -> Any:
-        from fluxgen.backends.sd_scripts.console import Parser
-
-        return Parser()
-
     def plan_for_gpus(self, plan: Plan, gpus: int) -> Plan:
         from fluxgen.multigpu import rescaled
 
@@ -113,11 +90,6 @@ class SdScripts(Backend):
         from fluxgen.multigpu import accelerate_multi_gpu
 
         return accelerate_multi_gpu(argv, gpus)
-
-    def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
-        from fluxgen.backends.sd_scripts import files
-
-        return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, *, move_broken: bool = True,
                      bad_from: int | None = None) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe, Outputs, PassThrough, Planner
+from fluxgen.backends.base import Backend, DatasetQuirks, EnvRecipe
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,16 +43,6 @@ class SimpleTuner(Backend):
         replaces_trigger_placeholder=False, applies_exif_orientation=True,
         alpha_effect="SimpleTuner converts images to RGB, dropping the alpha channel, so whatever colour hides "
                      "under the transparent pixels is trained")
-
-    def planner(self) -> Planner:
-        from fluxgen.backends.simple_tuner.planning import PLANNER
-
-        return PLANNER
-
-    def passthrough(self) -> PassThrough:
-        from fluxgen.backends.simple_tuner.passthrough import PASSTHROUGH
-
-        return PASSTHROUGH
 
     def render(self, plan: Plan) -> dict[str, str]:
         from fluxgen.backends.simple_tuner import environment, files
@@ -94,16 +84,6 @@ class SimpleTuner(Backend):
         python = trainer.python if trainer is not None else environment.locate().python
         argv, env = files.build_command(plan, python)
         return Launch(argv, dict(env), Path(run_dir))
-
-    def new_parser(self) -> Any:
-        from fluxgen.backends.simple_tuner.console import Parser
-
-        return Parser()
-
-    def find_outputs(self, plan: Plan, run_dir: Path) -> Outputs:
-        from fluxgen.backends.simple_tuner import files
-
-        return files.find_outputs(plan, run_dir)
 
     def resume_point(self, plan: Plan, run_dir: Path, **options: Any) -> Any:
         from fluxgen.backends.simple_tuner.resume import resume_point

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,3 +104,24 @@ def revision_of(model_id: str) -> str | None:
 def generation_kwargs(max_new_tokens: int, num_beams: int = 1) -> dict[str, Any]:
     """Deterministic decoding: the same picture gets the same caption on every run."""
     return {"max_new_tokens": max_new_tokens, "num_beams": num_beams, "do_sample": False}
+
+
+@dataclass
+class Loaded:
+    """What every loaded captioner or segmenter says of itself (recorded in captions.json): which checkpoint, at
+    which revision, asked with which prompt."""
+
+    name: str
+    model_id: str
+    revision: str | None
+    prompt: str | None
+
+
+@dataclass
+class ProcessorModel(Loaded):
+    """A transformers processor + model pair on a device, in a dtype."""
+
+    model: Any
+    processor: Any
+    device: str
+    dtype: Any

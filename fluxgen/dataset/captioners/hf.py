@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluxgen.dataset.captioners.base import (
+    ProcessorModel,
     generation_kwargs,
     load_pretrained,
     resolve_device,
@@ -18,17 +19,9 @@ FLORENCE_TASKS = ("<CAPTION>", "<DETAILED_CAPTION>", "<MORE_DETAILED_CAPTION>")
 
 
 @dataclass
-class EncoderDecoderCaptioner:
+class EncoderDecoderCaptioner(ProcessorModel):
     """A processor + a generating model: pictures (and a task prompt) in, decoded text out."""
 
-    name: str
-    model_id: str
-    revision: str | None
-    prompt: str | None
-    model: Any
-    processor: Any
-    device: str
-    dtype: Any
     generate: dict[str, Any]
 
     def caption(self, images: list[Any]) -> list[str]:

@@ -5,19 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fluxgen.dataset.captioners.base import load_pretrained, resolve_device, resolve_dtype, revision_of
+from fluxgen.dataset.captioners.base import (
+    ProcessorModel,
+    load_pretrained,
+    resolve_device,
+    resolve_dtype,
+    revision_of,
+)
 
 
 @dataclass
-class ClipSegSegmenter:
-    name: str
-    model_id: str
-    revision: str | None
-    prompt: str | None
-    model: Any
-    processor: Any
-    device: str
-    dtype: Any
+class ClipSegSegmenter(ProcessorModel):
     threshold: float
 
     def masks(self, images: list[Any]) -> list[Any]:

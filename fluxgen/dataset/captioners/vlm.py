@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluxgen.dataset.captioners.base import (
+    Loaded,
     generation_kwargs,
     load_pretrained,
     resolve_device,
@@ -22,11 +23,7 @@ QWEN_IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
 
 
 @dataclass
-class ChatCaptioner:
-    name: str
-    model_id: str
-    revision: str | None
-    prompt: str | None
+class ChatCaptioner(Loaded):
     model: Any
     tokenizer: Any
     image_processor: Any

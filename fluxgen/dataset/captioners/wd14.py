@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fluxgen.dataset.captioners.base import revision_of
+from fluxgen.dataset.captioners.base import Loaded, revision_of
 from fluxgen.errors import UserError
 
 FILES = ("model.onnx", "selected_tags.csv")
@@ -21,11 +21,7 @@ RATING, CHARACTER = "9", "4"
 
 
 @dataclass
-class Wd14Tagger:
-    name: str
-    model_id: str
-    revision: str | None
-    prompt: str | None
+class Wd14Tagger(Loaded):
     session: Any
     tags: list[tuple[str, str]]  # (name, category) per output
     size: int
