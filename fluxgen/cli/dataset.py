@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import click
 
@@ -53,6 +54,15 @@ def _echo_lines(lines) -> None:
         click.echo(click.style(text, fg=COLOURS.get(severity or "")))
 
 
+def _finish(as_json: bool, data: Callable[[], dict], lines: Callable[[], list], errors: bool) -> None:
+    """Print the result as one JSON object or as coloured lines; exit 1 when its lint found errors."""
+    if as_json:
+        click.echo(json.dumps(data(), indent=2, ensure_ascii=False))
+    else:
+        _echo_lines(lines())
+    click.get_current_context().exit(1 if errors else 0)
+
+
 @click.group("dataset")
 def dataset_group() -> None:
     """Check, prepare and fingerprint a folder of training images and captions."""
@@ -72,11 +82,7 @@ def lint_cmd(folder, kind, trigger, backend, resolution, captions, caption_ext, 
 
     report = lint_dataset(_folder(folder), kind=kind, trigger=trigger, backend=backend, resolution=resolution,
                           caption_mode=captions, caption_ext=caption_ext)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        _echo_lines(lint_lines(report))
-    click.get_current_context().exit(1 if report.errors else 0)
+    _finish(as_json, report.to_dict, lambda: lint_lines(report), bool(report.errors))
 
 
 @dataset_group.command("prepare")
@@ -137,11 +143,7 @@ def prepare_cmd(folder, out, kind, trigger, backend, resolution, captions, capti
 
     with stops_unwind():  # SIGTERM/SIGHUP remove the staging folder and end the workers, as Ctrl-C does
         result = prepare_dataset(_folder(folder), out, options, force=force, progress=ImageProgress())
-    if as_json:
-        click.echo(json.dumps(prepare_dict(result), indent=2, ensure_ascii=False))
-    else:
-        _echo_lines(prepare_lines(result))
-    click.get_current_context().exit(1 if result.lint.errors else 0)
+    _finish(as_json, lambda: prepare_dict(result), lambda: prepare_lines(result), bool(result.lint.errors))
 
 
 @dataset_group.command("caption")
@@ -187,11 +189,7 @@ def caption_cmd(folder, out, captioner, model, prompt, mode, kind, trigger, temp
                              only_missing=only_missing, batch_size=batch_size, device=device,
                              max_new_tokens=max_new_tokens, caption_ext=caption_ext)
     result = caption_dataset(_folder(folder), out, options, force=force, progress=ImageProgress())
-    if as_json:
-        click.echo(json.dumps(caption_dict(result), indent=2, ensure_ascii=False))
-    else:
-        _echo_lines(caption_lines(result))
-    click.get_current_context().exit(1 if result.lint.errors else 0)
+    _finish(as_json, lambda: caption_dict(result), lambda: caption_lines(result), bool(result.lint.errors))
 
 
 @dataset_group.command("fingerprint")
