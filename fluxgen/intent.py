@@ -22,7 +22,7 @@ from fluxgen.intent_sections import (
     SaveIntent,
     TrainIntent,
 )
-from fluxgen.intent_values import INT64_MAX, _has_control, _one_line_path, _Strict  # noqa: F401
+from fluxgen.intent_values import _has_control, _Strict
 from fluxgen.kinds import Kind
 
 

@@ -93,18 +93,7 @@ class TrainIntent(_Strict):
         """The names the schema lists, exactly as it spells them; an alias plans as fluxgen's name."""
         return LOSS_ALIASES.get(v, v) if v is not None else v
 
-    @field_validator("resolution", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
-
-    @field_validator("resolution")
-    @classmethod
-    def _multiple_of_64(cls, v: list[int] | None) -> list[int] | None:
-        for r in v or []:
-            if r < 64 or r % 64:
-                raise ValueError(f"{r} is not a multiple of 64 (at least 64); FLUX buckets need multiples of 64")
-        return v
+    _resolutions = field_validator("resolution", mode="before")(_resolution_list)
 
     @field_validator("steps", mode="before")
     @classmethod

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-# A citation inside a rule's reason: `seed:000`, `ref:sd-scripts §7`, `design card`, `builtin trainer`.
-_CITE_RE = re.compile(r"seed:\d{3}|ref:[\w.-]+(?: §[\w.]+)?|design card")
+# A citation inside a rule's reason: `seed:000`, `ref:sd-scripts §7`, `st:cmd_args` (SimpleTuner's own sources and
+# docs at its pin), `design card`.
+_CITE_RE = re.compile(r"seed:\d{3}|ref:[\w.-]+(?: §[\w.]+)?|\bst:[\w./-]*\w|design card")
 KINDS = ("rule", "preset", "embedded", "command line", "intent", "resolved")
 
 

@@ -238,15 +238,3 @@ def _lint_advice(r: Resolver, report: Any, label: str = "") -> None:
         names = ", ".join(str(f.path) for f in found[:3]) + (", …" if len(found) > 3 else "")
         r.warn(f"{len(found)} files ({names}), e.g. {where}: {first.message}", f"dataset lint ({fid})",
                severity=severity)
-
-
-def _relative_base(origin: str) -> Path | None:
-    """A dataset path given in a preset file is relative to that file, not to the current folder."""
-    if not isinstance(origin, Origin) or origin.kind != "preset" or origin.file is None:
-        return None
-    candidate = Path(origin.file)
-    if not candidate.is_absolute():
-        from fluxgen.paths import DATA_ROOT
-
-        candidate = candidate if candidate.exists() else DATA_ROOT / candidate
-    return candidate.resolve().parent

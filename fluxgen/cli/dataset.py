@@ -8,12 +8,13 @@ from collections.abc import Callable
 import click
 
 from fluxgen.backends import BACKENDS
+from fluxgen.dataset.captioners import CAPTIONERS
 from fluxgen.kinds import CAPTION_MODES, KINDS
 
 KIND = click.Choice(KINDS, case_sensitive=False)
 BACKEND = click.Choice(BACKENDS.choices(), case_sensitive=False)
 CAPTIONS = click.Choice(CAPTION_MODES, case_sensitive=False)
-CAPTIONER_NAMES = ["florence2", "blip2", "qwen2.5-vl", "qwen3-vl", "joycaption", "wd14"]
+CAPTIONER_NAMES = list(CAPTIONERS)
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 

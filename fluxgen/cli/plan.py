@@ -100,7 +100,8 @@ def explain_cmd(intent: str, keys: tuple[str, ...], **kw: Any) -> None:
         origin = plan.origins.get(key, "unknown")
         click.echo(f"{key} = {json.dumps(plan.values[key], ensure_ascii=False)}")
         click.echo(f"    ← {origin}")
-        cited = {cite.split(" §")[0] for cite in cites_of(origin)} | set(cites_of(origin))
+        cites = cites_of(origin)
+        cited = {cite.split(" §")[0] for cite in cites} | {cite.split(":")[0] for cite in cites} | set(cites)
         for name, title in SOURCES.items():
             if name in cited:
                 click.echo(f"      {name}: {title}")

@@ -120,11 +120,11 @@ def sweep_group() -> None:
               "YAMLs); start nothing.")
 def start_cmd(intent: str | None, grid: tuple[str, ...], out: Path | None, dry_run: bool, **kw: Any) -> None:
     """Plan INTENT once per grid point and train every distinct plan."""
-    from fluxgen.runs.sweep.create import create_sweep
+    from fluxgen.runs.sweep.create import PLAN_KEYS, create_sweep
     from fluxgen.runs.sweep.drive import preflight
 
     preflight(kw.get("executor") or "local", dry_run=dry_run)
-    plan_kw = {k: kw.get(k) for k in ("images", "trigger", "kind", "rank", "steps", "backend", "vram")}
+    plan_kw = {k: kw.get(k) for k in PLAN_KEYS}
     plan_kw.update(sets=list(kw.get("sets") or []), force=kw["force"], download=kw["download"])
     follow = {"stall_after": kw["stall_after"], "on_stall": kw["on_stall"], "grace": kw["grace"],
               "no_report": kw["no_report"]}

@@ -1,7 +1,8 @@
 """Planning rules by topic. Each rule fills a value the intent left open and says which guide it follows.
 
 Sources are cited by short names: `seed:000` … `seed:004` (the guides in the seeds folder), `design card`
-(fluxgen's own fixed defaults), `ref:ai-toolkit §N` / `ref:sd-scripts §N` (facts about the pinned trainers).
+(fluxgen's own fixed defaults), `ref:ai-toolkit §N` / `ref:sd-scripts §N` (facts about the pinned trainers),
+`st:<module>` (SimpleTuner's own sources at its pin).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ SOURCES = {
     "design card": "fluxgen's fixed defaults",
     "ref:ai-toolkit": "ai-toolkit at the pinned commit",
     "ref:sd-scripts": "sd-scripts at the pinned commit",
+    "ref:captioners-and-lora-formats": "captioner, metric-model and LoRA-key facts checked against the libraries",
+    "st": "SimpleTuner 4.10.1: its sources and documentation",
 }
 
 

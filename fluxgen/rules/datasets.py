@@ -80,13 +80,23 @@ def primary(r: Resolver) -> tuple[str | None, str]:
     return entries[train[0]].path, f"datasets.{train[0]}.path"
 
 
+def relative_base(origin: Any) -> Path | None:
+    """A dataset path given in a preset file is relative to that file, not to the current folder."""
+    if not isinstance(origin, Origin) or origin.kind != "preset" or origin.file is None:
+        return None
+    candidate = Path(origin.file)
+    if not candidate.is_absolute():
+        from fluxgen.paths import DATA_ROOT
+
+        candidate = candidate if candidate.exists() else DATA_ROOT / candidate
+    return candidate.resolve().parent
+
+
 def resolve_folder(r: Resolver, path: str, origin_key: str) -> Path:
     """An absolute folder: a path given in a preset file is relative to that file."""
-    from fluxgen.plan import _relative_base
-
     folder = Path(path).expanduser()
     if not folder.is_absolute():
-        base = _relative_base(r.layered.origins.get(origin_key, ""))
+        base = relative_base(r.layered.origins.get(origin_key, ""))
         folder = (base / folder) if base else folder
     return folder.resolve()
 

@@ -51,7 +51,7 @@ def test_examples_no_false_claims(verdicts: tuple[Path, Path, dict]) -> None:
     folders = [p for p in examples.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
     configs = {k: v for k, v in found.items() if k.startswith("0:") and k.endswith("/config.json")}
     assert (len(folders), len(configs)) == (152, 151)
-    false_claims, agreed, missed = [], 0, []
+    false_claims, missed = [], []
     for key, verdict in found.items():
         if not key.startswith("0:"):
             continue
@@ -60,13 +60,10 @@ def test_examples_no_false_claims(verdicts: tuple[Path, Path, dict]) -> None:
             false_claims.append(errors[0])
         elif not verdict["ok"] and not errors:
             missed.append(verdict["errors"][0])
-        else:
-            agreed += 1
     assert false_claims == []
     # what fluxgen leaves to SimpleTuner: a GPU this machine lacks (ramtorch, Metal attention), a file it lacks
     assert all(m.startswith(("ValueError: --ramtorch requires a CUDA", "ValueError: Metal Flash Attention",
                              "ValueError: Could not find lycoris config")) for m in missed), missed
-    assert agreed == len([k for k in found if k.startswith("0:")]) - len(missed)
 
 
 @pytest.mark.slow
