@@ -45,11 +45,11 @@ def run_setup(backend: str, *, source: str | None, python: str | None, torch: st
 
 def configured(backend: str) -> str | None:
     """Where the trainer's Python comes from when something other than the fallback (fluxgen's own) provides it."""
-    from fluxgen.backends import canonical_name
+    from fluxgen.backends import canonical_name, get_backend
     from fluxgen.checkouts import locate
 
     name = canonical_name(backend)
-    if name == "builtin":
+    if get_backend(name).env_recipe().source == "self":
         return "fluxgen's own Python"
     trainer = locate(name)
     return None if trainer.python_source == "the current Python" else f"{trainer.python} ({trainer.python_source})"

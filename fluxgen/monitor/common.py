@@ -10,13 +10,10 @@ import re
 from collections.abc import Callable, Iterable
 
 from fluxgen.events import Event
-from fluxgen.monitor.diagnoses import SHARED
+from fluxgen.monitor.diagnoses import code_of
 from fluxgen.monitor.text import LineSplitter
 from fluxgen.monitor.tqdm import Bar
 
-# Error wording -> diagnosis code, most specific first: the patterns of the shared diagnosis table.
-ERROR_CODES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (rule.code, re.compile(rule.pattern, re.I)) for rule in SHARED if rule.pattern)
 # Lines that name a failure even outside a traceback's last line (e.g. the body of a multi-line HTTP error).
 _SIGNATURE_RE = re.compile(
     r"CUDA out of memory|OutOfMemoryError|Cannot access gated repo|Access to model \S+ is restricted"
@@ -34,15 +31,9 @@ def any_of(patterns: Iterable[re.Pattern[str]]) -> re.Pattern[str]:
 
 
 def classify(message: str, backend: str | None = None) -> str | None:
-    """The diagnosis code a trainer's error message points to, or None for an unrecognised crash."""
-    if backend is not None:
-        from fluxgen.monitor.diagnoses import code_of
-
-        return code_of(message, backend)
-    for code, pattern in ERROR_CODES:
-        if pattern.search(message):
-            return code
-    return None
+    """The diagnosis code a trainer's error message points to, or None for an unrecognised crash: the first row
+    of the diagnosis tables (the trainer's, then the shared ones) whose pattern matches."""
+    return code_of(message, backend)
 
 
 class ConsoleParser:

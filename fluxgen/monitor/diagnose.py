@@ -11,15 +11,12 @@ from dataclasses import dataclass, field
 
 from fluxgen.events import Diagnosis, Event, Summary
 from fluxgen.monitor.advice import FIXES, RunContext, fix_for, from_error, out_of_memory, refine, was_killed
-from fluxgen.monitor.diagnoses import SHARED, priority
+from fluxgen.monitor.diagnoses import priority
 
 __all__ = ["FIXES", "RunContext", "fix_for", "from_error", "summarize"]
 
 INTERRUPT_EXIT_CODES = frozenset({130, 143, -2, -15})
 KILLED_EXIT_CODES = frozenset({137, -9})
-# Most specific first: a run with several errors is diagnosed by the most specific kind among them (the order of
-# the diagnosis tables, `fluxgen.monitor.diagnoses`).
-PRIORITY = tuple(rule.code for rule in SHARED)
 
 
 @dataclass

@@ -49,6 +49,7 @@ def _template():
 def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
     m, plan, values, status = run.manifest, run.plan, run.values, run.status
     argv = (run.command or {}).get("argv") or []
+    evaluation = _evaluation(run)  # read and encoded once: the section and the checklist both show it
     return {
         "name": values.get("name") or run.dir.name,
         "status": status,
@@ -62,8 +63,8 @@ def _context(run: Run, loss_png: bytes) -> dict[str, Any]:
         "loss_uri": "data:image/png;base64," + base64.b64encode(loss_png).decode("ascii"),
         "points": len(run.points),
         "samples": _sample_grid(run),
-        "evaluation": _evaluation(run),
-        "checklist": _checklist(run),
+        "evaluation": evaluation,
+        "checklist": _checklist(evaluation),
         "checkpoints": run.checkpoints,
         "final_lora": _final_lora(run),
         "command": shlex.join(str(a) for a in argv) if argv else "",
@@ -156,10 +157,10 @@ def _evaluation(run: Run) -> dict[str, Any] | None:
     return report_section(run.dir)
 
 
-def _checklist(run: Run) -> list[dict[str, str]]:
+def _checklist(evaluation: dict[str, Any] | None) -> list[dict[str, str]]:
     from fluxgen.report.checklist import checklist
 
-    return checklist(_evaluation(run))
+    return checklist(evaluation)
 
 
 def _sample_grid(run: Run) -> dict[str, Any]:

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 NAME = "ai-toolkit"
 FILES = {"config.yaml": "ai-toolkit/config.yaml.j2"}
-VALIDATE = {"config.yaml": "ai-toolkit-config"}  # fluxgen.validate kinds: checked on every render
 
 
 def build_command(plan: Plan, trainer: TrainerEnv | None = None,

@@ -43,7 +43,6 @@ FIXED = {
     "datasets.cache_latents_to_disk": True,
 }
 NO_CAPTIONS = "fluxgen-no-captions"  # the caption_ext fluxgen writes for trigger-only and caption-free modes
-SECTION_OF = {"network": "network", "save": "save", "train": "train", "sample": "sample", "model": "model"}
 
 
 def import_config(paths: Sequence[Path], *, command: str | None = None) -> Imported:

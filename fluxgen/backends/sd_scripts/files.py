@@ -25,7 +25,6 @@ FILES = {
     "args.toml": "sd-scripts/args.toml.j2",
     "sample_prompts.txt": "sd-scripts/sample_prompts.txt.j2",
 }
-VALIDATE = {"args.toml": "sd-scripts-args", "dataset.toml": "sd-scripts-dataset"}  # checked on every render
 def accepted_findings(plan: Any) -> set[str]:
     """Warnings of fluxgen's own checks that this plan asks for on purpose (a CLIP-L LoRA when the user trains
     the text encoder, hub references that `fluxgen train` resolves)."""
