@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fluxgen.dataset.caption_pass import CaptionJob, CaptionRecord, open_picture, run_captioner
-from fluxgen.dataset.caption_text import DEFAULT_TEMPLATE, CaptionRules, default_mode
+from fluxgen.dataset.caption_text import DEFAULT_TEMPLATE
 from fluxgen.dataset.provenance import captions_record
 from fluxgen.dataset.transform import encode
 from fluxgen.dataset.writer import FileReport, OutputJob
@@ -34,7 +34,10 @@ def caption_outputs(temp: Path, jobs: list[OutputJob], reports: dict[str, FileRe
     captioner = load_captioner(opts.caption, model=opts.caption_model, device=opts.device,
                                prompt=opts.caption_prompt, max_new_tokens=opts.caption_max_tokens)
     template = opts.caption_template or (DEFAULT_TEMPLATE if opts.trigger else "{caption}")
-    rules = CaptionRules(mode=default_mode(opts.kind), kind=opts.kind, trigger=opts.trigger, template=template)
+    settings = CaptionOptions(captioner=opts.caption, model=opts.caption_model, prompt=opts.caption_prompt,
+                              kind=opts.kind, trigger=opts.trigger, template=template,
+                              max_new_tokens=opts.caption_max_tokens)
+    rules = settings.rules()  # the rules `dataset caption` applies (a tagger's output stays tags)
     records: list[CaptionRecord] = []
     if progress is not None:
         progress.start(len(todo), f"captioning with {opts.caption}")
@@ -50,9 +53,6 @@ def caption_outputs(temp: Path, jobs: list[OutputJob], reports: dict[str, FileRe
         caption = str(Path(record.file).parent / record.caption_file).removeprefix("./")
         if caption not in report.outputs:
             report.outputs.append(caption)
-    settings = CaptionOptions(captioner=opts.caption, model=opts.caption_model, prompt=opts.caption_prompt,
-                              kind=opts.kind, trigger=opts.trigger, template=template,
-                              max_new_tokens=opts.caption_max_tokens)
     provenance = captions_record(settings, captioner, captioner.model_id, records, broken)
     atomic_write(temp / "captions.json", json.dumps(provenance, indent=2, ensure_ascii=False) + "\n", force=True)
     return provenance

@@ -119,3 +119,22 @@ def test_plan_refuses_masks_that_do_not_cover_every_image(tmp_path):
     (masks / "img_003.png").unlink()
     with pytest.raises(UserError, match="no mask for 1 image"):
         build_plan(None, PlanOptions(images=str(images)))
+
+
+def test_prepare_captions_with_the_rules_of_dataset_caption(tmp_path, make):
+    """A tagger's output stays tags in `prepare --caption` too, a style included (no first-clause cut)."""
+    pytest.importorskip("onnxruntime", reason="wd14 is an optional extra (fluxgen[wd14])")
+    pytest.importorskip("onnx", reason="the tiny ONNX tagger is written with the onnx package")
+    from PIL import Image
+
+    from fluxgen.dataset.captioners.wd14 import build_tiny_wd14
+
+    tagger = build_tiny_wd14(tmp_path / "wd14")
+    src = tmp_path / "colours"
+    make.save(Image.new("RGB", (96, 80), (10, 250, 250)), src / "cyan.png")
+    result = CliRunner().invoke(cli, [
+        "dataset", "prepare", str(src), "--out", str(tmp_path / "out"), "--trigger", "zxy_style", "--kind", "style",
+        "--resolution", "64", "--caption", "wd14", "--caption-model", str(tagger), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "cyan.txt").read_text() == "zxy_style, green theme, blue theme"
+    assert json.loads((tmp_path / "out" / "captions.json").read_text())["settings"]["mode"] == "tags"
