@@ -48,8 +48,14 @@ class Request:
     def key(self, python: str, tag: str) -> str:
         parts = [self.backend, self.recipe.pin, python, tag, self.source or "", str(self.wheels or ""),
                  str(self.offline), json.dumps({k: str(v) for k, v in sorted(self.withs.items())}),
-                 str(self.constraints or "")]
+                 _content_hash(self.constraints)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _content_hash(path: Path | None) -> str:
+    """Constraints are keyed by what they say, not where they lie: `reproduce --setup` writes them to a new
+    temporary file each time, and an interrupted build from the same lock must still be continued."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path is not None else ""
 
 
 @dataclass

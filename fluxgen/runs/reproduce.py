@@ -207,8 +207,8 @@ def setup_from_lock(source: Source, *, src: str | None, withs: dict[str, Path]) 
     current = find_env(lock["backend"], recipe_for(lock["backend"]).pin)
     if current is not None and current.lock().get("hash") == lock.get("hash"):
         return  # the environment in use was built to this very lock
-    folder = Path(tempfile.mkdtemp(prefix="fluxgen-lock-"))
-    constraints = constraints_from_lock(lock, folder / "constraints.txt")
     torch = (lock.get("torch") or {}).get("requested") or "auto"
-    run_setup(lock["backend"], source=src, python=None, torch=torch, withs=withs, home=None, offline=False,
-              wheels=None, force=True, constraints=constraints)
+    with tempfile.TemporaryDirectory(prefix="fluxgen-lock-") as folder:
+        constraints = constraints_from_lock(lock, Path(folder) / "constraints.txt")
+        run_setup(lock["backend"], source=src, python=None, torch=torch, withs=withs, home=None, offline=False,
+                  wheels=None, force=True, constraints=constraints)

@@ -236,3 +236,21 @@ def test_a_second_setup_of_the_same_environment_waits_for_the_first(tmp_path: Pa
         with pytest.raises(UserError, match=r"another `fluxgen setup` is building tiny-0123abcd under .*; wait"):
             setup(Request("tiny", tiny_recipe(), tmp_path, torch="cpu"))
     assert [p.name for p in (tmp_path / "builds").iterdir()] == [".tiny-0123abcd.lock"]
+
+
+def test_a_build_from_a_lock_is_keyed_by_what_the_constraints_say(tmp_path: Path) -> None:
+    """`reproduce --setup` writes the lock's constraints to a new temporary file each time: an interrupted build
+    from the same lock continues, one from another lock does not."""
+    first, second, other = (tmp_path / n for n in ("a.txt", "b.txt", "c.txt"))
+    first.write_text("torch==2.13.0\n")
+    second.write_text("torch==2.13.0\n")
+    other.write_text("torch==2.14.1\n")
+
+    from envs.envsupport import tiny_recipe
+
+    from fluxgen.envs.build import Request
+
+    def key(constraints: Path) -> str:
+        return Request("tiny", tiny_recipe(), tmp_path, constraints=constraints).key("3.11", "cpu")
+
+    assert key(first) == key(second) != key(other)
