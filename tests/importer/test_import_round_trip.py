@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,27 @@ def test_several_folders_round_trip(backend: str, intent: str, several: Path, tm
     assert all(imported.origins[k].startswith("imported from ") for k in imported.values if k.startswith("datasets."))
     if intent == "intent.yaml":
         assert imported.values["datasets.2.is_reg"] is True and imported.values["datasets.0.repeats"] == 2
+
+
+# Settings planned only when given, each rendered by the trainer that can do it: `import` maps them back to their
+# intent keys (not into the pass-through, which refuses them as modelled).
+GIVEN_SETTINGS = {
+    "ai-toolkit": ["network.dropout=0.2", "train.gradient_accumulation=4", "network.train_text_encoder=true",
+                   "train.text_encoder_lr=5e-5", "train.loss_type=huber"],
+    "sd-scripts": ["network.dropout=0.2", "train.gradient_accumulation=4", "network.train_text_encoder=true",
+                   "train.text_encoder_lr=5e-5", "logging=tensorboard", "samples.first=true", "train.loss_type=huber"],
+    "simpletuner": ["network.dropout=0.2", "train.gradient_accumulation=4", "train.loss_type=huber",
+                    "samples.negative=blurry"],
+}
+
+
+@pytest.mark.parametrize("backend", sorted(GIVEN_SETTINGS))
+def test_settings_given_in_the_file_come_back_as_intent_keys(backend: str, images: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fluxgen.rules.capabilities.bitsandbytes_available", lambda: False)
+    monkeypatch.setenv("FLUXGEN_SIMPLETUNER_PYTHON", sys.executable)
+    sets = GIVEN_SETTINGS[backend]
+    plan = build_plan("subject", PlanOptions(images=str(images), backend=backend, sets=sets, lint=False))
+    files, imported, again = round_trip(plan, tmp_path)
+    assert imported.carried == [] and imported.unmapped == []
+    assert_same(plan, files, again)

@@ -68,7 +68,7 @@ def import_config(paths: Sequence[Path], *, command: str | None = None) -> Impor
     _datasets(ctx, proc.get("datasets") or [])
     _model(ctx, proc.get("model") or {})
     _sample(ctx, proc.get("sample"))
-    _loss(ctx, proc.get("train"))
+    _loss(ctx, proc.get("train"), proc.get("network"))
     _identity(ctx, proc, data.get("meta") or {})
     _ema(ctx)
     _leftovers(ctx)
@@ -260,13 +260,20 @@ def _sample_item(ctx: _Ctx, index: int, item: Any) -> Any:
     return out if set(out) != {"prompt"} else out["prompt"]
 
 
-def _loss(ctx: _Ctx, train: Any) -> None:
-    """Loss type and noise offset, planned only when given: imported only when the file sets them."""
+def _loss(ctx: _Ctx, train: Any, network: Any) -> None:
+    """Settings planned only when given (loss type, noise offset, dropout, text-encoder lr, accumulation): imported
+    only when the file sets them to something other than ai-toolkit's default."""
     train = train if isinstance(train, dict) else {}
+    network = network if isinstance(network, dict) else {}
     if train.get("loss_type") in LOSS_NAMES:
         ctx.take("train.loss_type", "train.loss_type", LOSS_NAMES[train["loss_type"]])
-    if isinstance(train.get("noise_offset"), int | float) and "noise_offset" in train:
-        ctx.take("train.noise_offset", "train.noise_offset", float(train["noise_offset"]))
+    for key, intent_key, given in (("train.noise_offset", "train.noise_offset", train.get("noise_offset")),
+                                   ("train.text_encoder_lr", "train.text_encoder_lr", train.get("text_encoder_lr")),
+                                   ("network.dropout", "network.dropout", network.get("dropout"))):
+        if isinstance(given, int | float) and not isinstance(given, bool):
+            ctx.take(key, intent_key, float(given))
+    if isinstance(train.get("gradient_accumulation"), int) and train["gradient_accumulation"] != 1:
+        ctx.take("train.gradient_accumulation", "train.gradient_accumulation", train["gradient_accumulation"])
 
 
 def _identity(ctx: _Ctx, proc: dict[str, Any], meta: dict[str, Any]) -> None:

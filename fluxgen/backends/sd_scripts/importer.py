@@ -24,8 +24,12 @@ DIRECT = {
     "seed": "train.seed", "timestep_sampling": "train.timestep_sampling",
     "gradient_checkpointing": "train.gradient_checkpointing", "max_data_loader_n_workers": "train.workers",
     "save_every_n_steps": "save.every", "output_name": "name",
+    "log_with": "logging",
 }
-FLOATS = {"network_alpha": "network.alpha", "guidance_scale": "train.guidance"}
+# Options fluxgen plans only when given: imported only when they differ from sd-scripts' default.
+UNLESS_DEFAULT = {"gradient_accumulation_steps": ("train.gradient_accumulation", 1),
+                  "sample_at_first": ("samples.first", False)}
+FLOATS = {"network_alpha": "network.alpha", "guidance_scale": "train.guidance", "network_dropout": "network.dropout"}
 ABSENT = {"network_dim": 4, "optimizer_type": "AdamW"}  # what sd-scripts uses when the option is empty
 PRECISION = {"bf16": "bf16", "fp16": "fp16", "no": "fp32"}
 # What fluxgen always writes (templates/sd-scripts/args.toml.j2, sd_scripts/planning.py).
@@ -38,7 +42,8 @@ CONSUMED = {"dataset_config", "sample_prompts", "config_file", "metadata_title",
             "save_last_n_steps", "sample_every_n_steps", "metadata_trigger_phrase", "network_alpha", "guidance_scale",
             "pretrained_model_name_or_path", "clip_l", "t5xxl", "ae", "discrete_flow_shift", "save_precision",
             "persistent_data_loader_workers", "cache_text_encoder_outputs", "cache_text_encoder_outputs_to_disk",
-            "save_last_n_steps_state", "output_dir", "max_train_epochs", "save_every_n_epochs", "highvram", "loss_type"}
+            "save_last_n_steps_state", "output_dir", "max_train_epochs", "save_every_n_epochs", "highvram", "loss_type",
+            "logging_dir", "text_encoder_lr", *UNLESS_DEFAULT}
 LOSS_NAMES = {"l2": "mse", "l1": "mae", "huber": "huber", "smooth_l1": "smooth_l1"}  # reverse of planning.LOSSES
 
 
@@ -176,6 +181,18 @@ def options_from_command(text: str, source: str, folder: Path) -> Options:
     return options_from_toml(config, opts) if config else opts
 
 
+def _text_encoder_lr(out: Imported, opts: Options) -> None:
+    """`text_encoder_lr = [lr]` (one per text encoder, CLIP-L first; fluxgen writes CLIP-L's)."""
+    given = opts.given.get("text_encoder_lr")
+    values = given if isinstance(given, list) else str(given or "").split()
+    if not values:
+        return
+    out.set("train.text_encoder_lr", float(values[0]), opts.at("text_encoder_lr"))
+    if len(values) > 1:
+        out.leave_out(opts.at("text_encoder_lr"), values[1:], "fluxgen sets one text-encoder learning rate, "
+                      "CLIP-L's (T5-XXL is not trained)")
+
+
 def map_options(out: Imported, opts: Options) -> None:
     """Every option to its intent key; absent ones with sd-scripts' default; the rest listed as left out."""
     from fluxgen.backends.sd_scripts.import_options import leftovers, model_files, vram_tier
@@ -192,6 +209,10 @@ def map_options(out: Imported, opts: Options) -> None:
     unet_only = bool(opts.given.get("network_train_unet_only", False))
     out.set("network.train_text_encoder", not unet_only, opts.at("network_train_unet_only")
             if "network_train_unet_only" in opts.given else "network_train_unet_only absent: CLIP-L is trained too")
+    _text_encoder_lr(out, opts)
+    for name, (key, default) in UNLESS_DEFAULT.items():
+        if opts.given.get(name, default) != default:
+            out.set(key, opts.given[name], opts.at(name))
     if opts.given.get("optimizer_args"):
         out.set("train.optimizer_args", _optimizer_args(opts.given["optimizer_args"]), opts.at("optimizer_args"))
     else:

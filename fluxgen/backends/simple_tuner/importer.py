@@ -12,7 +12,7 @@ from typing import Any
 
 from fluxgen.backends.simple_tuner import import_datasets
 from fluxgen.backends.simple_tuner.keys import KEYS
-from fluxgen.backends.simple_tuner.planning import MIXED_PRECISION, OPTIMIZERS, PRECISION_BY_TIER
+from fluxgen.backends.simple_tuner.planning import LOSSES, MIXED_PRECISION, OPTIMIZERS, PRECISION_BY_TIER
 from fluxgen.errors import UserError
 from fluxgen.importer import Imported, Where, display, json_lines, toml_lines
 from fluxgen.importer.common import base_from_hub_id, kind_from_meta, untrigger
@@ -30,7 +30,8 @@ DIRECT = {
 # Options mapped only when the file gives them (SimpleTuner's default would change a plan that leaves them out).
 GIVEN = {"seed": "train.seed", "validation_seed": "samples.seed", "tracker_run_name": "name",
          "lora_dropout": "network.dropout", "gradient_accumulation_steps": "train.gradient_accumulation",
-         "use_ema": "train.ema", "ema_decay": "train.ema_decay", "validation_on_startup": "samples.first"}
+         "use_ema": "train.ema", "ema_decay": "train.ema_decay", "validation_on_startup": "samples.first",
+         "validation_negative_prompt": "samples.negative"}
 FLOATS = {"learning_rate", "flux_guidance_value", "caption_dropout_probability", "validation_guidance",
           "lora_alpha", "lora_dropout", "ema_decay"}
 # What fluxgen always writes (files.config_dict): the same value loses nothing; another is carried or listed.
@@ -154,6 +155,9 @@ def _options(out: Imported, cfg: Config) -> None:
         if name in cfg.given:
             value = cfg.get(name)
             out.set(key, float(value) if name in FLOATS else value, cfg.at(name))
+    loss = {st: ours for ours, st in LOSSES.items()}.get(str(cfg.given.get("loss_type")))
+    if loss is not None:  # planned only when given: the trainer's default l2 stays the rules' business
+        out.set("train.loss_type", loss, cfg.at("loss_type"))
     rank = out.values["network.rank"]
     alpha = cfg.get("lora_alpha")
     cfg.origin(out, "network.alpha", float(alpha if alpha is not None else rank), "lora_alpha")
@@ -287,7 +291,7 @@ def _identity(out: Imported, cfg: Config) -> None:
 
 def _leftovers(out: Imported, cfg: Config) -> None:
     """Every other option: silent when it says what fluxgen writes anyway, else offered to the pass-through."""
-    consumed = set(DIRECT) | set(GIVEN) | {"lora_alpha", "max_train_steps", "optimizer", "mixed_precision",
+    consumed = set(DIRECT) | set(GIVEN) | {"loss_type", "lora_alpha", "max_train_steps", "optimizer", "mixed_precision",
                                            "optimizer_config", "pretrained_model_name_or_path", "model_flavour",
                                            "base_model_precision", "flow_use_uniform_schedule", "validation_prompt",
                                            "validation_step_interval", "validation_resolution", "resolution"}
