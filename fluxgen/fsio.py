@@ -288,3 +288,14 @@ def yaml_lines(text: str) -> dict[str, int]:
     except yaml.YAMLError:
         pass
     return out
+
+
+def sha256_file(path: Path) -> str:
+    """`sha256:<hex>` of a file, read in 1 MiB blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()

@@ -23,6 +23,7 @@ from fluxgen.envs import home as homes
 from fluxgen.envs import pip, requirements, torchsel
 from fluxgen.envs.pip import SetupFailed
 from fluxgen.errors import UserError
+from fluxgen.fsio import atomic_write
 
 STEPS = ("source", "venv", "torch", "requirements", "gpu", "imports", "lock")
 STEP_TITLES = {"source": "trainer source", "venv": "virtual environment", "torch": "torch", "requirements":
@@ -138,9 +139,7 @@ def _open_build(home: Path, name: str, key: str) -> tuple[Path, dict[str, Any]]:
 
 
 def _save_state(build: Path, state: dict[str, Any]) -> None:
-    tmp = build / "state.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, build / "state.json")
+    atomic_write(build / "state.json", json.dumps(state, indent=2) + "\n", force=True)
 
 
 def _current_target(home: Path, name: str) -> Path | None:
@@ -251,9 +250,7 @@ class _Ctx:
 
         lock = make_lock(Path(self.py), self.req.backend, self.req.recipe.pin, state["facts"]["source"], self.tag)
         lock["removed_without_gpu"] = state["facts"].get("removed", [])
-        tmp = self.build / (homes.LOCK_NAME + ".tmp")
-        tmp.write_text(json.dumps(lock, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.build / homes.LOCK_NAME)
+        atomic_write(self.build / homes.LOCK_NAME, json.dumps(lock, indent=2) + "\n", force=True)
 
 
 def _git_hint(message: str, lines: list[str], git_names: tuple[str, ...], build: Path) -> str:

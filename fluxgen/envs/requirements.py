@@ -8,13 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from fluxgen.envs.lock import norm
 from fluxgen.errors import UserError
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def line_name(line: str) -> str | None:

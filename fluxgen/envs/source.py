@@ -4,7 +4,6 @@ saying where it came from and which commit it is (a tarball has no git metadata 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fluxgen.errors import UserError
+from fluxgen.fsio import sha256_file
 
 MARKER = ".fluxgen-source.json"
 _URL = re.compile(r"^(https?|ssh|git|file)://|^[\w.-]+@[\w.-]+:")
@@ -126,15 +126,7 @@ def _tarball(path: Path, dest: Path, pin: str) -> dict[str, Any]:
         raise UserError(f"--source {path}: damaged archive ({exc})") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return {"kind": "tarball", "origin": str(path), "sha256": _sha256(path), **facts}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    return {"kind": "tarball", "origin": str(path), "sha256": sha256_file(path), **facts}
 
 
 def recorded_commit(folder: Path) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,7 +90,10 @@ def _max_len(pipe: Any) -> int:
 
 
 def save_png(image: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    import io
+
+    from fluxgen.fsio import atomic_write
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    atomic_write(path, buffer.getvalue(), force=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fluxgen import __version__
-from fluxgen.runs.manifest import RunManifest, now_iso, sha256_file
+from fluxgen.fsio import sha256_file
+from fluxgen.runs.manifest import RunManifest, now_iso
 
 if TYPE_CHECKING:
     from fluxgen.plan import Plan

@@ -9,7 +9,6 @@ can tell a dead run from a live one) and again when the trainer starts and when 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -38,14 +37,6 @@ _CONFIG = ConfigDict(strict=True, extra="allow")
 
 def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
 
 
 class Attempt(BaseModel):

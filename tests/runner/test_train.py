@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from runner.support import group_members, manifest, only_run, train_args
 
-from fluxgen.runs.manifest import sha256_file
+from fluxgen.fsio import sha256_file
 from helpers import cli_run
 
 RUN_FILES = ("intent.yaml", "plan.json", "config.yaml", "command.txt", "command.json", "dataset-lint.json",

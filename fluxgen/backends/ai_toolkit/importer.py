@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fluxgen.backends.ai_toolkit.planning import EMA_DECAY, LOSSES
 from fluxgen.errors import UserError
 from fluxgen.importer import Imported, Where, display, yaml_lines
 from fluxgen.importer.common import absolute_folder, base_from_hub_id, flat, kind_from_meta, untrigger
@@ -24,12 +25,10 @@ DIRECT = {
     "train.dtype": "train.precision", "sample.sample_every": "samples.every", "sample.seed": "samples.seed",
     "sample.guidance_scale": "samples.guidance", "sample.sample_steps": "samples.steps",
 }
-# ai-toolkit's loss names fluxgen models -> fluxgen's (the reverse of ai_toolkit/planning.LOSSES).
-LOSS_NAMES = {"mse": "mse", "mae": "mae", "pseudo_huber": "huber"}
+LOSS_NAMES = {theirs: ours for ours, theirs in LOSSES.items()}  # ai-toolkit's loss names -> fluxgen's
 # ai-toolkit's per-prompt SampleItem keys -> fluxgen's (the reverse of ai_toolkit/files.SAMPLE_KEYS).
 SAMPLE_ITEM = {"prompt": "prompt", "neg": "negative", "sample_steps": "steps", "seed": "seed", "width": "size",
                "guidance_scale": "guidance"}
-EMA = (True, 0.99)  # what fluxgen plans for ai-toolkit (ai_toolkit/planning.py): only a different EMA is imported
 # Dataset keys (the same in every dataset entry) -> intent key.
 DATASET = {"caption_dropout_rate": "train.caption_dropout", "shuffle_tokens": "train.shuffle_captions",
            "num_repeats": "dataset.repeats", "buckets": "dataset.buckets"}
@@ -306,7 +305,7 @@ def _ema(ctx: _Ctx) -> None:
     if not on:
         origin = ctx.where(on_key) if on_key in ctx.leaves else f"{on_key} absent from {ctx.src}: ai-toolkit's default"
         ctx.out.set("train.ema", False, origin)
-    elif decay != EMA[1]:
+    elif decay != EMA_DECAY:  # fluxgen plans EMA for ai-toolkit: only a different one is imported
         ctx.out.set("train.ema", True, ctx.where(on_key))
         ctx.out.set("train.ema_decay", decay, ctx.where(decay_key))
 

@@ -10,6 +10,7 @@ from fluxgen.rules.memory import LARGE_TIER
 WARMUP_SCHEDULERS = ("constant_with_warmup", "cosine")
 # fluxgen's loss names -> ai-toolkit's; any other name silently trains with MSE (SDTrainer.py:903-915).
 LOSSES = {"mse": "mse", "mae": "mae", "huber": "pseudo_huber"}
+EMA_DECAY = 0.99  # the decay of ai-toolkit's FLUX example (ref:ai-toolkit §3)
 
 
 class AiToolkitPlanner(Planner):
@@ -46,7 +47,7 @@ class AiToolkitPlanner(Planner):
 
     def settings(self, r: Resolver) -> None:
         r.take("ema", "train.ema", True, "EMA of the LoRA weights, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
-        r.take("ema_decay", "train.ema_decay", 0.99, "EMA decay of ai-toolkit's FLUX example (ref:ai-toolkit §3)")
+        r.take("ema_decay", "train.ema_decay", EMA_DECAY, "EMA decay of ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("save_dtype", "float16", "LoRA files saved in float16, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("cache_latents", True, "latents cached to disk once, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")
         r.set("walk_seed", True, "prompt i samples with seed + i, as ai-toolkit's FLUX example (ref:ai-toolkit §3)")

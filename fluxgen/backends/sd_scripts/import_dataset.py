@@ -7,10 +7,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from fluxgen.backends.sd_scripts.subsets import NO_CAPTION_EXT
 from fluxgen.importer import Imported, Where, display, toml_lines
 from fluxgen.importer.common import absolute_folder
 
-NO_CAPTION_EXT = ".fluxgen-no-captions"  # what fluxgen writes for trigger-only and caption-free modes
 HANDLED = {"image_dir", "num_repeats", "caption_extension", "class_tokens", "caption_dropout_rate", "shuffle_caption",
            "keep_tokens", "resolution", "batch_size", "enable_bucket", "bucket_no_upscale", "min_bucket_reso",
            "max_bucket_reso", "bucket_reso_steps"}

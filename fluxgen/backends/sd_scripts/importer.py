@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fluxgen.backends.sd_scripts.planning import LOSSES
 from fluxgen.errors import UserError
 from fluxgen.importer import Imported, Where, display, toml_lines
 from fluxgen.importer.common import kind_from_comment, untrigger
@@ -44,7 +45,7 @@ CONSUMED = {"dataset_config", "sample_prompts", "config_file", "metadata_title",
             "persistent_data_loader_workers", "cache_text_encoder_outputs", "cache_text_encoder_outputs_to_disk",
             "save_last_n_steps_state", "output_dir", "max_train_epochs", "save_every_n_epochs", "highvram", "loss_type",
             "logging_dir", "text_encoder_lr", *UNLESS_DEFAULT}
-LOSS_NAMES = {"l2": "mse", "l1": "mae", "huber": "huber", "smooth_l1": "smooth_l1"}  # reverse of planning.LOSSES
+LOSS_NAMES = {theirs: ours for ours, theirs in LOSSES.items()}  # sd-scripts' loss names -> fluxgen's
 
 
 @dataclass
