@@ -37,11 +37,12 @@ def launch_argv(plan: Plan, argv: list[str]) -> list[str]:
 
 def rescaled(plan: Plan, gpus: int, why: str) -> Plan:
     """Steps, saves, samples and warm-up divided by N (rounded up), so the run sees the images as planned."""
+    from fluxgen.origin import Origin
     from fluxgen.plan import Plan
 
     values, origins = dict(plan.values), dict(plan.origins)
     values["gpus"] = gpus
-    origins["gpus"] = f"--gpus {gpus} on the command line"
+    origins["gpus"] = Origin(f"--gpus {gpus} on the command line", "command line")
     for key in RESCALED:
         if isinstance(values.get(key), int) and values[key] > 0:
             before = values[key]

@@ -48,6 +48,13 @@ class Origin(str):
         """`--trigger`, or `--set key=value`."""
         return cls(f"command line {option}", "command line")
 
+    def extended(self, more: str) -> Origin:
+        """The same origin with more said about it (`; 'auto' from …`): kind, file and line kept, the citations of
+        `more` added."""
+        cites = tuple(dict.fromkeys((*cites_of(self), *_CITE_RE.findall(more))))
+        return Origin(f"{self}{more}", getattr(self, "kind", "intent"), getattr(self, "file", None),
+                      getattr(self, "line", None), cites)
+
     def resolved(self, ref: str) -> Origin:
         """The same value with a hub reference replaced by its local copy."""
         return Origin(f"{self}; {ref} resolved from the Hugging Face cache", "resolved", self.file, self.line,
@@ -58,3 +65,8 @@ def cites_of(origin: str) -> tuple[str, ...]:
     """The guides an origin cites; an origin read back from plan.json is plain text, so its citations are found
     in it the one way they are written."""
     return origin.cites if isinstance(origin, Origin) else tuple(dict.fromkeys(_CITE_RE.findall(origin)))
+
+
+def extend(origin: str, more: str) -> Origin:
+    """`origin.extended(more)`, for an origin that may be plain text (read back from plan.json)."""
+    return (origin if isinstance(origin, Origin) else Origin(origin)).extended(more)

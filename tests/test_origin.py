@@ -48,3 +48,12 @@ def test_simpletuner_rules_cite_its_sources(skull20: Path, monkeypatch: pytest.M
     monkeypatch.setenv("FLUXGEN_SIMPLETUNER_PYTHON", sys.executable)
     plan = build_plan("cyber-skull", PlanOptions(images=str(skull20), backend="simpletuner"))
     assert any(c.startswith("st:") for c in cites_of(plan.origins["base_model_precision"]))
+
+
+def test_an_extended_origin_keeps_its_fields(skull20: Path) -> None:
+    """`steps: auto` and a name template add to an origin; it stays data (kind and citations), not only text."""
+    plan = build_plan("cyber-skull", PlanOptions(images=str(skull20), sets=["save.name_template={name}_v{version}"]))
+    steps, name = plan.origins["steps"], plan.origins["name"]
+    assert isinstance(steps, Origin) and steps.kind == "rule" and "seed:000" in steps.cites
+    assert "'auto' from" in steps
+    assert isinstance(name, Origin) and "seed:003" in name.cites and "named by save.name_template" in name

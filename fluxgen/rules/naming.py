@@ -7,6 +7,7 @@ from __future__ import annotations
 import string
 
 from fluxgen.errors import UserError
+from fluxgen.origin import extend
 from fluxgen.rules import Resolver
 
 FIELDS = ("name", "version", "steps", "rank", "kind")
@@ -30,4 +31,4 @@ def plan_naming(r: Resolver) -> None:
     named = slug(template.format(**fields))
     r.values["name"] = named
     given = r.layered.origins.get("save.name_template", "intent")
-    r.origins["name"] = f"{r.origins['name']}; named by save.name_template '{template}' ({given}), seed:003's convention"
+    r.origins["name"] = extend(r.origins["name"], f"; named by save.name_template '{template}' ({given}), seed:003's convention")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from fluxgen.errors import UserError
+from fluxgen.origin import extend
 from fluxgen.rules import Resolver
 
 LONG_RUN_STEPS = 3000
@@ -27,7 +28,8 @@ def plan_steps(r: Resolver) -> None:
               f"steps = {spi} × {counted} = {spi * views} image views ÷ batch {batch} (steps count image views: "
               f"each step shows batch_size × gradient_accumulation images) (design card, seed:000)")
         if given == "auto":
-            r.origins["steps"] += f"; 'auto' from {r.layered.origins.get('train.steps', 'intent')}"
+            r.origins["steps"] = extend(r.origins["steps"], f"; 'auto' from "
+                                           f"{r.layered.origins.get('train.steps', 'intent')}")
         _kind_range(r, images)
     else:
         r.take("steps", "train.steps", None, "")
@@ -72,7 +74,7 @@ def _kind_range(r: Resolver, images: int) -> None:
     if not ranges:
         return
     shown = "; ".join(f"{lo}" + (f"–{hi}" if hi != lo else "") + f" in {src}" for lo, hi, src in ranges)
-    r.origins["steps"] += f"; the {r.kind} guides say: {shown}"
+    r.origins["steps"] = extend(r.origins["steps"], f"; the {r.kind} guides say: {shown}")
     steps = r.values["steps"]
     if not any(lo * 0.8 <= steps <= hi * 1.25 for lo, hi, _ in ranges):
         r.warn(f"{steps} steps for a {r.kind} from {images} images is outside what the guides use ({shown}); "
