@@ -207,7 +207,7 @@ def _dataset(r: Resolver, lint: bool) -> Any:
           f"their {caption_ext} captions")
     if lint:
         _lint_advice(r, report)
-    return report, plan_folders(r, lint)
+    return report, plan_folders(r, lint, first=report)
 
 
 def _source_images(r: Resolver, folder: Path) -> None:

@@ -280,3 +280,18 @@ def test_simpletuner_refuses_a_caption_extension_it_does_not_read(several: Path)
     with pytest.raises(UserError, match=r"^datasets\[1\]\.caption_ext \.caption: SimpleTuner reads an image's caption "
                                         r"from <image>\.txt only"):
         build_plan(str(several / "intent.yaml"), PlanOptions(backend="simpletuner"))
+
+
+def test_each_folder_is_linted_and_fingerprinted_once(several: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder that names the LoRA is read by the plan once, not again as the first entry of datasets."""
+    import fluxgen.dataset.fingerprint as fingerprint
+    import fluxgen.dataset.lint as lint
+
+    seen: dict[str, list[str]] = {"lint": [], "fingerprint": []}
+    real_lint, real_print = lint.lint_dataset, fingerprint.fingerprint_dataset
+    monkeypatch.setattr(lint, "lint_dataset", lambda folder, **kw: seen["lint"].append(Path(folder).name)
+                        or real_lint(folder, **kw))
+    monkeypatch.setattr(fingerprint, "fingerprint_dataset", lambda folder, **kw: seen["fingerprint"].append(
+        Path(folder).name) or real_print(folder, **kw))
+    build_plan(str(several / "intent.yaml"), PlanOptions(backend="ai-toolkit"))
+    assert sorted(seen["lint"]) == sorted(seen["fingerprint"]) == ["closeups", "fullbody", "reg-woman"]

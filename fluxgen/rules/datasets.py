@@ -101,9 +101,10 @@ def resolve_folder(r: Resolver, path: str, origin_key: str) -> Path:
     return folder.resolve()
 
 
-def plan_folders(r: Resolver, lint: bool) -> list[tuple[str, Any]]:
+def plan_folders(r: Resolver, lint: bool, first: Any = None) -> list[tuple[str, Any]]:
     """Each entry's folder, image count, repeats and is_reg (before the step rule, which counts them); returns the
-    lint reports of the folders other than the first, with the intent key of each."""
+    lint reports of the folders other than the first, with the intent key of each. `first` is the lint report of
+    the folder that names the LoRA, already linted and fingerprinted by the plan: it is not read again."""
     from fluxgen.dataset.fingerprint import fingerprint_dataset
     from fluxgen.dataset.lint import lint_dataset
     from fluxgen.plan import _lint_advice
@@ -121,12 +122,14 @@ def plan_folders(r: Resolver, lint: bool) -> list[tuple[str, Any]]:
                  "each image once per epoch (design card)", parent="dataset.repeats", fallback=1)
         mode = entry.captions or (None if entry.is_reg else r.given("dataset.captions"))
         ext = entry.caption_ext or r.given("dataset.caption_ext") or ".txt"
-        report = lint_dataset(folder, kind=r.values["kind"], trigger=None if entry.is_reg else r.values["trigger"],
-                              backend=r.backend, resolution=max(entry.resolution or r.given("train.resolution")
-                                                                or [1024]),
-                              caption_mode=mode, quick=True, caption_ext=ext if ext.startswith(".") else "." + ext)
+        primary_folder = first is not None and folder == Path(r.values["dataset"]) and not entry.is_reg
+        report = first if primary_folder else lint_dataset(
+            folder, kind=r.values["kind"], trigger=None if entry.is_reg else r.values["trigger"], backend=r.backend,
+            resolution=max(entry.resolution or r.given("train.resolution") or [1024]), caption_mode=mode, quick=True,
+            caption_ext=ext if ext.startswith(".") else "." + ext)
         r.set(f"{PREFIX}{i}.images", report.image_count, f"image files in {folder} the {r.backend} trainer loads")
-        r.set(f"{PREFIX}{i}.fingerprint", fingerprint_dataset(folder, caption_ext=report.context.caption_ext),
+        r.set(f"{PREFIX}{i}.fingerprint", r.values["fingerprint"] if primary_folder else
+              fingerprint_dataset(folder, caption_ext=report.context.caption_ext),
               "content hash of the images and their captions")
         if folder != Path(r.values["dataset"]):
             reports.append((entry_key(i, "path"), report))
