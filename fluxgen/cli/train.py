@@ -80,10 +80,10 @@ def _given(command: str, args: list[Any], kw: dict[str, Any], names: tuple[str, 
     return shlex.join(parts)
 
 
-def _dry_run(plan: Plan, runs_dir: Path) -> None:
+def _dry_run(plan: Plan, runs_dir: Path, force: bool) -> None:
     from fluxgen.runs.session import dry_run
 
-    info = dry_run(plan, runs_dir)
+    info = dry_run(plan, runs_dir, force)
     launch = info["launch"]
     click.echo(f"run folder: {info['run_dir']}/ (not created)")
     click.echo(f"cwd: {launch.cwd}")
@@ -147,12 +147,7 @@ def train_cmd(intent: str | None, dry_run: bool, force: bool, gpus: int, **kw: A
     plan = for_gpus(make_plan(intent, kw), gpus)
     print_advice(plan, err=True)
     if dry_run:
-        from fluxgen.render import check_dataset_errors
-        from fluxgen.rules.datasets import refuse_inside_any
-
-        check_dataset_errors(plan, force)  # the same gate as a real run, so a dry run does not promise one
-        refuse_inside_any(plan.values, kw["runs_dir"], "--runs")
-        _dry_run(plan, kw["runs_dir"])
+        _dry_run(plan, kw["runs_dir"], force)
         return
     plan = prepare(plan, download=kw["download"])
     names = ("images", "trigger", "kind", "rank", "steps", "backend", "vram", "sets", "gpus")
@@ -215,12 +210,7 @@ def reproduce_cmd(source: str, images: str | None, model: str | None, sets: tupl
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if dry_run:
-        from fluxgen.render import check_dataset_errors
-        from fluxgen.rules.datasets import refuse_inside_any
-
-        check_dataset_errors(plan, kw.get("force", False))  # the same gate as a real run, so a dry run does not promise one
-        refuse_inside_any(plan.values, kw["runs_dir"], "--runs")
-        _dry_run(plan, kw["runs_dir"])
+        _dry_run(plan, kw["runs_dir"], kw.get("force", False))
         return
     plan = prepare(plan, download=kw["download"])
     from fluxgen.plan import PlanOptions

@@ -90,10 +90,17 @@ def check_trainer(trainer: Any) -> None:
                     "checks the setup")
 
 
-def dry_run(plan: Plan, runs_dir: Path) -> dict[str, Any]:
-    """What `train` would do, without creating anything: the command, the run folder's name, unresolved files."""
+def dry_run(plan: Plan, runs_dir: Path, force: bool = False) -> dict[str, Any]:
+    """What `train` would do, without creating anything: the command, the run folder's name, unresolved files.
+    The same gates as a real run (dataset errors, a run folder inside an image folder), so it promises no run
+    that would be refused."""
     from fluxgen.checkouts import locate
     from fluxgen.hub import cached_path, hub_refs
+    from fluxgen.render import check_dataset_errors
+    from fluxgen.rules.datasets import refuse_inside_any
+
+    check_dataset_errors(plan, force)
+    refuse_inside_any(plan.values, runs_dir, "--runs")
 
     trainer = locate(plan.backend)
     where = Path(runs_dir) / f"{plan.values['name']}-<timestamp>"
