@@ -166,37 +166,6 @@ def header_lines(plan: Plan, regenerate: str) -> list[str]:
     return Header.of(plan, regenerate).lines()
 
 
-# Text ai-toolkit replaces throughout its YAML file, comments included, before parsing it (reference ai-toolkit.md
-# §4): `${VAR}` with an environment variable, `[name]` with the job's name.
-AITK_TOKENS = {"${": "an environment variable", "[name]": "the job's name"}
-
-
-def check_no_substitution_tokens(plan: Plan, tokens: dict[str, str] | None = None) -> None:
-    """Refuse any value (in lists and mappings too, keys included) that holds text the trainer would replace."""
-    tokens = AITK_TOKENS if tokens is None else tokens
-    from fluxgen.intent import flatten
-
-    header = flatten(plan.intent or {})  # the intent as the header comment carries it
-    for key, value in [*plan.values.items(), *header.items(), ("intent source", plan.chain)]:
-        for item in _texts(value):
-            for token, meaning in tokens.items():
-                if token in item:
-                    origin = plan.origins.get(key)
-                    given = f" (from {origin})" if isinstance(origin, str) and origin else ""
-                    raise UserError(f"{key}: '{item}'{given} contains '{token}', which ai-toolkit would replace with "
-                                    f"{meaning} everywhere in its config; remove it or write it another way")
-
-
-def _texts(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [t for item in value for t in _texts(item)]
-    if isinstance(value, dict):
-        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
-    return []
-
-
 def write_files(files: dict[str, str], out_dir: Path, *, force: bool = False) -> list[Path]:
     """Write the set all or nothing, one command at a time per folder; refuse to replace any existing file
     without force."""

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
 from fluxgen.backends.ai_toolkit.planning import LOSSES
+from fluxgen.backends.ai_toolkit.tokens import check_no_substitution_tokens
 from fluxgen.checkouts import TrainerEnv, locate
-from fluxgen.render import check_no_substitution_tokens, compare
+from fluxgen.render import compare
 from fluxgen.rules.datasets import folders
 from fluxgen.rules.model import SCHNELL_ADAPTER
 
