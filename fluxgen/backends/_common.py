@@ -51,9 +51,13 @@ def command_file(plan: Plan, argv: list[str], env: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_trigger(plan: Plan, text: str) -> str:
+    """A sample prompt or negative prompt with `[trigger]` replaced by the plan's trigger word."""
+    return text.replace("[trigger]", plan.values["trigger"] or "")
+
+
 def prompts_with_trigger(plan: Plan) -> list[str]:
-    trigger = plan.values["trigger"] or ""
-    return [p.replace("[trigger]", trigger) for p in plan.values["sample_prompts"]]
+    return [with_trigger(plan, p) for p in plan.values["sample_prompts"]]
 
 
 def render_files(plan: Plan, templates: dict[str, str], argv: list[str], env: dict[str, str],

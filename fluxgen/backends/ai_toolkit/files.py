@@ -6,7 +6,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.backends._common import (
+    BASE_ENV,
+    Outputs,
+    lora_metadata,
+    prompts_with_trigger,
+    render_files,
+    with_trigger,
+)
 from fluxgen.backends.ai_toolkit.planning import LOSSES
 from fluxgen.backends.ai_toolkit.tokens import check_no_substitution_tokens
 from fluxgen.checkouts import TrainerEnv, locate
@@ -38,7 +45,7 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
     prompts = plan.values["sample_prompts"] if plan.values["caption_mode"] != "none" else prompts_with_trigger(plan)
     extra = {"meta": lora_metadata(plan), "schnell_adapter": SCHNELL_ADAPTER, "prompts": prompts,
              "pt": _passthrough_lines(plan), "samples": sample_items(plan, prompts),
-             "negative": _with_trigger(plan, plan.values.get("sample_negative", "")),
+             "negative": with_trigger(plan, plan.values.get("sample_negative", "")),
              "loss_type": LOSSES.get(plan.values.get("loss_type", ""), ""), "folders": folders(plan.values)}
     files = render_files(plan, FILES, argv, env, extra)
     check(plan, files)
@@ -48,10 +55,6 @@ def render(plan: Plan, trainer: TrainerEnv | None = None) -> dict[str, str]:
 # fluxgen's per-prompt sample settings -> ai-toolkit's SampleItem keys (toolkit/config_modules.py:44-77).
 SAMPLE_KEYS = {"negative": ("neg",), "steps": ("sample_steps",), "seed": ("seed",), "size": ("width", "height"),
                "guidance": ("guidance_scale",)}
-
-
-def _with_trigger(plan: Plan, text: str) -> str:
-    return text.replace("[trigger]", plan.values["trigger"] or "")
 
 
 def sample_items(plan: Plan, prompts: list[str]) -> list[dict[str, Any]]:
@@ -65,7 +68,7 @@ def sample_items(plan: Plan, prompts: list[str]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"prompt": prompt}
         for key, value in own.items():
             for name in SAMPLE_KEYS[key]:
-                item[name] = _with_trigger(plan, value) if key == "negative" else float(value) if key == "guidance" else value
+                item[name] = with_trigger(plan, value) if key == "negative" else float(value) if key == "guidance" else value
         items.append(item)
     return items
 
@@ -140,7 +143,7 @@ def expected(plan: Plan) -> dict[str, Any]:
     if v["guidance"] != 1.0:
         want[p + "train.cfg_scale"] = v["guidance"]
     if "sample_negative" in v:
-        want[p + "sample.neg"] = _with_trigger(plan, v["sample_negative"])
+        want[p + "sample.neg"] = with_trigger(plan, v["sample_negative"])
     if v.get("blocks") == "single":
         want[p + "network.network_kwargs.only_if_contains"] = ["single_transformer_blocks"]
     if v.get("blocks") == "double":

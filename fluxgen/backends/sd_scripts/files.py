@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fluxgen.backends._common import BASE_ENV, Outputs, lora_metadata, prompts_with_trigger, render_files
+from fluxgen.backends._common import (
+    BASE_ENV,
+    Outputs,
+    lora_metadata,
+    prompts_with_trigger,
+    render_files,
+    with_trigger,
+)
 from fluxgen.backends.sd_scripts.planning import LOSSES
 from fluxgen.backends.sd_scripts.subsets import blocks, expected_blocks, general_caption_extension
 from fluxgen.checkouts import TrainerEnv, locate
@@ -69,13 +76,12 @@ def prompt_lines(plan: Plan) -> list[tuple[str, list[tuple[str, Any]]]]:
     v = plan.values
     prompts = prompts_with_trigger(plan)
     options = v.get("sample_prompt_options") or [{}] * len(prompts)
-    trigger = v["trigger"] or ""
     out = []
     for i, (text, own) in enumerate(zip(prompts, options, strict=True)):
         size = own.get("size", v["sample_size"])
         flags = [("w", size), ("h", size), ("d", own.get("seed", v["sample_seed"] + i)),
                  ("s", own.get("steps", v["sample_steps"])), ("g", float(own.get("guidance", v["sample_guidance"])))]
-        negative = own.get("negative", v.get("sample_negative", "")).replace("[trigger]", trigger)
+        negative = with_trigger(plan, own.get("negative", v.get("sample_negative", "")))
         if negative:
             flags.append(("n", negative))
         out.append((text, flags))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fluxgen.backends._common import BASE_ENV, command_file, lora_metadata, prompts_with_trigger
+from fluxgen.backends._common import BASE_ENV, command_file, lora_metadata, prompts_with_trigger, with_trigger
 from fluxgen.backends.simple_tuner.passthrough import merged_config, merged_datasets
 from fluxgen.backends.simple_tuner.planning import LOSSES
 from fluxgen.passthrough import fragment
@@ -61,7 +61,7 @@ def config_dict(plan: Any) -> dict[str, Any]:
     if "loss_type" in v:
         config["loss_type"] = LOSSES[v["loss_type"]]
     if "sample_negative" in v:
-        config["validation_negative_prompt"] = v["sample_negative"].replace("[trigger]", v["trigger"] or "")
+        config["validation_negative_prompt"] = with_trigger(plan, v["sample_negative"])
     config.update(_settings(v))
     return merged_config(config, fragment(v, NAME))
 
